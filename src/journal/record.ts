@@ -1,0 +1,102 @@
+/**
+ * The decision record: the contract of docs/decision-record.md. One JSON object per line in
+ * the journal and in `--output json`. Fields may be added, never renamed or dropped.
+ */
+import { z } from 'zod';
+
+export const RECORD_KINDS = ['lifecycle', 'checkpoint', 'guard', 'manual', 'wait'] as const;
+export const DECISIONS = [
+  'start',
+  'continue',
+  'advance',
+  'complete',
+  'hold',
+  'pause',
+  'resume',
+  'rollback',
+  'abort',
+  'promote',
+  'wait',
+  'plan-updated',
+] as const;
+export const VERDICTS = ['pass', 'hold', 'fail', 'nodata'] as const;
+
+export type RecordKind = (typeof RECORD_KINDS)[number];
+export type Decision = (typeof DECISIONS)[number];
+export type Verdict = (typeof VERDICTS)[number];
+
+export const metricResultSchema = z.object({
+  name: z.string(),
+  query: z.string(),
+  value: z.number().nullable(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  rollbackBelow: z.number().optional(),
+  rollbackAbove: z.number().optional(),
+  verdict: z.enum(VERDICTS),
+  critical: z.boolean(),
+  weight: z.number().optional(),
+  /** Why a value is missing (empty result, NaN, several samples, Prometheus error...). */
+  reason: z.string().optional(),
+});
+export type MetricResult = z.infer<typeof metricResultSchema>;
+
+const split = z.object({ from: z.number(), to: z.number() });
+
+export const decisionRecordSchema = z.object({
+  seq: z.number().int().positive(),
+  rollout: z.string(),
+  revision: z.string(),
+  planHash: z.string(),
+  kind: z.enum(RECORD_KINDS),
+  phase: z.string().nullable(),
+  /** Index of `phase` in the plan (0-based); the engine rebuilds its state from it. */
+  phaseIndex: z.number().int(),
+  checkpoint: z
+    .object({
+      index: z.number().int(),
+      of: z.number().int(),
+      due: z.string(),
+      window: z.string(),
+      /** Start of the evidence span judged (the window covers [from, due]). */
+      from: z.string().optional(),
+      /** Seconds between due and actual judgement; > 0 when judged late (controller down). */
+      lateSeconds: z.number().optional(),
+      /** Consecutive inconclusive judgements of this checkpoint, this one included. */
+      attempt: z.number().int().optional(),
+    })
+    .optional(),
+  at: z.string(),
+  decision: z.enum(DECISIONS),
+  reason: z.string(),
+  score: z.number().nullable().optional(),
+  /** GO / GO WITH CAUTION / NO-GO when the plan has a score. */
+  outcome: z.string().optional(),
+  metrics: z.array(metricResultSchema).optional(),
+  weight: split,
+  mirror: split,
+  actor: z.string(),
+  /** What the rollout waits for after a `wait` decision: approval, window, blackout, startAt. */
+  waitingFor: z.enum(['approval', 'window', 'blackout', 'startAt']).optional(),
+  /** When the controller next acts on its own for this rollout, if known. */
+  next: z.object({ what: z.string(), at: z.string() }).optional(),
+});
+export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
+
+/** A journal line that confirms a router applied the split decided by record `seq`. */
+export const appliedMarkSchema = z.object({
+  applied: z.number().int().positive(),
+  rollout: z.string(),
+  weight: z.number(),
+  mirror: z.number(),
+  at: z.string(),
+  /** What the router reports as actually in effect (e.g. HAProxy's rounding to integer weights). */
+  effective: z.object({ weight: z.number(), mirror: z.number() }).optional(),
+});
+export type AppliedMark = z.infer<typeof appliedMarkSchema>;
+
+export type JournalEntry = DecisionRecord | AppliedMark;
+
+export function isAppliedMark(e: JournalEntry): e is AppliedMark {
+  return 'applied' in e;
+}

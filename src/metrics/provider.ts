@@ -1,0 +1,16 @@
+/**
+ * A metrics provider answers PromQL at a given instant. Every failure is data-shaped: a value
+ * is a finite number or it is missing with a reason; missing data never passes a gate.
+ */
+export type Sample = { value: number } | { value: null; reason: string };
+
+export interface MetricsProvider {
+  /** Instant query evaluated at `at` (epoch ms), the query API's `time=`. */
+  instant(query: string, at: number): Promise<Sample>;
+  /**
+   * Range query from `start` to `end` (epoch ms, inclusive) every `stepMs`: one Sample per
+   * step timestamp, with the same single-number rules as `instant`. Used where many instants
+   * of one query are needed (guard ticks in simulation) so they cost one request per chunk.
+   */
+  range(query: string, start: number, end: number, stepMs: number): Promise<Map<number, Sample>>;
+}

@@ -1,0 +1,50 @@
+/**
+ * The traffic router interface: every adapter sets the canary's share of live traffic and of
+ * mirrored copies, and reports what is actually in effect. One file per router, one line in
+ * registry.ts to add one.
+ */
+import type { Plan } from '../plan/schema.js';
+import type { Logger } from '../observe/log.js';
+
+/** A traffic split: the canary's share of live requests and of mirrored copies, 0-100. */
+export interface Split {
+  weight: number;
+  mirror: number;
+}
+
+export interface TrafficRouter {
+  /** The router's name as in `traffic.router`. */
+  readonly name: string;
+  /** Where it acts, for errors and logs (a path, a socket, an object name); never a secret. */
+  readonly target: string;
+  /**
+   * Applies the split and returns what is in effect afterwards (a router may round, e.g.
+   * HAProxy's integer weights). Throws RouterError when the split could not be applied; the
+   * previous split must then still be in effect.
+   */
+  apply(split: Split): Promise<Split>;
+  /** What is in effect now, or null when the router has never been set. */
+  read(): Promise<Split | null>;
+}
+
+export interface RouterContext {
+  log: Logger;
+}
+
+export interface RouterAdapter {
+  /** Whether the router can copy requests to the canary (`mirror` > 0). */
+  canMirror: boolean;
+  create(plan: Plan, ctx: RouterContext): TrafficRouter;
+}
+
+export class RouterError extends Error {
+  constructor(
+    readonly router: string,
+    readonly target: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`router ${router} (${target}): ${message}`, options);
+    this.name = 'RouterError';
+  }
+}

@@ -78,6 +78,11 @@ export const decisionRecordSchema = z.object({
   actor: z.string(),
   /** What the rollout waits for after a `wait` decision: approval, window, blackout, startAt. */
   waitingFor: z.enum(['approval', 'window', 'blackout', 'startAt']).optional(),
+  /**
+   * The phase this decision begins or queues (start, advance, a wait for the next phase,
+   * plan-updated when the phase moved): the engine rebuilds its position from it.
+   */
+  enters: z.object({ phase: z.string(), index: z.number().int() }).optional(),
   /** When the controller next acts on its own for this rollout, if known. */
   next: z.object({ what: z.string(), at: z.string() }).optional(),
 });

@@ -1,0 +1,35 @@
+/**
+ * Read-only access to the journals of a state dir for `status` and `history`; safe beside a
+ * running controller (nothing is locked, written or truncated).
+ */
+import { existsSync } from 'node:fs';
+import { FileJournal } from '../journal/file-journal.js';
+import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
+import { replay, type RolloutState } from '../controller/state.js';
+import { resolveRollout } from '../controller/resolve.js';
+import { CliError } from './options.js';
+
+export function openJournal(stateDir: string): FileJournal {
+  if (!existsSync(stateDir)) throw new CliError(`state dir ${stateDir} does not exist (give --state-dir, as used by rollgate run)`, 1);
+  return new FileJournal(stateDir, { readOnly: true });
+}
+
+export async function findRollout(journal: FileJournal, name: string): Promise<string> {
+  const ids = await journal.rollouts();
+  const id = resolveRollout(name, ids);
+  if (id) return id;
+  const matches = ids.filter((i) => i.endsWith(`/${name}`));
+  if (matches.length > 1) throw new CliError(`rollout ${name} is ambiguous: ${matches.join(', ')}; use namespace/name`, 1);
+  throw new CliError(`unknown rollout ${name} in ${journal.stateDir} (known: ${ids.join(', ') || 'none'})`, 1);
+}
+
+export interface RolloutView {
+  id: string;
+  state: RolloutState;
+  records: DecisionRecord[];
+}
+
+export async function readRollout(journal: FileJournal, id: string): Promise<RolloutView> {
+  const entries: JournalEntry[] = await journal.read(id);
+  return { id, state: replay(id, entries), records: entries.filter((e): e is DecisionRecord => !isAppliedMark(e)) };
+}

@@ -1,0 +1,43 @@
+/**
+ * Options and conventions shared by the commands that run or read rollouts.
+ */
+import { parseDuration, parseInstant } from '../plan/duration.js';
+
+export const DEFAULT_STATE_DIR = './.rollgate';
+
+/** A failure to report as one line and an exit status (no stack trace). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/**
+ * A time on the command line: an RFC 3339 instant, `now`, or `now-48h` / `now+1h`.
+ * A usage error (exit 2) otherwise.
+ */
+export function parseTimeOption(text: string, option: string, now = Date.now()): number {
+  if (text === 'now') return now;
+  const rel = /^now([+-])(.+)$/.exec(text);
+  if (rel) {
+    const d = parseDuration(rel[2]!);
+    if (d !== null) return rel[1] === '+' ? now + d : now - d;
+  }
+  const t = parseInstant(text);
+  if (t !== null) return t;
+  throw new CliError(`${option}: expected an RFC 3339 instant (2025-11-01T14:00:00Z), now, or now-48h; got "${text}"`, 2);
+}
+
+/** `host:port` for --listen; port 0 picks a free one. */
+export function parseListen(text: string): { host: string; port: number } | null {
+  if (text === 'off' || text === 'none') return null;
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (!m) throw new CliError(`--listen: expected host:port (e.g. 127.0.0.1:9464) or off, got "${text}"`, 2);
+  const port = Number(m[2]);
+  if (port > 65535) throw new CliError(`--listen: port ${port} is out of range`, 2);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
+}

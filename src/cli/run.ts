@@ -1,0 +1,74 @@
+/**
+ * `rollgate run FILE_OR_DIR... [--state-dir D]`: the standalone controller. Runs until SIGTERM
+ * or SIGINT, then stops cleanly (steps under way finish, notifications flush, the state dir is
+ * released) and exits 0.
+ */
+import type { Command } from 'commander';
+import { StandaloneController, PlanLoadError } from '../controller/standalone.js';
+import { StateDirLockedError } from '../journal/lock.js';
+import { createLogger } from '../observe/log.js';
+import { CliError, DEFAULT_STATE_DIR, parseListen } from './options.js';
+
+interface RunFlags {
+  stateDir: string;
+  prometheus?: string;
+  listen: string;
+  logLevel?: string;
+}
+
+/** Test fault injection: SIGKILL the process after decision SEQ is journalled, before the router applies it. */
+function faultHook(): ((seq: number) => void) | undefined {
+  const at = process.env.ROLLGATE_FAULT_KILL_BEFORE_APPLY;
+  if (!at) return undefined;
+  const seq = Number(at);
+  return (s) => {
+    if (s === seq) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
+  const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
+  let controller: StandaloneController;
+  try {
+    const beforeApply = faultHook();
+    controller = await StandaloneController.open({
+      paths,
+      stateDir: flags.stateDir,
+      log,
+      listen: parseListen(flags.listen),
+      ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
+      ...(beforeApply ? { beforeApply } : {}),
+    });
+  } catch (err) {
+    if (err instanceof PlanLoadError || err instanceof StateDirLockedError) throw new CliError(err.message, 1);
+    throw err;
+  }
+  log.info({ stateDir: flags.stateDir, rollouts: controller.runners().map((r) => r.id) }, 'rollgate run started');
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  const loop = controller.start();
+  await Promise.race([stopped, loop]);
+  await controller.close();
+  log.info('rollgate run stopped cleanly');
+  return 0;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run every rollout of the plan files (standalone controller)')
+    .argument('<paths...>', 'plan files or directories of *.yaml')
+    .option('--state-dir <dir>', 'journal and lock directory', DEFAULT_STATE_DIR)
+    .option('--prometheus <url>', 'Prometheus for plans without prometheus.address')
+    .option('--listen <host:port>', '/metrics, /healthz and /readyz address, or off', '127.0.0.1:9464')
+    .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .action(async (paths: string[], flags: RunFlags) => {
+      process.exitCode = await runCommand(paths, flags);
+    });
+}

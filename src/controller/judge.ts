@@ -1,0 +1,97 @@
+/**
+ * Gathers evidence: renders each metric's query for a span, asks the metrics provider at the
+ * span's end, and turns values into verdicts (checkpoint or guard rules).
+ */
+import type { MetricResult } from '../journal/record.js';
+import type { Metric, Phase, Plan } from '../plan/schema.js';
+import { formatWindow } from '../plan/duration.js';
+import { renderTemplate } from '../plan/template.js';
+import { alertsQuery } from '../metrics/alerts.js';
+import type { MetricsProvider } from '../metrics/provider.js';
+import { effectiveThresholds } from '../gates/thresholds.js';
+import { checkpointVerdict, explainVerdict, guardVerdict } from '../gates/verdict.js';
+import { checkpointOutcome, type CheckpointOutcome, type JudgedMetric } from '../gates/outcome.js';
+
+export interface Evidence {
+  metrics: MetricResult[];
+  judged: JudgedMetric[];
+}
+
+export interface TemplateScope {
+  phase: string;
+  weight: number;
+}
+
+export function metricTemplate(metric: Metric): string {
+  return metric.alerts !== undefined ? alertsQuery(metric.alerts) : metric.query!;
+}
+
+export function renderQuery(plan: Plan, metric: Metric, scope: TemplateScope, windowMs: number): string {
+  return renderTemplate(metricTemplate(metric), {
+    ...plan.spec.vars,
+    rollout: plan.metadata.name,
+    namespace: plan.metadata.namespace ?? 'default',
+    revision: plan.spec.revision,
+    phase: scope.phase,
+    weight: String(scope.weight),
+    window: formatWindow(windowMs),
+  });
+}
+
+/** The metrics a phase judges at its checkpoints. */
+export function phaseMetrics(plan: Plan, phase: Phase): Metric[] {
+  const names = phase.metrics;
+  return names ? plan.spec.metrics.filter((m) => names.includes(m.name)) : plan.spec.metrics;
+}
+
+/** The metrics the guard watches: guard.metrics, else every critical metric. */
+export function guardMetrics(plan: Plan): Metric[] {
+  const names = plan.spec.guard.metrics;
+  return names ? plan.spec.metrics.filter((m) => names.includes(m.name)) : plan.spec.metrics.filter((m) => m.critical);
+}
+
+export async function gatherEvidence(
+  provider: MetricsProvider,
+  plan: Plan,
+  phase: Phase,
+  metrics: Metric[],
+  scope: TemplateScope,
+  at: number,
+  windowMs: number,
+  mode: 'checkpoint' | 'guard',
+): Promise<Evidence> {
+  const samples = await Promise.all(
+    metrics.map(async (m) => {
+      const query = renderQuery(plan, m, scope, windowMs);
+      return { m, query, sample: await provider.instant(query, at) };
+    }),
+  );
+  const results: MetricResult[] = [];
+  const judged: JudgedMetric[] = [];
+  for (const { m, query, sample } of samples) {
+    const t = effectiveThresholds(m, phase);
+    const verdict = mode === 'guard' ? guardVerdict(sample.value, t) : checkpointVerdict(sample.value, t);
+    const why = sample.value === null ? sample.reason : explainVerdict(sample.value, t, verdict, mode === 'guard');
+    results.push({
+      name: m.name,
+      query,
+      value: sample.value,
+      ...t,
+      verdict,
+      critical: m.critical,
+      weight: m.weight,
+      ...(sample.value === null ? { reason: sample.reason } : {}),
+    });
+    judged.push({ name: m.name, verdict, critical: m.critical, weight: m.weight, noData: m.noData ?? plan.spec.analysis.noData, why });
+  }
+  return { metrics: results, judged };
+}
+
+export function outcomeOf(plan: Plan, e: Evidence): CheckpointOutcome {
+  return checkpointOutcome(e.judged, plan.spec.analysis);
+}
+
+/** The guard's window: guard.window, else max(interval, 1m). */
+export function guardWindow(plan: Plan): number {
+  return plan.spec.guard.window ?? Math.max(plan.spec.guard.interval, 60_000);
+}

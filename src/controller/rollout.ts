@@ -1,0 +1,357 @@
+/**
+ * The imperative shell around one rollout: it asks the pure core what is due, gathers the
+ * evidence, journals each decision (durably) before it touches the router, then confirms the
+ * applied split in the journal. Its state is always `replay(journal)`.
+ */
+import type { Journal } from '../journal/journal.js';
+import type { AppliedMark, DecisionRecord } from '../journal/record.js';
+import type { MetricsProvider } from '../metrics/provider.js';
+import type { TrafficRouter, Split } from '../routers/router.js';
+import type { Logger } from '../observe/log.js';
+import { isoTime, formatWindow } from '../plan/duration.js';
+import { rolloutId } from '../plan/schema.js';
+import type { Clock } from './clock.js';
+import { applyEntry, replay, splitConfirmed, type RolloutState } from './state.js';
+import {
+  DecisionBuilder,
+  decideCheckpoint,
+  decideGuardRollback,
+  decideManual,
+  decidePlanUpdate,
+  decideRollbackStep,
+  decideStart,
+  enterPhase,
+  type ManualAction,
+  type ManualResult,
+  type PlanContext,
+} from './decide.js';
+import { nextDecisionAt, pendingCheckpoint } from './schedule.js';
+import { phaseGate } from './gates.js';
+import { gatherEvidence, guardMetrics, guardWindow, outcomeOf, phaseMetrics } from './judge.js';
+
+/** Hooks for logs, metrics, notifications and command output. All optional. */
+export interface RolloutObserver {
+  onRecord?(record: DecisionRecord, state: RolloutState): void;
+  onApplied?(mark: AppliedMark, durationMs: number): void;
+  onApplyError?(rollout: string, error: Error, durationMs: number): void;
+  onGuard?(rollout: string, result: 'pass' | 'fail' | 'nodata', strikes: number): void;
+}
+
+export interface RolloutDeps {
+  journal: Journal;
+  router: TrafficRouter;
+  /** Answers checkpoint queries. */
+  provider: MetricsProvider;
+  /** Answers guard queries (a range-prefetching provider in simulation); default: provider. */
+  guardProvider?: MetricsProvider;
+  clock: Clock;
+  log: Logger;
+  observer?: RolloutObserver;
+  /** simulate: approvals are granted at once and recorded with this actor. */
+  autoApproveActor?: string;
+  /** Test fault injection: called after a split-changing record is journalled, before the router. */
+  beforeApply?: (seq: number) => void;
+}
+
+const APPLY_RETRY_MIN_MS = 2_000;
+const APPLY_RETRY_MAX_MS = 60_000;
+const STEP_RETRY_MS = 5_000;
+
+export class RolloutRunner {
+  readonly id: string;
+  state: RolloutState;
+  private guardStrikes = 0;
+  private nextGuardAt: number | null = null;
+  private applyRetryAt: number | null = null;
+  private applyFailures = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** After a failed step (journal or provider fault), nothing is retried before this. */
+  private backoffUntil: number | null = null;
+
+  private constructor(
+    public ctx: PlanContext,
+    private deps: RolloutDeps,
+    state: RolloutState,
+  ) {
+    this.id = rolloutId(ctx.plan);
+    this.state = state;
+  }
+
+  /** Replays the journal and reconciles the router with the last decided split. */
+  static async open(ctx: PlanContext, deps: RolloutDeps): Promise<RolloutRunner> {
+    const id = rolloutId(ctx.plan);
+    const state = replay(id, await deps.journal.read(id));
+    const runner = new RolloutRunner(ctx, { ...deps }, state);
+    if (state.seq > 0) await runner.serial(() => runner.reconcile());
+    return runner;
+  }
+
+  get plan() {
+    return this.ctx.plan;
+  }
+
+  /** Runs `fn` after every earlier operation on this rollout (one actor at a time). */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The next instant this rollout needs the controller, or null. */
+  nextDueAt(): number | null {
+    const now = this.deps.clock.now();
+    const times = [
+      nextDecisionAt(this.plan, this.state, now, { autoApprove: this.deps.autoApproveActor !== undefined }),
+      this.guardActive() ? (this.nextGuardAt ?? now) : null,
+      splitConfirmed(this.state) ? null : (this.applyRetryAt ?? now),
+    ].filter((t): t is number => t !== null);
+    if (!times.length) return null;
+    return Math.max(Math.min(...times), this.backoffUntil ?? -Infinity);
+  }
+
+  /** Does everything due at the clock's now; a failed step is retried after a pause. */
+  step(): Promise<void> {
+    return this.serial(async () => {
+      try {
+        await this.stepNow();
+        this.backoffUntil = null;
+      } catch (err) {
+        this.backoffUntil = this.deps.clock.now() + STEP_RETRY_MS;
+        throw err;
+      }
+    });
+  }
+
+  private async stepNow(): Promise<void> {
+    const clock = this.deps.clock;
+    for (let i = 0; i < 50; i++) {
+      const now = clock.now();
+      if (this.state.seq === 0) {
+        await this.decide((b) => decideStart(b));
+        continue;
+      }
+      if (!splitConfirmed(this.state)) {
+        if ((this.applyRetryAt ?? now) <= now) await this.applySplit();
+        if (!splitConfirmed(this.state)) return;
+      }
+      if (this.guardActive() && (this.nextGuardAt ?? now) <= now) {
+        await this.guardTick(now);
+        continue;
+      }
+      const due = nextDecisionAt(this.plan, this.state, now, { autoApprove: this.deps.autoApproveActor !== undefined });
+      if (due === null || due > now) return;
+      await this.decideDue(now);
+    }
+    this.deps.log.error({ rollout: this.id }, 'more than 50 decisions at one instant; deferring the rest');
+  }
+
+  private async decideDue(now: number): Promise<void> {
+    const s = this.state;
+    switch (s.status) {
+      case 'waiting': {
+        const gate = phaseGate(this.plan, s, s.phaseIndex, now);
+        if (gate?.waitingFor === 'approval' && this.deps.autoApproveActor) {
+          const actor = this.deps.autoApproveActor;
+          await this.decide((b) => {
+            if (b.state.waitReason !== gate.reason) enterPhase(b, s.phaseIndex, null);
+            const approver = new DecisionBuilder(b.ctx, b.state, b.now, actor);
+            approver.push({
+              kind: 'manual',
+              decision: 'promote',
+              reason: `approval of phase ${this.plan.spec.phases[s.phaseIndex]!.name} granted by ${actor}`,
+              enters: { phase: this.plan.spec.phases[s.phaseIndex]!.name, index: s.phaseIndex },
+            });
+            b.records.push(...approver.records);
+            b.state = approver.state;
+            enterPhase(b, s.phaseIndex, null);
+          });
+          return;
+        }
+        await this.decide((b) => enterPhase(b, s.phaseIndex, null));
+        return;
+      }
+      case 'rolling-back':
+        await this.decide((b) => decideRollbackStep(b));
+        return;
+      case 'progressing': {
+        const pending = pendingCheckpoint(this.plan, s);
+        if (!pending) return;
+        const phase = this.plan.spec.phases[s.phaseIndex]!;
+        const windowMs = pending.due - pending.from;
+        const evidence = await gatherEvidence(
+          this.deps.provider,
+          this.plan,
+          phase,
+          phaseMetrics(this.plan, phase),
+          { phase: phase.name, weight: s.weight },
+          pending.due,
+          windowMs,
+          'checkpoint',
+        );
+        const outcome = outcomeOf(this.plan, evidence);
+        await this.decide((b) =>
+          decideCheckpoint(b, {
+            index: pending.index,
+            of: pending.of,
+            due: pending.due,
+            from: pending.from,
+            window: formatWindow(windowMs),
+            metrics: evidence.metrics,
+            outcome,
+          }),
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private guardActive(): boolean {
+    const s = this.state;
+    if (s.status !== 'progressing' && s.status !== 'waiting' && s.status !== 'paused') return false;
+    if (s.weight === 0 && s.mirror === 0) return false;
+    return splitConfirmed(s) && guardMetrics(this.plan).length > 0;
+  }
+
+  private async guardTick(now: number): Promise<void> {
+    const plan = this.plan;
+    const s = this.state;
+    const live = s.status === 'waiting' || s.phaseStartedAt === null ? Math.max(0, s.phaseIndex - 1) : s.phaseIndex;
+    const phase = plan.spec.phases[live] ?? plan.spec.phases[0]!;
+    const evidence = await gatherEvidence(
+      this.deps.guardProvider ?? this.deps.provider,
+      plan,
+      phase,
+      guardMetrics(plan),
+      { phase: phase.name, weight: s.weight },
+      now,
+      guardWindow(plan),
+      'guard',
+    );
+    this.nextGuardAt = now + plan.spec.guard.interval;
+    const failed = evidence.metrics.filter((m) => m.verdict === 'fail');
+    const allNoData = evidence.metrics.every((m) => m.verdict === 'nodata');
+    if (failed.length > 0) this.guardStrikes++;
+    else if (!allNoData) this.guardStrikes = 0;
+    const result = failed.length > 0 ? 'fail' : allNoData ? 'nodata' : 'pass';
+    this.deps.observer?.onGuard?.(this.id, result, this.guardStrikes);
+    if (result === 'nodata') {
+      this.deps.log.debug({ rollout: this.id, metrics: evidence.metrics.map((m) => ({ name: m.name, reason: m.reason })) }, 'guard: no data (never a rollback)');
+    }
+    if (this.guardStrikes < plan.spec.guard.consecutive) return;
+    const consecutive = this.guardStrikes;
+    this.guardStrikes = 0;
+    const detail = evidence.judged.filter((m) => m.verdict === 'fail').map((m) => `${m.name}: ${m.why}`).join(', ');
+    await this.decide((b) =>
+      decideGuardRollback(b, {
+        reason: `guard: ${detail} in ${consecutive} consecutive evaluations (interval ${formatWindow(plan.spec.guard.interval)}, window ${formatWindow(guardWindow(plan))})`,
+        metrics: evidence.metrics,
+      }),
+    );
+  }
+
+  /** A person's decision, recorded with actor and reason, or refused. */
+  manual(action: ManualAction, actor: string, reason?: string): Promise<ManualResult & { seq?: number }> {
+    return this.serial(async () => {
+      let result: ManualResult = { accepted: false, message: '' };
+      const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now(), actor);
+      result = decideManual(b, action, reason);
+      if (result.accepted) await this.commit(b);
+      return { ...result, ...(result.accepted ? { seq: this.state.seq } : {}) };
+    });
+  }
+
+  /** New router or provider after a plan change (same rollout). */
+  replaceIo(io: Partial<Pick<RolloutDeps, 'router' | 'provider' | 'guardProvider'>>): void {
+    Object.assign(this.deps, io);
+  }
+
+  /** A changed plan (same identity): records plan-updated, or starts the new revision. */
+  updatePlan(ctx: PlanContext): Promise<void> {
+    return this.serial(async () => {
+      this.ctx = ctx;
+      const b = new DecisionBuilder(ctx, this.state, this.deps.clock.now());
+      decidePlanUpdate(b);
+      await this.commit(b);
+      if (!this.guardActive()) this.nextGuardAt = null;
+    });
+  }
+
+  private async decide(fn: (b: DecisionBuilder) => void): Promise<void> {
+    const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now());
+    fn(b);
+    await this.commit(b);
+  }
+
+  /** Journals each record durably, then applies the decided split. */
+  private async commit(b: DecisionBuilder): Promise<void> {
+    const wasGuarding = this.guardActive();
+    for (const r of b.records) {
+      await this.deps.journal.append(this.id, r);
+      this.state = applyEntry(this.state, r);
+      this.deps.observer?.onRecord?.(r, this.state);
+    }
+    if (!splitConfirmed(this.state)) {
+      this.applyFailures = 0;
+      this.applyRetryAt = null;
+      this.deps.beforeApply?.(this.state.splitSeq);
+      await this.applySplit();
+    }
+    if (!this.guardActive()) {
+      this.nextGuardAt = null;
+      this.guardStrikes = 0;
+    } else if (!wasGuarding || this.nextGuardAt === null) {
+      this.nextGuardAt = this.deps.clock.now() + this.plan.spec.guard.interval;
+    }
+  }
+
+  private async applySplit(): Promise<void> {
+    const { router, clock, log, journal } = this.deps;
+    const seq = this.state.splitSeq;
+    const want: Split = { weight: this.state.weight, mirror: this.state.mirror };
+    const started = performance.now();
+    try {
+      const effective = await router.apply(want);
+      const mark: AppliedMark = { applied: seq, rollout: this.id, weight: want.weight, mirror: want.mirror, at: isoTime(clock.now()), effective };
+      await journal.append(this.id, mark);
+      this.state = applyEntry(this.state, mark);
+      this.applyFailures = 0;
+      this.applyRetryAt = null;
+      this.deps.observer?.onApplied?.(mark, performance.now() - started);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.applyFailures++;
+      const delay = Math.min(APPLY_RETRY_MAX_MS, APPLY_RETRY_MIN_MS * 2 ** (this.applyFailures - 1));
+      this.applyRetryAt = clock.now() + delay;
+      this.deps.observer?.onApplyError?.(this.id, error, performance.now() - started);
+      log.error(
+        { rollout: this.id, router: router.name, target: router.target, seq, split: want, retryInSeconds: delay / 1000, err: error.message },
+        `router ${router.name} failed to apply ${want.weight}%/${want.mirror}% for decision ${seq}; checkpoints wait until it is applied`,
+      );
+    }
+  }
+
+  /** On start: re-apply the last decided split where the router disagrees with the journal. */
+  private async reconcile(): Promise<void> {
+    const { router, log } = this.deps;
+    let actual: Split | null = null;
+    try {
+      actual = await router.read();
+    } catch (err) {
+      log.warn({ rollout: this.id, err: (err as Error).message }, 'cannot read the router; re-applying the journalled split');
+    }
+    const want = { weight: this.state.weight, mirror: this.state.mirror };
+    const same = actual !== null && Math.abs(actual.weight - want.weight) < 1e-6 && Math.abs(actual.mirror - want.mirror) < 1e-6;
+    if (same && splitConfirmed(this.state)) return;
+    if (!same) {
+      log.warn({ rollout: this.id, journal: want, router: actual, seq: this.state.splitSeq }, 'router disagrees with the journal; re-applying the last decided split');
+      await this.applySplit();
+      return;
+    }
+    // The router already has the split, but its confirmation never reached the journal.
+    const mark: AppliedMark = { applied: this.state.splitSeq, rollout: this.id, weight: want.weight, mirror: want.mirror, at: isoTime(this.deps.clock.now()), effective: actual! };
+    await this.deps.journal.append(this.id, mark);
+    this.state = applyEntry(this.state, mark);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Runs the real engine (RolloutRunner + Scheduler) on a virtual clock with an in-memory
+ * journal, for table-driven tests of plan semantics.
+ */
+import { loadPlanText } from '../../src/plan/load.js';
+import type { LoadedPlan } from '../../src/plan/load.js';
+import { MemoryJournal } from '../../src/journal/memory-journal.js';
+import { SimulatedRouter } from '../../src/routers/simulated.js';
+import { VirtualClock } from '../../src/controller/clock.js';
+import { RolloutRunner } from '../../src/controller/rollout.js';
+import { Scheduler } from '../../src/controller/scheduler.js';
+import { isTerminal } from '../../src/controller/state.js';
+import type { DecisionRecord } from '../../src/journal/record.js';
+import { silentLogger } from '../../src/observe/log.js';
+import { ScriptedProvider, type Script } from './scripted-provider.js';
+
+export const T0 = Date.parse('2025-11-03T10:00:00Z'); // a Monday
+
+export function planFrom(yaml: string): LoadedPlan {
+  const res = loadPlanText(yaml, 'test.yaml', { envMode: 'strict', env: {} });
+  const errors = res.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length || !res.plans[0]) throw new Error(`bad test plan: ${JSON.stringify(errors)}`);
+  return res.plans[0];
+}
+
+export interface Engine {
+  clock: VirtualClock;
+  journal: MemoryJournal;
+  router: SimulatedRouter;
+  provider: ScriptedProvider;
+  runner: RolloutRunner;
+  scheduler: Scheduler;
+  records: DecisionRecord[];
+  /** Runs until `until` (epoch ms) or until the rollout is done or paused. */
+  runUntil(until: number, stopWhenPaused?: boolean): Promise<void>;
+}
+
+export async function engine(loaded: LoadedPlan, script: Script, opts: { from?: number; autoApprove?: boolean; journal?: MemoryJournal } = {}): Promise<Engine> {
+  const clock = new VirtualClock(opts.from ?? T0);
+  const journal = opts.journal ?? new MemoryJournal();
+  const router = new SimulatedRouter();
+  const provider = new ScriptedProvider(script);
+  const records: DecisionRecord[] = [];
+  const runner = await RolloutRunner.open(
+    { plan: loaded.plan, planHash: loaded.hash },
+    {
+      journal,
+      router,
+      provider,
+      clock,
+      log: silentLogger(),
+      ...(opts.autoApprove ? { autoApproveActor: 'simulate' } : {}),
+      observer: { onRecord: (r) => records.push(r) },
+    },
+  );
+  const scheduler = new Scheduler(clock, silentLogger());
+  scheduler.add(runner);
+  return {
+    clock,
+    journal,
+    router,
+    provider,
+    runner,
+    scheduler,
+    records,
+    runUntil: (until, stopWhenPaused = true) =>
+      scheduler.run({ until, done: () => isTerminal(runner.state) || (stopWhenPaused && runner.state.status === 'paused') }),
+  };
+}
+
+/** `decision@phase` summaries, for compact expectations. */
+export function decisions(records: DecisionRecord[]): string[] {
+  return records.map((r) => `${r.kind}:${r.decision}${r.phase ? `@${r.phase}` : ''}`);
+}
+
+export const MIN = 60_000;
+export const HOUR = 3_600_000;

@@ -39,7 +39,7 @@ export class DecisionBuilder {
       revision: this.ctx.plan.spec.revision,
       planHash: this.ctx.planHash,
       kind: d.kind,
-      phase: phase?.name ?? (s.phaseName || null),
+      phase: s.phaseName || phase?.name || null,
       phaseIndex: s.phaseIndex,
       at: isoTime(this.now),
       decision: d.decision,
@@ -109,7 +109,8 @@ export function enterPhase(b: DecisionBuilder, index: number, via: Draft | null,
     });
     return;
   }
-  if (!via && b.state.status === 'waiting' && b.state.waitReason === gate.reason && b.state.phaseIndex === index) return;
+  const unchanged = b.state.status === 'waiting' && b.state.phaseIndex === index && b.state.waitingFor === gate.waitingFor && (b.state.waitReason ?? '').endsWith(gate.reason);
+  if (!via && unchanged) return;
   pushWait(b, index, gate.waitingFor, via ? `${via.reason}; ${gate.reason}` : gate.reason, gate.until, via?.kind ?? 'wait', via);
 }
 

@@ -97,11 +97,26 @@ export class RolloutRunner {
     return next;
   }
 
+  /**
+   * The next decision's instant only changes with the state, the plan, or when it passes;
+   * computing it (window calendars) is not free, and the scheduler asks often.
+   */
+  private decisionDue: { seq: number; applied: number; hash: string; at: number | null } | null = null;
+
+  private nextDecision(now: number): number | null {
+    const c = this.decisionDue;
+    const applied = this.state.applied?.seq ?? 0;
+    if (c && c.seq === this.state.seq && c.applied === applied && c.hash === this.ctx.planHash && (c.at === null || c.at > now)) return c.at;
+    const at = nextDecisionAt(this.plan, this.state, now, { autoApprove: this.deps.autoApproveActor !== undefined });
+    this.decisionDue = { seq: this.state.seq, applied, hash: this.ctx.planHash, at };
+    return at;
+  }
+
   /** The next instant this rollout needs the controller, or null. */
   nextDueAt(): number | null {
     const now = this.deps.clock.now();
     const times = [
-      nextDecisionAt(this.plan, this.state, now, { autoApprove: this.deps.autoApproveActor !== undefined }),
+      this.nextDecision(now),
       this.guardActive() ? (this.nextGuardAt ?? now) : null,
       splitConfirmed(this.state) ? null : (this.applyRetryAt ?? now),
     ].filter((t): t is number => t !== null);
@@ -138,7 +153,7 @@ export class RolloutRunner {
         await this.guardTick(now);
         continue;
       }
-      const due = nextDecisionAt(this.plan, this.state, now, { autoApprove: this.deps.autoApproveActor !== undefined });
+      const due = this.nextDecision(now);
       if (due === null || due > now) return;
       await this.decideDue(now);
     }
@@ -153,7 +168,7 @@ export class RolloutRunner {
         if (gate?.waitingFor === 'approval' && this.deps.autoApproveActor) {
           const actor = this.deps.autoApproveActor;
           await this.decide((b) => {
-            if (b.state.waitReason !== gate.reason) enterPhase(b, s.phaseIndex, null);
+            enterPhase(b, s.phaseIndex, null); // records the wait unless already recorded
             const approver = new DecisionBuilder(b.ctx, b.state, b.now, actor);
             approver.push({
               kind: 'manual',

@@ -95,8 +95,10 @@ export function applyEntry(state: RolloutState, e: JournalEntry): RolloutState {
 function applyMark(state: RolloutState, m: AppliedMark): RolloutState {
   const at = Date.parse(m.at);
   const s = { ...state, applied: { seq: m.applied, weight: m.weight, mirror: m.mirror, at } };
-  // The phase clock starts when its split is really in effect.
-  if (m.applied === state.phaseStartSeq && state.phaseStartedAt !== null) s.phaseStartedAt = at;
+  // The phase clock starts when its split is first in effect (a later re-apply on restart
+  // does not move it).
+  const first = (state.applied?.seq ?? 0) < state.phaseStartSeq;
+  if (first && m.applied === state.phaseStartSeq && state.phaseStartedAt !== null) s.phaseStartedAt = at;
   return s;
 }
 

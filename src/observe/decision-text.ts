@@ -1,0 +1,117 @@
+/**
+ * Decision records in words: the phrases shared by the decision log line, the terminal
+ * output of `simulate --output text` / `status`, and webhook summaries.
+ */
+import type { DecisionRecord, MetricResult } from '../journal/record.js';
+
+type Split = DecisionRecord['weight'];
+
+/** The threshold fields of a metric result, in the order they are printed. */
+export const THRESHOLD_KEYS = ['min', 'max', 'rollbackBelow', 'rollbackAbove'] as const;
+export type ThresholdKey = (typeof THRESHOLD_KEYS)[number];
+
+/**
+ * A measured value, short but never misleading: 6 significant digits, unless rounding would
+ * make it look equal to one of its thresholds while it is not.
+ */
+export function formatValue(value: number | null, thresholds: readonly number[] = []): string {
+  if (value === null) return 'nodata';
+  if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+  const short = Number(value.toPrecision(6));
+  return thresholds.some((t) => t === short && t !== value) ? String(value) : String(short);
+}
+
+function thresholdsOf(m: MetricResult): Array<[ThresholdKey, number]> {
+  const out: Array<[ThresholdKey, number]> = [];
+  for (const key of THRESHOLD_KEYS) {
+    const t = m[key];
+    if (t !== undefined) out.push([key, t]);
+  }
+  return out;
+}
+
+/** `error-rate=0.0012 (max 0.005) pass`, `p99=nodata (empty result) nodata`. */
+export function formatMetric(m: MetricResult): string {
+  const limits = thresholdsOf(m);
+  const value = formatValue(m.value, limits.map(([, t]) => t));
+  const parts = limits.map(([key, t]) => `${key} ${t}`);
+  if (m.value === null && m.reason) parts.push(m.reason);
+  const detail = parts.length > 0 ? ` (${parts.join(', ')})` : '';
+  return `${m.name}=${value}${detail} ${m.verdict}`;
+}
+
+/**
+ * The threshold a failing metric broke, as `error-rate=0.012 > 0.005`; rollback thresholds
+ * first since they are the stronger statement. Null when no threshold explains the verdict.
+ */
+export function formatBreach(m: MetricResult): string | null {
+  const v = m.value;
+  if (v === null) return `${m.name}=nodata${m.reason ? ` (${m.reason})` : ''}`;
+  const fmt = (t: number) => formatValue(v, [t]);
+  if (m.rollbackAbove !== undefined && v > m.rollbackAbove) return `${m.name}=${fmt(m.rollbackAbove)} > ${m.rollbackAbove}`;
+  if (m.rollbackBelow !== undefined && v < m.rollbackBelow) return `${m.name}=${fmt(m.rollbackBelow)} < ${m.rollbackBelow}`;
+  if (m.max !== undefined && v > m.max) return `${m.name}=${fmt(m.max)} > ${m.max}`;
+  if (m.min !== undefined && v < m.min) return `${m.name}=${fmt(m.min)} < ${m.min}`;
+  return null;
+}
+
+/** Where in the rollout a decision was taken: `checkpoint 2/6 of ramp`, `guard at ramp`. */
+export function formatWhere(r: DecisionRecord): string {
+  const phase = r.phase ?? '-';
+  if (r.checkpoint) return `checkpoint ${r.checkpoint.index}/${r.checkpoint.of} of ${phase}`;
+  return `${r.kind} at ${phase}`;
+}
+
+/** `10→25`, or `10` when unchanged. */
+export function formatSplit(s: Split): string {
+  return s.from === s.to ? `${s.to}` : `${s.from}→${s.to}`;
+}
+
+/** `weight 10→25, mirror 5→0`; mirror only when it is or was in use. */
+export function formatTraffic(r: DecisionRecord): string {
+  const weight = `weight ${formatSplit(r.weight)}`;
+  return r.mirror.from === 0 && r.mirror.to === 0 ? weight : `${weight}, mirror ${formatSplit(r.mirror)}`;
+}
+
+/** The metrics of a record joined for one line, or '' when it has none. */
+export function formatMetrics(r: DecisionRecord): string {
+  return (r.metrics ?? []).map(formatMetric).join(', ');
+}
+
+/** The metrics that explain a rollback, hold or pause: breaches first, then other non-passes. */
+export function formatCulprits(r: DecisionRecord): string {
+  const failing = (r.metrics ?? []).filter((m) => m.verdict !== 'pass');
+  return failing.map((m) => formatBreach(m) ?? `${m.name}=${formatValue(m.value)} ${m.verdict}`).join(', ');
+}
+
+/**
+ * The decision log's message: `checkpoint 2/6 of ramp: continue (3/3 metrics pass)
+ * error-rate=0.0012 (max 0.005) pass, ...; weight 10, score 100`.
+ */
+export function formatDecisionLine(r: DecisionRecord): string {
+  const metrics = formatMetrics(r);
+  const tail = [formatTraffic(r)];
+  if (r.score !== undefined && r.score !== null) tail.push(`score ${r.score}${r.outcome ? ` ${r.outcome}` : ''}`);
+  if (r.waitingFor) tail.push(`waiting for ${r.waitingFor}`);
+  if (r.actor !== 'controller') tail.push(`by ${r.actor}`);
+  const reason = r.reason ? ` (${r.reason})` : '';
+  return `${formatWhere(r)}: ${r.decision}${reason}${metrics ? ` ${metrics}` : ''}; ${tail.join(', ')}`;
+}
+
+/**
+ * A decision for the terminal (`simulate --output text`, `status`): a headline, and a second
+ * indented line with the metrics when there are any.
+ *
+ *     2025-11-01T15:00:00.412Z learning/analyzer #17 checkpoint 2/6 of ramp: continue — 3/3 metrics pass; weight 10, score 100
+ *       error-rate=0.0012 (max 0.005) pass, latency-p99=0.21 (max 0.3) pass
+ */
+export function formatDecisionText(r: DecisionRecord): string {
+  const tail = [formatTraffic(r)];
+  if (r.score !== undefined && r.score !== null) tail.push(`score ${r.score}${r.outcome ? ` ${r.outcome}` : ''}`);
+  if (r.actor !== 'controller') tail.push(`by ${r.actor}`);
+  if (r.next) tail.push(`next ${r.next.what} at ${r.next.at}`);
+  const reason = r.reason ? ` — ${r.reason}` : '';
+  const head = `${r.at} ${r.rollout} #${r.seq} ${formatWhere(r)}: ${r.decision}${reason}; ${tail.join(', ')}`;
+  const metrics = formatMetrics(r);
+  return metrics ? `${head}\n  ${metrics}` : head;
+}

@@ -1,0 +1,106 @@
+/**
+ * The controller's HTTP endpoints, on node:http: `/metrics` (Prometheus text format),
+ * `/healthz` (alive: answered while the event loop runs) and `/readyz` (ready to act, as the
+ * caller's `ready()` says; 503 with the reason otherwise). Anything else is 404.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './log.js';
+
+export interface Readiness {
+  ok: boolean;
+  reason?: string;
+}
+
+/** What `/metrics` serves; ControllerMetrics is one. */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+export interface HttpServerOptions {
+  host: string;
+  /** 0 picks a free port; `port` of the returned server tells which. */
+  port: number;
+  metrics: MetricsSource;
+  ready: () => Readiness;
+  log: Logger;
+}
+
+export interface HttpServer {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port`, for logs and tests. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const log = opts.log.child({ component: 'http' });
+  const server = createServer((req, res) => {
+    route(req, res, opts).catch((err: unknown) => {
+      log.error({ err, path: pathOf(req) }, `http: ${pathOf(req)} failed`);
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    });
+  });
+  // Scrapes and probes are short; do not let idle keep-alive sockets hold close() up.
+  server.keepAliveTimeout = 5_000;
+  await listen(server, opts.host, opts.port);
+  const { port } = server.address() as AddressInfo;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const url = `http://${hostForUrl}:${port}`;
+  log.debug({ host: opts.host, port }, `http: serving /metrics, /healthz, /readyz on ${url}`);
+  return {
+    host: opts.host,
+    port,
+    url,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, opts: HttpServerOptions): Promise<void> {
+  const path = pathOf(req);
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+  }
+  switch (path) {
+    case '/metrics':
+      return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
+    case '/healthz':
+      return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+    case '/readyz': {
+      const r = opts.ready();
+      const body = JSON.stringify(r.ok ? { ok: true } : { ok: false, reason: r.reason ?? 'not ready' }) + '\n';
+      return send(res, r.ok ? 200 : 503, 'application/json', body);
+    }
+    default:
+      return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

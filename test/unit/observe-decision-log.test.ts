@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import type { DecisionRecord } from '../../src/journal/record.js';
+import { createLogger } from '../../src/observe/log.js';
+import { decisionLevel, formatDecisionText, logDecision } from '../../src/observe/decision-log.js';
+
+function capture(level = 'debug') {
+  const lines: string[] = [];
+  const log = createLogger({ level, destination: { write: (s: string) => void lines.push(s) } });
+  return { log, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+function checkpointRecord(over: Partial<DecisionRecord> = {}): DecisionRecord {
+  return {
+    seq: 17,
+    rollout: 'learning/analyzer',
+    revision: '2025.11.1',
+    planHash: 'sha256:4f1c',
+    kind: 'checkpoint',
+    phase: 'ramp',
+    phaseIndex: 1,
+    checkpoint: { index: 2, of: 6, due: '2025-11-01T15:00:00Z', window: '30m' },
+    at: '2025-11-01T15:00:00.412Z',
+    decision: 'continue',
+    reason: '3/3 metrics pass',
+    score: 100,
+    metrics: [
+      { name: 'error-rate', query: 'sum(rate(errors[30m]))', value: 0.0012, max: 0.005, rollbackAbove: 0.02, verdict: 'pass', critical: true },
+      { name: 'latency-p99', query: 'histogram_quantile(0.99, ...)', value: 0.21, max: 0.3, verdict: 'pass', critical: false },
+      { name: 'success', query: 'sum(rate(ok[30m]))', value: 0.9991, min: 0.99, rollbackBelow: 0.95, verdict: 'pass', critical: true },
+    ],
+    weight: { from: 10, to: 10 },
+    mirror: { from: 0, to: 0 },
+    actor: 'controller',
+    ...over,
+  };
+}
+
+describe('logDecision', () => {
+  it('writes exactly one line per decision with every value, threshold and verdict', () => {
+    const { log, lines, parsed } = capture();
+    logDecision(log, checkpointRecord());
+    expect(lines).toHaveLength(1);
+    const [line] = parsed();
+    expect(line).toMatchObject({
+      level: 30,
+      event: 'decision',
+      seq: 17,
+      rollout: 'learning/analyzer',
+      revision: '2025.11.1',
+      phase: 'ramp',
+      checkpoint: { index: 2, of: 6, due: '2025-11-01T15:00:00Z', window: '30m' },
+      decision: 'continue',
+      reason: '3/3 metrics pass',
+      score: 100,
+      weight: { from: 10, to: 10 },
+      mirror: { from: 0, to: 0 },
+      actor: 'controller',
+      metrics: [
+        { name: 'error-rate', value: 0.0012, max: 0.005, rollbackAbove: 0.02, verdict: 'pass' },
+        { name: 'latency-p99', value: 0.21, max: 0.3, verdict: 'pass' },
+        { name: 'success', value: 0.9991, min: 0.99, rollbackBelow: 0.95, verdict: 'pass' },
+      ],
+    });
+    expect(line?.msg).toBe(
+      'checkpoint 2/6 of ramp: continue (3/3 metrics pass) ' +
+        'error-rate=0.0012 (max 0.005, rollbackAbove 0.02) pass, ' +
+        'latency-p99=0.21 (max 0.3) pass, ' +
+        'success=0.9991 (min 0.99, rollbackBelow 0.95) pass; weight 10, score 100',
+    );
+  });
+
+  it('a rollback is logged at warn with the split change and the failing metric', () => {
+    const { log, parsed } = capture();
+    logDecision(
+      log,
+      checkpointRecord({
+        kind: 'guard',
+        checkpoint: undefined,
+        decision: 'rollback',
+        reason: 'error-rate above rollbackAbove',
+        score: null,
+        metrics: [{ name: 'error-rate', query: 'q', value: 0.031, rollbackAbove: 0.02, verdict: 'fail', critical: true }],
+        weight: { from: 10, to: 0 },
+        mirror: { from: 5, to: 0 },
+      }),
+    );
+    const [line] = parsed();
+    expect(line?.level).toBe(40);
+    expect(line?.msg).toBe(
+      'guard at ramp: rollback (error-rate above rollbackAbove) error-rate=0.031 (rollbackAbove 0.02) fail; weight 10→0, mirror 5→0',
+    );
+  });
+
+  it('nodata metrics show their reason and a null value', () => {
+    const { log, parsed } = capture();
+    logDecision(
+      log,
+      checkpointRecord({
+        decision: 'hold',
+        reason: 'inconclusive',
+        metrics: [{ name: 'p99', query: 'q', value: null, max: 0.3, verdict: 'nodata', critical: false, reason: 'empty result' }],
+      }),
+    );
+    const [line] = parsed();
+    expect(line?.level).toBe(30);
+    expect(line?.metrics).toEqual([{ name: 'p99', value: null, max: 0.3, verdict: 'nodata', critical: false, reason: 'empty result' }]);
+    expect(line?.msg).toContain('p99=nodata (max 0.3, empty result) nodata');
+  });
+
+  it('never rounds a value into looking equal to its threshold', () => {
+    const { log, parsed } = capture();
+    logDecision(log, checkpointRecord({ metrics: [{ name: 'e', query: 'q', value: 0.0050000001, max: 0.005, verdict: 'fail', critical: true }] }));
+    expect(parsed()[0]?.msg).toContain('e=0.0050000001 (max 0.005) fail');
+  });
+
+  it('rollback, abort and pause are warnings; holds and waits are routine', () => {
+    expect(decisionLevel('rollback')).toBe('warn');
+    expect(decisionLevel('abort')).toBe('warn');
+    expect(decisionLevel('pause')).toBe('warn');
+    expect(decisionLevel('hold')).toBe('info');
+    expect(decisionLevel('wait')).toBe('info');
+    expect(decisionLevel('complete')).toBe('info');
+  });
+
+  it('manual decisions name their actor', () => {
+    const { log, parsed } = capture();
+    logDecision(log, checkpointRecord({ kind: 'manual', checkpoint: undefined, decision: 'pause', reason: 'incident 4711', metrics: undefined, score: undefined, actor: 'alice' }));
+    expect(parsed()[0]?.msg).toBe('manual at ramp: pause (incident 4711); weight 10, by alice');
+  });
+});
+
+describe('formatDecisionText', () => {
+  it('a checkpoint is a headline and one line of metrics', () => {
+    const text = formatDecisionText(checkpointRecord());
+    expect(text.split('\n')).toEqual([
+      '2025-11-01T15:00:00.412Z learning/analyzer #17 checkpoint 2/6 of ramp: continue — 3/3 metrics pass; weight 10, score 100',
+      '  error-rate=0.0012 (max 0.005, rollbackAbove 0.02) pass, latency-p99=0.21 (max 0.3) pass, success=0.9991 (min 0.99, rollbackBelow 0.95) pass',
+    ]);
+  });
+
+  it('a decision without metrics is a single line', () => {
+    const text = formatDecisionText(
+      checkpointRecord({ kind: 'wait', checkpoint: undefined, decision: 'wait', reason: 'approval required', metrics: undefined, score: undefined, waitingFor: 'approval' }),
+    );
+    expect(text).toBe('2025-11-01T15:00:00.412Z learning/analyzer #17 wait at ramp: wait — approval required; weight 10');
+  });
+});
+
+describe('log redaction', () => {
+  const slack = 'https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX';
+  const plan = {
+    apiVersion: 'rollgate.dev/v1',
+    kind: 'RolloutPlan',
+    metadata: { name: 'analyzer', namespace: 'learning' },
+    spec: {
+      prometheus: {
+        address: 'http://scraper:hunter2@prometheus:9090',
+        headers: { Authorization: 'Bearer sekrit-token' },
+        basicAuth: { username: 'u', passwordFile: '/etc/pw' },
+      },
+      notify: [{ webhook: slack, on: ['rollback'] }],
+    },
+  };
+
+  it('secrets anywhere in a logged plan are redacted', () => {
+    const { log, lines } = capture();
+    log.info({ plan }, 'plan loaded');
+    log.child({ plan }).info('child bindings too');
+    log.child({ component: 'x' }).child({ plan }).info('grandchild bindings too');
+    log.info({ spec: plan.spec }, 'spec');
+    log.info(plan, 'plan as the fields');
+    expect(lines).toHaveLength(5);
+    for (const line of lines) {
+      expect(line).not.toContain('XXXXSECRETXXXX');
+      expect(line).not.toContain('/services/');
+      expect(line).not.toContain('sekrit-token');
+      expect(line).not.toContain('hunter2');
+      expect(line).toContain('[redacted]');
+    }
+    const first = JSON.parse(lines[0]!) as { plan: typeof plan };
+    expect(first.plan.spec.notify[0]?.webhook).toBe('[redacted]');
+    expect(first.plan.spec.prometheus.address).toBe('http://[redacted]@prometheus:9090');
+    expect(first.plan.metadata.name).toBe('analyzer');
+  });
+
+  it('errors go through the err serializer, request secrets they carry redacted', () => {
+    const { log, lines, parsed } = capture();
+    const clientError = Object.assign(new Error('boom'), {
+      config: { url: 'http://scraper:hunter2@prometheus:9090/api/v1/query', headers: { Authorization: 'Bearer sekrit-token' } },
+    });
+    log.error({ err: clientError }, 'failed');
+    expect(parsed()[0]).toMatchObject({
+      err: { type: 'Error', message: 'boom', config: { url: 'http://[redacted]@prometheus:9090/api/v1/query', headers: '[redacted]' } },
+    });
+    expect(lines[0]).not.toContain('sekrit-token');
+    expect(lines[0]).not.toContain('hunter2');
+  });
+});

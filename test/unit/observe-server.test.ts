@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControllerMetrics } from '../../src/observe/metrics.js';
+import { silentLogger } from '../../src/observe/log.js';
+import { startHttpServer, type HttpServer, type Readiness } from '../../src/observe/server.js';
+
+describe('controller HTTP endpoints', () => {
+  let server: HttpServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function start(ready: () => Readiness = () => ({ ok: true })) {
+    const metrics = new ControllerMetrics({ defaultMetrics: false });
+    metrics.setLeader(true);
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, metrics, ready, log: silentLogger() });
+    return server;
+  }
+
+  it('port 0 reports the port actually bound', async () => {
+    const s = await start();
+    expect(s.port).toBeGreaterThan(0);
+    expect(s.url).toBe(`http://127.0.0.1:${s.port}`);
+  });
+
+  it('/metrics serves the Prometheus text format', async () => {
+    const s = await start();
+    const res = await fetch(`${s.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await res.text()).toContain('rollgate_leader 1');
+  });
+
+  it('/healthz answers 200 while the process runs', async () => {
+    const s = await start(() => ({ ok: false, reason: 'journal not replayed' }));
+    const res = await fetch(`${s.url}/healthz`);
+    expect(res.status).toBe(200);
+  });
+
+  it('/readyz follows ready(): 503 with the reason, then 200', async () => {
+    let state: Readiness = { ok: false, reason: 'not the leader' };
+    const s = await start(() => state);
+    const notReady = await fetch(`${s.url}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(notReady.headers.get('content-type')).toBe('application/json');
+    expect(await notReady.json()).toEqual({ ok: false, reason: 'not the leader' });
+    state = { ok: true };
+    const ready = await fetch(`${s.url}/readyz?verbose=1`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ok: true });
+  });
+
+  it('unknown paths are 404, other methods 405', async () => {
+    const s = await start();
+    expect((await fetch(`${s.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${s.url}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('close() frees the port', async () => {
+    const s = await start();
+    const url = s.url;
+    await s.close();
+    server = undefined;
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+});

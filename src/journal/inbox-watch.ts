@@ -1,0 +1,203 @@
+/**
+ * The controller side of the inbox: picks manual requests up (fs.watch, plus a poll as a
+ * fallback for file systems where watching is unreliable), claims each one by rename, runs the
+ * handler, and answers atomically. Requests are handled one at a time, oldest first.
+ */
+import { watch, mkdirSync, type FSWatcher } from 'node:fs';
+import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import type { Logger } from '../observe/log.js';
+import { isErrno, writeFileAtomic } from './fsutil.js';
+import {
+  REQUEST_TTL_MS,
+  claimedFile,
+  classifyInboxName,
+  inboxDir,
+  manualRequestSchema,
+  requestFile,
+  responseFile,
+  type ManualOutcome,
+  type ManualRequest,
+  type ManualResponse,
+} from './inbox-protocol.js';
+
+export type ManualRequestHandler = (req: ManualRequest) => Promise<ManualOutcome>;
+
+export interface InboxWatcher {
+  /** Runs one pass now (also what the watch and the poll trigger); resolves when it is done. */
+  scan(): Promise<void>;
+  /** Stops watching; resolves after the request being handled, if any, is answered. */
+  stop(): Promise<void>;
+}
+
+export interface WatchInboxOptions {
+  pollMs?: number;
+  ttlMs?: number;
+  now?: () => number;
+  /** Answers nobody collected are removed after this long. */
+  keepResponsesMs?: number;
+}
+
+export function watchInbox(
+  stateDir: string,
+  handler: ManualRequestHandler,
+  log: Logger,
+  opts: WatchInboxOptions = {},
+): InboxWatcher {
+  const dir = inboxDir(stateDir);
+  const ttlMs = opts.ttlMs ?? REQUEST_TTL_MS;
+  const now = opts.now ?? Date.now;
+  const keepResponsesMs = opts.keepResponsesMs ?? 3_600_000;
+  mkdirSync(dir, { recursive: true });
+
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  let again = false;
+  let lastCleanup = 0;
+  const inFlight = new Set<string>();
+
+  async function answer(id: string, outcome: ManualOutcome): Promise<void> {
+    const response: ManualResponse = { id, ...outcome };
+    await writeFileAtomic(responseFile(dir, id), `${JSON.stringify(response)}\n`);
+  }
+
+  async function decide(id: string, raw: string): Promise<ManualOutcome> {
+    let req: ManualRequest;
+    try {
+      const parsed = manualRequestSchema.safeParse(JSON.parse(raw));
+      if (!parsed.success) return { accepted: false, message: `invalid request: ${parsed.error.issues[0]?.message ?? 'bad shape'}` };
+      req = parsed.data;
+    } catch (err) {
+      return { accepted: false, message: `invalid request: ${(err as Error).message}` };
+    }
+    if (req.id !== id) return { accepted: false, message: `invalid request: id ${req.id} in file of ${id}` };
+    const at = Date.parse(req.at);
+    if (!Number.isFinite(at)) return { accepted: false, message: `invalid request: at "${req.at}" is not a time` };
+    if (now() - at > ttlMs) {
+      log.warn({ request: req }, `inbox: ${req.action} ${req.rollout} from ${req.actor} expired; not executed`);
+      return {
+        accepted: false,
+        message: `expired: ${req.action} ${req.rollout} requested by ${req.actor} at ${req.at} is older than ${Math.round(ttlMs / 1000)}s; not executed`,
+      };
+    }
+    log.info({ request: req }, `inbox: ${req.action} ${req.rollout} by ${req.actor}`);
+    try {
+      return await handler(req);
+    } catch (err) {
+      log.error({ err, request: req }, `inbox: ${req.action} ${req.rollout} failed`);
+      return { accepted: false, message: `failed: ${(err as Error).message}` };
+    }
+  }
+
+  async function handle(id: string): Promise<void> {
+    try {
+      await rename(requestFile(dir, id), claimedFile(dir, id));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return; // withdrawn by the CLI, or handled meanwhile
+      throw err;
+    }
+    inFlight.add(id);
+    try {
+      const raw = await readFile(claimedFile(dir, id), 'utf8');
+      await answer(id, await decide(id, raw));
+      await unlink(claimedFile(dir, id)).catch(() => undefined);
+    } finally {
+      inFlight.delete(id);
+    }
+  }
+
+  async function pass(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      mkdirSync(dir, { recursive: true });
+      return;
+    }
+    const present = new Set(names);
+    const requests: string[] = [];
+    for (const name of names) {
+      const f = classifyInboxName(name);
+      if (!f) continue;
+      const answered = present.has(`${f.id}.response.json`);
+      if (f.kind === 'request') {
+        if (answered) await unlink(requestFile(dir, f.id)).catch(() => undefined); // already handled
+        else requests.push(f.id);
+      } else if (f.kind === 'claimed' && !inFlight.has(f.id)) {
+        // Claimed by a controller that stopped before answering: maybe executed; never re-run.
+        if (!answered) {
+          log.warn({ id: f.id }, 'inbox: a request was interrupted by a controller restart; answering without re-running it');
+          await answer(f.id, {
+            accepted: false,
+            message: 'interrupted: the controller stopped while handling this request, which may or may not have taken effect; it is not re-run (check `rollgate history`)',
+          });
+        }
+        await unlink(claimedFile(dir, f.id)).catch(() => undefined);
+      }
+    }
+    if (now() - lastCleanup > 60_000) {
+      lastCleanup = now();
+      await removeUncollectedResponses(names);
+    }
+    requests.sort(); // ids start with the request time
+    for (const id of requests) {
+      if (stopped) return;
+      await handle(id);
+    }
+  }
+
+  async function removeUncollectedResponses(names: string[]): Promise<void> {
+    for (const name of names) {
+      if (classifyInboxName(name)?.kind !== 'response') continue;
+      const st = await stat(`${dir}/${name}`).catch(() => null);
+      if (st && now() - st.mtimeMs > keepResponsesMs) await unlink(`${dir}/${name}`).catch(() => undefined);
+    }
+  }
+
+  function scan(): Promise<void> {
+    if (stopped) return running ?? Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await pass();
+        } catch (err) {
+          log.error({ err, dir }, `inbox ${dir}: ${(err as Error).message}`);
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  }
+
+  let watcher: FSWatcher | null = null;
+  try {
+    watcher = watch(dir, () => void scan());
+    watcher.on('error', (err) => {
+      log.warn({ err, dir }, `inbox ${dir}: fs.watch failed; polling only`);
+      watcher?.close();
+      watcher = null;
+    });
+  } catch (err) {
+    log.warn({ err, dir }, `inbox ${dir}: fs.watch unavailable; polling only`);
+  }
+  const timer = setInterval(() => void scan(), opts.pollMs ?? 500);
+  timer.unref();
+  void scan();
+
+  return {
+    scan,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      watcher?.close();
+      watcher = null;
+      await running;
+    },
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * The state-dir lock: only one controller owns a state dir. `<stateDir>/lock` is created
+ * exclusively (`open(..., 'wx')`) and holds {pid, hostname, startedAt, owner, token}.
+ *
+ * A lock whose pid is alive on this host (`process.kill(pid, 0)`) or that was written on
+ * another host is refused. A lock whose pid is dead (the owner was SIGKILLed, the machine
+ * rebooted, or a restarted container got the same pid as its previous incarnation) is taken
+ * over at once: under a short takeover guard the lock is re-read, and if unchanged a fresh
+ * temp lock is renamed over it.
+ *
+ * Why not proper-lockfile: it decides staleness by mtime (a lock refreshed by a timer is stale
+ * after `stale` ms, 10 s by default), so after a SIGKILL a restart must wait for that, and a
+ * busy event loop can make a live lock look stale; it records no pid/host/owner to tell the
+ * user who holds the lock. A pid check is exact and immediate on one host.
+ */
+import { hostname as osHostname } from 'node:os';
+import { open, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { silentLogger, type Logger } from '../observe/log.js';
+import { fsyncDir, isErrno, sleep, tempPathFor } from './fsutil.js';
+
+export const LOCK_FILE = 'lock';
+
+export const lockInfoSchema = z.object({
+  pid: z.number().int().positive(),
+  hostname: z.string(),
+  startedAt: z.string(),
+  owner: z.string(),
+  /** Distinguishes this acquisition from any other with the same pid. */
+  token: z.string().optional(),
+});
+export type LockInfo = z.infer<typeof lockInfoSchema>;
+
+export interface StateDirLock {
+  readonly stateDir: string;
+  readonly file: string;
+  readonly info: LockInfo;
+  /** Removes the lock file if it is still ours (idempotent). */
+  release(): Promise<void>;
+}
+
+export interface AcquireOptions {
+  /** Who holds it, for the refusal message: e.g. `rollgate run`. */
+  owner: string;
+  log?: Logger;
+}
+
+export class StateDirLockedError extends Error {
+  constructor(
+    readonly stateDir: string,
+    readonly holder: LockInfo,
+    hint = 'stop it first or use another --state-dir',
+  ) {
+    super(
+      `state dir ${stateDir} is owned by ${holder.owner || 'rollgate'} pid ${holder.pid} on ${holder.hostname} since ${holder.startedAt}; ${hint}`,
+    );
+    this.name = 'StateDirLockedError';
+  }
+}
+
+/** Tokens of the locks this process holds. */
+const heldHere = new Set<string>();
+
+export type Liveness = 'alive' | 'dead' | 'unknown';
+
+/** Whether the holder of a lock is running: exact on this host, `unknown` for another host. */
+export function holderLiveness(info: LockInfo): Liveness {
+  if (info.hostname !== osHostname()) return 'unknown';
+  if (info.pid === process.pid) {
+    // Ours, or written by a previous incarnation that had our pid (a restarted container).
+    return info.token !== undefined && heldHere.has(info.token) ? 'alive' : 'dead';
+  }
+  try {
+    process.kill(info.pid, 0);
+    return 'alive';
+  } catch (err) {
+    return isErrno(err, 'ESRCH') ? 'dead' : 'alive'; // EPERM: alive, another user's
+  }
+}
+
+interface LockContent {
+  raw: string;
+  info: LockInfo | null;
+  mtimeMs: number;
+}
+
+async function readLockContent(file: string): Promise<LockContent | null> {
+  try {
+    const [raw, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+    let info: LockInfo | null = null;
+    try {
+      const parsed = lockInfoSchema.safeParse(JSON.parse(raw));
+      if (parsed.success) info = parsed.data;
+    } catch {
+      /* unparsable */
+    }
+    return { raw, info, mtimeMs: st.mtimeMs };
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return null;
+    throw err;
+  }
+}
+
+/** The lock of a state dir, or null when none (for `rollgate pause` etc. to find the controller). */
+export async function readStateDirLock(stateDir: string): Promise<LockInfo | null> {
+  return (await readLockContent(join(stateDir, LOCK_FILE)))?.info ?? null;
+}
+
+/** A lock file still empty or unparsable this long after its creation was abandoned mid-write. */
+const UNPARSABLE_GRACE_MS = 2000;
+
+export async function acquireStateDirLock(stateDir: string, opts: AcquireOptions): Promise<StateDirLock> {
+  const log = opts.log ?? silentLogger();
+  const file = join(stateDir, LOCK_FILE);
+  const mine: LockInfo = {
+    pid: process.pid,
+    hostname: osHostname(),
+    startedAt: new Date().toISOString(),
+    owner: opts.owner,
+    token: randomUUID(),
+  };
+  const content = `${JSON.stringify(mine)}\n`;
+  await mkdir(stateDir, { recursive: true });
+
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (await createExclusive(file, content)) {
+      await fsyncDir(stateDir);
+      return holdLock(stateDir, file, mine, log);
+    }
+    const current = await readLockContent(file);
+    if (!current) continue; // released meanwhile
+    if (current.info) {
+      const liveness = holderLiveness(current.info);
+      if (liveness === 'alive') throw new StateDirLockedError(stateDir, current.info);
+      if (liveness === 'unknown') {
+        throw new StateDirLockedError(
+          stateDir,
+          current.info,
+          `it cannot be checked from ${osHostname()}: stop it first, or remove ${file} if that process is gone, or use another --state-dir`,
+        );
+      }
+    } else if (Date.now() - current.mtimeMs < UNPARSABLE_GRACE_MS) {
+      await sleep(100); // being written by another process right now
+      continue;
+    }
+    const takenOver = await takeOver(file, current.raw, content);
+    if (takenOver) {
+      log.warn(
+        { stateDir, previous: current.info ?? current.raw },
+        current.info
+          ? `took over state dir lock ${file} from pid ${current.info.pid} (${current.info.owner}, since ${current.info.startedAt}), which is no longer running`
+          : `took over abandoned, unreadable state dir lock ${file}`,
+      );
+      return holdLock(stateDir, file, mine, log);
+    }
+    await sleep(20 + Math.random() * 50);
+  }
+  throw new Error(`could not acquire ${file}: it keeps changing (several controllers starting at once?)`);
+}
+
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, 'wx');
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  }
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
+/**
+ * Replaces a dead owner's lock, if it is still exactly `staleRaw`, by ours. A guard file
+ * serializes concurrent takeovers so two starting controllers cannot both win.
+ */
+async function takeOver(file: string, staleRaw: string, content: string): Promise<boolean> {
+  const guard = `${file}.takeover`;
+  if (!(await createExclusive(guard, `${process.pid}\n`))) {
+    const g = await readFile(guard, 'utf8').catch(() => '');
+    const pid = Number.parseInt(g, 10);
+    const st = await stat(guard).catch(() => null);
+    const guardDead = !Number.isInteger(pid) || pid <= 0 || !pidAlive(pid) || (st && Date.now() - st.mtimeMs > 10_000);
+    if (guardDead) await unlink(guard).catch(() => undefined);
+    return false;
+  }
+  try {
+    const now = await readFile(file, 'utf8').catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
+    });
+    if (now !== staleRaw) return false; // changed or released meanwhile: start over
+    const tmp = tempPathFor(file);
+    try {
+      const fh = await open(tmp, 'wx');
+      try {
+        await fh.writeFile(content);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, file);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    await fsyncDir(join(file, '..'));
+    return true;
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !isErrno(err, 'ESRCH');
+  }
+}
+
+function holdLock(stateDir: string, file: string, info: LockInfo, log: Logger): StateDirLock {
+  const token = info.token!;
+  heldHere.add(token);
+  let released = false;
+  // Best effort on a normal exit without release(); a SIGKILL leaves the lock to be taken over.
+  const onExit = () => {
+    try {
+      if (JSON.parse(readFileSync(file, 'utf8')).token === token) unlinkSync(file);
+    } catch {
+      /* gone or not ours */
+    }
+  };
+  process.once('exit', onExit);
+  return {
+    stateDir,
+    file,
+    info,
+    async release() {
+      if (released) return;
+      released = true;
+      process.off('exit', onExit);
+      heldHere.delete(token);
+      const current = await readLockContent(file);
+      if (current?.info?.token !== token) {
+        log.warn({ file, holder: current?.info ?? null }, `state dir lock ${file} is no longer ours; leaving it`);
+        return;
+      }
+      await unlink(file);
+      await fsyncDir(stateDir);
+    },
+  };
+}

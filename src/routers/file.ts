@@ -1,0 +1,81 @@
+/**
+ * The `file` router: writes the split as `{"stable":90,"canary":10,"mirror":0}` to
+ * `traffic.file.path`, atomically (temp file in the same directory, fsync, rename, fsync
+ * directory), for custom integrations and tests. A reader never sees a half-written file.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import type { Plan } from '../plan/schema.js';
+import { isErrno, writeFileAtomic } from '../journal/fsutil.js';
+import { RouterError, type RouterAdapter, type RouterContext, type Split, type TrafficRouter } from './router.js';
+
+const share = z.number().min(0).max(100);
+const fileSplitSchema = z.object({ stable: share, canary: share, mirror: share.default(0) });
+
+/** Rounds to 6 decimals, so that 100 - 10.1 is 89.9, not 89.9999999999. */
+export function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+/** The file's content for a split. */
+export function renderFileSplit(split: Split): string {
+  const canary = round6(split.weight);
+  return `${JSON.stringify({ stable: round6(100 - canary), canary, mirror: round6(split.mirror) })}\n`;
+}
+
+export class FileRouter implements TrafficRouter {
+  readonly name = 'file';
+  constructor(readonly target: string) {}
+
+  async apply(split: Split): Promise<Split> {
+    for (const [what, v] of [['weight', split.weight], ['mirror', split.mirror]] as const) {
+      if (!Number.isFinite(v) || v < 0 || v > 100) throw new RouterError(this.name, this.target, `${what} ${v} is not a percentage from 0 to 100`);
+    }
+    try {
+      await mkdir(dirname(this.target), { recursive: true });
+      await writeFileAtomic(this.target, renderFileSplit(split));
+    } catch (err) {
+      throw new RouterError(this.name, this.target, `cannot write: ${(err as Error).message}`, { cause: err });
+    }
+    const applied = await this.read();
+    if (!applied) throw new RouterError(this.name, this.target, 'the file vanished right after it was written');
+    return applied;
+  }
+
+  async read(): Promise<Split | null> {
+    let raw: string;
+    try {
+      raw = await readFile(this.target, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw new RouterError(this.name, this.target, `cannot read: ${(err as Error).message}`, { cause: err });
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      throw new RouterError(this.name, this.target, `not JSON: ${(err as Error).message}`, { cause: err });
+    }
+    const parsed = fileSplitSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new RouterError(
+        this.name,
+        this.target,
+        `expected {"stable":N,"canary":N,"mirror":N} with percentages 0-100: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad shape'}`,
+      );
+    }
+    return { weight: parsed.data.canary, mirror: parsed.data.mirror };
+  }
+}
+
+export const fileRouterAdapter: RouterAdapter = {
+  canMirror: true,
+  create(plan: Plan, _ctx: RouterContext): TrafficRouter {
+    const path = plan.spec.traffic.file?.path;
+    if (!path) throw new Error(`rollout ${plan.metadata.name}: traffic.router is file but traffic.file.path is missing`);
+    // Relative paths are relative to the controller's working directory.
+    return new FileRouter(resolve(path));
+  },
+};

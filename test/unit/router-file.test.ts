@@ -1,0 +1,126 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/observe/log.js';
+import { FileRouter, renderFileSplit } from '../../src/routers/file.js';
+import { canMirror, createRouter, routerAdapters } from '../../src/routers/registry.js';
+import { RouterError } from '../../src/routers/router.js';
+import { ROUTERS, type Plan, type RouterName } from '../../src/plan/schema.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rollgate-router-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function planWith(traffic: Record<string, unknown>): Plan {
+  return { metadata: { name: 'analyzer', namespace: 'learning' }, spec: { traffic } } as unknown as Plan;
+}
+
+describe('file router', () => {
+  it('writes {"stable":90,"canary":10,"mirror":0}, creating the directory, and returns the split read back', async () => {
+    const path = join(dir, 'sub', 'dir', 'split.json');
+    const router = new FileRouter(path);
+    expect(await router.read()).toBeNull();
+    expect(await router.apply({ weight: 10, mirror: 0 })).toEqual({ weight: 10, mirror: 0 });
+    expect(await readFile(path, 'utf8')).toBe('{"stable":90,"canary":10,"mirror":0}\n');
+    expect(await router.read()).toEqual({ weight: 10, mirror: 0 });
+    expect(await readdir(join(dir, 'sub', 'dir'))).toEqual(['split.json']); // no temp file left
+  });
+
+  it('keeps fractional weights without float noise', async () => {
+    const router = new FileRouter(join(dir, 'split.json'));
+    expect(renderFileSplit({ weight: 10.1, mirror: 0.5 })).toBe('{"stable":89.9,"canary":10.1,"mirror":0.5}\n');
+    expect(renderFileSplit({ weight: 0.3, mirror: 0 })).toBe('{"stable":99.7,"canary":0.3,"mirror":0}\n');
+    expect(renderFileSplit({ weight: 33.3333333333, mirror: 0 })).toBe('{"stable":66.666667,"canary":33.333333,"mirror":0}\n');
+    expect(await router.apply({ weight: 0.5, mirror: 2.25 })).toEqual({ weight: 0.5, mirror: 2.25 });
+  });
+
+  it('rejects a weight outside 0-100 without touching the file', async () => {
+    const router = new FileRouter(join(dir, 'split.json'));
+    await router.apply({ weight: 5, mirror: 0 });
+    await expect(router.apply({ weight: 101, mirror: 0 })).rejects.toThrow(RouterError);
+    await expect(router.apply({ weight: Number.NaN, mirror: 0 })).rejects.toThrow(/weight NaN is not a percentage/);
+    expect(await router.read()).toEqual({ weight: 5, mirror: 0 });
+  });
+
+  it('an unparsable or ill-shaped file is a RouterError naming the path', async () => {
+    const path = join(dir, 'split.json');
+    const router = new FileRouter(path);
+    await writeFile(path, '{"stable":9');
+    await expect(router.read()).rejects.toThrow(new RegExp(`^router file \\(${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): not JSON`));
+    await writeFile(path, '{"stable":90,"canary":"ten"}');
+    await expect(router.read()).rejects.toThrow(/router file \(.*split\.json\): expected .*canary/);
+  });
+
+  it('is atomic: a reader in another process never sees a half-written file', async () => {
+    const path = join(dir, 'split.json');
+    const router = new FileRouter(path);
+    await router.apply({ weight: 0, mirror: 0 });
+    // A separate process reads in a tight loop while we apply many splits.
+    const reader = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); let n = 0, bad = 0; const end = Date.now() + 60000;
+         process.stdin.on('data', () => { console.log(JSON.stringify({ n, bad })); process.exit(0); });
+         (function loop() { for (let i = 0; i < 200; i++) { n++; try { const s = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));
+           if (Math.abs(s.stable + s.canary - 100) > 1e-9) bad++; } catch (e) { bad++; } }
+           if (Date.now() < end) setImmediate(loop); })();`,
+        path,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    let sameProcessReads = 0;
+    for (let i = 1; i <= 300; i++) {
+      const w = (i * 7.3) % 100;
+      const applied = await router.apply({ weight: w, mirror: i % 3 });
+      expect(applied.weight).toBeCloseTo(w, 6);
+      JSON.parse(await readFile(path, 'utf8'));
+      sameProcessReads++;
+    }
+    const out = await new Promise<string>((res) => {
+      let s = '';
+      reader.stdout!.on('data', (d: Buffer) => (s += d.toString()));
+      reader.on('exit', () => res(s));
+      reader.stdin!.write('stop\n');
+    });
+    const { n, bad } = JSON.parse(out) as { n: number; bad: number };
+    expect(sameProcessReads).toBe(300);
+    expect(n).toBeGreaterThan(1000);
+    expect(bad).toBe(0);
+  });
+});
+
+describe('router registry', () => {
+  it('creates the file router from the plan', async () => {
+    const router = createRouter(planWith({ router: 'file', file: { path: join(dir, 'split.json') } }), { log: silentLogger() });
+    expect(router.name).toBe('file');
+    expect(router.target).toBe(join(dir, 'split.json'));
+  });
+
+  it('refuses routers not built yet instead of faking them', () => {
+    expect(() => createRouter(planWith({ router: 'haproxy' }), { log: silentLogger() })).toThrow(
+      'router haproxy is not available in this build of rollgate (available: file)',
+    );
+    expect(Object.keys(routerAdapters)).toEqual(['file']);
+  });
+
+  it('knows which routers can mirror, for all seven', () => {
+    const expected: Record<RouterName, boolean> = {
+      file: true,
+      nginx: true,
+      'gateway-api': true,
+      istio: true,
+      haproxy: false,
+      'ingress-nginx': false,
+      smi: false,
+    };
+    for (const r of ROUTERS) expect(canMirror(r)).toBe(expected[r]);
+    for (const [name, adapter] of Object.entries(routerAdapters)) expect(adapter!.canMirror).toBe(canMirror(name as RouterName));
+  });
+});

@@ -262,7 +262,8 @@ export class StandaloneController {
         if (m.loaded.hash === loaded.hash) continue;
         const { router, provider } = this.io(loaded);
         m.runner.replaceIo({ router, provider });
-        m.notifier.close();
+        const old = m.notifier;
+        void old.flush(10_000).then(() => old.close()); // queued notifications are still delivered
         m.notifier = new Notifier(loaded.plan.spec.notify, { log: this.opts.log, onFailure: () => this.metrics.observeNotifyFailure() });
         m.loaded = loaded;
         await m.runner.updatePlan({ plan: loaded.plan, planHash: loaded.hash });

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Makes sure the programs the tests and the demo start are installed: Debian's prometheus
+// (prometheus + promtool), nginx and haproxy. As root it installs what is missing with
+// apt-get; otherwise it says exactly what to install and exits 1.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+const wanted = [
+  { bin: 'prometheus', pkg: 'prometheus' },
+  { bin: 'promtool', pkg: 'prometheus' },
+  { bin: 'nginx', pkg: 'nginx' },
+  { bin: 'haproxy', pkg: 'haproxy' },
+];
+
+const has = (bin) =>
+  spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin} || test -x /usr/bin/${bin}`], { stdio: 'ignore' }).status === 0;
+
+const missing = [...new Set(wanted.filter((w) => !has(w.bin)).map((w) => w.pkg))];
+if (missing.length === 0) process.exit(0);
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (!isRoot) {
+  console.error(`rollgate needs these Debian packages: ${missing.join(' ')}\n  sudo apt-get install -y ${missing.join(' ')}`);
+  process.exit(1);
+}
+console.error(`installing ${missing.join(', ')} with apt-get ...`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
+// Debian starts the services on install where it can; the tests start their own on free ports.
+for (const svc of ['nginx', 'haproxy', 'prometheus']) spawnSync('service', [svc, 'stop'], { stdio: 'ignore' });
+const still = wanted.filter((w) => !has(w.bin)).map((w) => w.bin);
+if (still.length) {
+  console.error(`still missing after apt-get: ${still.join(', ')}`);
+  process.exit(1);
+}

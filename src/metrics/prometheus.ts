@@ -1,0 +1,294 @@
+/**
+ * The Prometheus metrics provider: PromQL over the HTTP query API (Prometheus, Thanos, Mimir,
+ * VictoriaMetrics), POSTed as a form so that long queries never hit URL limits.
+ *
+ * - `instant(query, at)` never throws: every failure is a `{ value: null, reason }` Sample.
+ * - `range(query, start, end, step)` throws a `PrometheusError` (message safe to print) and
+ *   splits spans longer than 10,000 points into several requests (Prometheus refuses 11,000).
+ * - Transient failures (network, timeout, 5xx, 429, garbled answers) are retried with
+ *   exponential backoff (p-retry); a Retry-After (429, 503) is honoured up to `maxRetryAfterMs`.
+ *   A 4xx other than 429 is not retried: 400/422 is a bad query, i.e. a plan problem, and the
+ *   reason says so with the query and Prometheus' error text.
+ * - Credentials come from files (see credentials.ts); no secret ever reaches a reason, an
+ *   error message or a log line: messages are built here from safe parts, never from the HTTP
+ *   client's error (which carries the request headers), and are scrubbed once more.
+ */
+import axios, { type AxiosResponse } from 'axios';
+import pRetry from 'p-retry';
+import { safeUrl, type Logger } from '../observe/log.js';
+import { formatDuration } from '../plan/duration.js';
+import type { PrometheusConfig } from '../plan/schema.js';
+import { Credentials } from './credentials.js';
+import { PrometheusError, parseRetryAfter } from './errors.js';
+import type { MetricsProvider, Sample } from './provider.js';
+import { isApiEnvelope, judgeInstant, judgeRange, type Judged, type PromData } from './result.js';
+
+export { PrometheusError } from './errors.js';
+
+/** Prometheus refuses range queries of more than 11,000 points per series; stay below. */
+export const MAX_RANGE_POINTS = 10_000;
+
+/** What the `onQuery` hook learns about each HTTP request (one per attempt). */
+export interface QueryInfo {
+  kind: 'instant' | 'range';
+  /** 1 for the first try, 2 for the first retry, ... */
+  attempt: number;
+  durationMs: number;
+  ok: boolean;
+  /** HTTP status when an answer arrived. */
+  status?: number;
+  /** The PrometheusError kind when `ok` is false (`timeout`, `server`, `bad-query`, ...). */
+  errorKind?: string;
+  /** Safe message when `ok` is false. */
+  error?: string;
+}
+
+export interface PrometheusProviderOptions {
+  /** Base URL; a path prefix (`http://mimir/prometheus`) is kept. */
+  address: string;
+  /** Per-request timeout, also sent to Prometheus as `timeout=`. Default 10 s. */
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+  bearerTokenFile?: string;
+  basicAuth?: { username: string; passwordFile: string };
+  log: Logger;
+  /** Retries after the first attempt for transient failures. Default 3. */
+  retries?: number;
+  /** Exponential backoff between retries: first delay and cap. Default 500 ms .. 8 s. */
+  backoff?: { minMs?: number; maxMs?: number };
+  /** Upper bound on a 429 Retry-After wait. Default 30 s. */
+  maxRetryAfterMs?: number;
+  /** How often credential files are re-read even when unchanged. Default 60 s. */
+  credentialsRefreshMs?: number;
+  /** Called after every HTTP attempt (for prom-client histograms); exceptions are ignored. */
+  onQuery?(info: QueryInfo): void;
+}
+
+/** Maps the plan's `prometheus` block to provider options. */
+export function providerOptionsFromPlan(
+  cfg: PrometheusConfig,
+  extra: { log: Logger; address?: string } & Partial<PrometheusProviderOptions>,
+): PrometheusProviderOptions {
+  const address = extra.address ?? cfg.address;
+  if (!address) throw new Error('prometheus.address is not set (set it in the plan or pass --prometheus)');
+  return {
+    ...extra,
+    address,
+    timeoutMs: cfg.timeout,
+    headers: cfg.headers,
+    ...(cfg.bearerTokenFile ? { bearerTokenFile: cfg.bearerTokenFile } : {}),
+    ...(cfg.basicAuth ? { basicAuth: cfg.basicAuth } : {}),
+  };
+}
+
+const MAX_ERROR_TEXT = 500;
+
+export class PrometheusProvider implements MetricsProvider {
+  private readonly base: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly maxRetryAfterMs: number;
+  private readonly credentials: Credentials;
+  private readonly log: Logger;
+  private readonly onQuery: ((info: QueryInfo) => void) | undefined;
+
+  constructor(opts: PrometheusProviderOptions) {
+    this.base = opts.address.replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.retries = opts.retries ?? 3;
+    this.minBackoffMs = opts.backoff?.minMs ?? 500;
+    this.maxBackoffMs = opts.backoff?.maxMs ?? 8_000;
+    this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 30_000;
+    this.credentials = new Credentials({
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.bearerTokenFile ? { bearerTokenFile: opts.bearerTokenFile } : {}),
+      ...(opts.basicAuth ? { basicAuth: opts.basicAuth } : {}),
+      ...(opts.credentialsRefreshMs !== undefined ? { refreshMs: opts.credentialsRefreshMs } : {}),
+    });
+    this.log = opts.log.child({ component: 'prometheus', address: safeUrl(this.base) });
+    this.onQuery = opts.onQuery;
+  }
+
+  async instant(query: string, at: number): Promise<Sample> {
+    let judged: Judged;
+    try {
+      const data = await this.call('instant', query, { query, time: seconds(at) });
+      judged = judgeInstant(data);
+    } catch (err) {
+      return { value: null, reason: this.safeMessage(err) };
+    }
+    if (judged.several) {
+      this.log.error({ query, samples: judged.several, at: new Date(at).toISOString() }, `query returned ${judged.several} samples, expected one: aggregate it (sum, max, ...) so it yields a single number`);
+    }
+    return judged.sample;
+  }
+
+  async range(query: string, start: number, end: number, stepMs: number): Promise<Map<number, Sample>> {
+    if (!(stepMs > 0) || !(end >= start)) throw new RangeError(`invalid range: start ${start}, end ${end}, step ${stepMs}`);
+    const out = new Map<number, Sample>();
+    const chunkMs = (MAX_RANGE_POINTS - 1) * stepMs;
+    for (let from = start; from <= end; from += chunkMs + stepMs) {
+      const to = Math.min(end, from + chunkMs);
+      const steps: number[] = [];
+      for (let t = from; t <= to; t += stepMs) steps.push(t);
+      let data: PromData;
+      try {
+        data = await this.call('range', query, { query, start: seconds(from), end: seconds(to), step: seconds(stepMs) });
+      } catch (err) {
+        if (err instanceof PrometheusError) throw err;
+        throw new PrometheusError(this.safeMessage(err), { kind: 'response' });
+      }
+      let judged: ReturnType<typeof judgeRange>;
+      try {
+        judged = judgeRange(data, steps);
+      } catch {
+        throw new PrometheusError(`Prometheus at ${safeUrl(this.base)} answered a malformed range result`, { kind: 'response' });
+      }
+      if (judged.several > 0) {
+        this.log.error({ query, steps: judged.several }, 'query returned several samples at some steps, expected one: aggregate it (sum, max, ...) so it yields a single number');
+      }
+      for (const [t, s] of judged.samples) out.set(t, s);
+    }
+    return out;
+  }
+
+  /** One API call with retries; resolves to `data` or rejects with a PrometheusError. */
+  private async call(kind: 'instant' | 'range', query: string, params: Record<string, string>): Promise<PromData> {
+    const path = kind === 'instant' ? '/api/v1/query' : '/api/v1/query_range';
+    const form = new URLSearchParams({ ...params, timeout: seconds(this.timeoutMs) });
+    try {
+      return await pRetry((attempt) => this.attempt(kind, path, form, query, attempt), {
+        retries: this.retries,
+        factor: 2,
+        minTimeout: this.minBackoffMs,
+        maxTimeout: this.maxBackoffMs,
+        shouldRetry: ({ error }) => error instanceof PrometheusError && error.retryable,
+        onFailedAttempt: (ctx) => this.beforeRetry(ctx, query),
+      });
+    } catch (err) {
+      if (!(err instanceof PrometheusError)) throw err;
+      if (!err.retryable || this.retries === 0) throw err;
+      throw new PrometheusError(`${err.message} (gave up after ${this.retries + 1} attempts)`, {
+        kind: err.kind,
+        ...(err.status !== undefined ? { status: err.status } : {}),
+      });
+    }
+  }
+
+  /** Logs a failed attempt and, for a 429 with Retry-After, waits the part of it the backoff does not cover. */
+  private async beforeRetry(
+    ctx: { error: Error; attemptNumber: number; retriesLeft: number; retriesConsumed: number },
+    query: string,
+  ): Promise<void> {
+    const err = ctx.error;
+    if (!(err instanceof PrometheusError) || !err.retryable || ctx.retriesLeft <= 0) return;
+    this.log.warn({ query, attempt: ctx.attemptNumber, retriesLeft: ctx.retriesLeft, kind: err.kind }, `prometheus query failed, retrying: ${err.message}`);
+    if (err.retryAfterMs === undefined) return;
+    const backoff = Math.min(this.minBackoffMs * 2 ** ctx.retriesConsumed, this.maxBackoffMs);
+    const extra = Math.min(err.retryAfterMs, this.maxRetryAfterMs) - backoff;
+    if (extra > 0) await new Promise((resolve) => setTimeout(resolve, extra));
+  }
+
+  private async attempt(kind: 'instant' | 'range', path: string, form: URLSearchParams, query: string, attempt: number): Promise<PromData> {
+    const started = performance.now();
+    let status: number | undefined;
+    try {
+      const headers = await this.credentials.headers();
+      const signal = AbortSignal.timeout(this.timeoutMs);
+      let res: AxiosResponse<unknown>;
+      try {
+        res = await axios.post(this.base + path, form, {
+          headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+          signal,
+          validateStatus: () => true,
+          maxRedirects: 0,
+        });
+      } catch (err) {
+        throw this.transportError(err, signal.aborted);
+      }
+      status = res.status;
+      const data = this.interpret(res, query);
+      this.report({ kind, attempt, durationMs: performance.now() - started, ok: true, status });
+      return data;
+    } catch (err) {
+      const e = err instanceof PrometheusError ? err : new PrometheusError(this.safeMessage(err), { kind: 'response' });
+      this.report({ kind, attempt, durationMs: performance.now() - started, ok: false, errorKind: e.kind, error: e.message, ...(status !== undefined ? { status } : {}) });
+      throw e;
+    }
+  }
+
+  /** An HTTP answer to `data` or a classified PrometheusError. */
+  private interpret(res: AxiosResponse<unknown>, query: string): PromData {
+    const body = res.data;
+    const where = `Prometheus at ${safeUrl(this.base)}`;
+    const promError = isApiEnvelope(body) && typeof body.error === 'string' ? this.errorText(body.error) : undefined;
+    if (res.status >= 200 && res.status < 300) {
+      if (!isApiEnvelope(body) || body.status !== 'success' || !body.data) {
+        throw new PrometheusError(`${where} answered HTTP ${res.status} without a Prometheus API response`, { kind: 'response', status: res.status });
+      }
+      const warnings = [...(Array.isArray(body.warnings) ? body.warnings : []), ...(Array.isArray(body.infos) ? body.infos : [])];
+      if (warnings.length > 0) this.log.debug({ query, warnings: warnings.map((w) => this.errorText(String(w))) }, 'prometheus returned warnings');
+      return body.data;
+    }
+    const said = promError ? `: ${promError}` : '';
+    if (res.status === 400 || res.status === 422) {
+      throw new PrometheusError(
+        `bad query (a plan problem, not retried): Prometheus said: ${promError ?? `HTTP ${res.status}`}; query: ${query}`,
+        { kind: 'bad-query', status: res.status },
+      );
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw new PrometheusError(`${where} refused the credentials (HTTP ${res.status})${said}: check prometheus.bearerTokenFile / basicAuth / headers`, { kind: 'credentials', status: res.status });
+    }
+    if (res.status === 429) {
+      const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+      throw new PrometheusError(`${where} is rate limiting (HTTP 429)${said}`, { kind: 'rate-limited', status: 429, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+    }
+    if (res.status >= 500) {
+      const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+      throw new PrometheusError(`${where} failed (HTTP ${res.status})${said}`, { kind: 'server', status: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+    }
+    throw new PrometheusError(`${where} answered HTTP ${res.status}${said}: check prometheus.address`, { kind: 'client', status: res.status });
+  }
+
+  /** A transport failure (no HTTP answer) as a PrometheusError, built from the error code only. */
+  private transportError(err: unknown, timedOut: boolean): PrometheusError {
+    const where = `Prometheus at ${safeUrl(this.base)}`;
+    if (timedOut) return new PrometheusError(`${where} did not answer within ${formatDuration(this.timeoutMs)} (timeout)`, { kind: 'timeout' });
+    const code = axios.isAxiosError(err) ? err.code : (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+      return new PrometheusError(`${where} did not answer in time (${code})`, { kind: 'timeout' });
+    }
+    return new PrometheusError(`cannot reach ${where} (${code ?? 'network error'})`, { kind: 'network' });
+  }
+
+  /** Prometheus' own error text, shortened and scrubbed. */
+  private errorText(text: string): string {
+    const short = text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text;
+    return this.credentials.scrub(short);
+  }
+
+  /** A message safe to print for any thrown value. */
+  private safeMessage(err: unknown): string {
+    if (err instanceof PrometheusError) return this.credentials.scrub(err.message);
+    // Not expected (a bug); axios errors never get here. Name and message only, scrubbed.
+    const e = err instanceof Error ? err : new Error(String(err));
+    return this.credentials.scrub(`internal error in the Prometheus provider: ${e.name}: ${e.message}`);
+  }
+
+  private report(info: QueryInfo): void {
+    if (!this.onQuery) return;
+    try {
+      this.onQuery(info);
+    } catch {
+      // An observability hook must never break a query.
+    }
+  }
+}
+
+/** Epoch or duration milliseconds as the API's float seconds ("1700000000.5"). */
+function seconds(ms: number): string {
+  return String(ms / 1000);
+}

@@ -1,5 +1,5 @@
 /**
-A real local Prometheus (Debian 2.42 at /usr/bin/prometheus) for the tests and the demos,
+ * A real local Prometheus (Debian 2.42 at /usr/bin/prometheus) for the tests and the demos,
  * optionally pre-loaded with generated history (see openmetrics.ts) and/or scraping targets.
  *
  *   import { afterAll, beforeAll } from 'vitest';

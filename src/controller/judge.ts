@@ -8,7 +8,7 @@ import { formatWindow } from '../plan/duration.js';
 import { renderTemplate } from '../plan/template.js';
 import { alertsQuery } from '../metrics/alerts.js';
 import type { MetricsProvider } from '../metrics/provider.js';
-import { effectiveThresholds } from '../gates/thresholds.js';
+import { effectiveThresholds } from '../plan/thresholds.js';
 import { checkpointVerdict, explainVerdict, guardVerdict } from '../gates/verdict.js';
 import { checkpointOutcome, type CheckpointOutcome, type JudgedMetric } from '../gates/outcome.js';
 

@@ -1,0 +1,48 @@
+/**
+ * The `rollgate` command line. Each command lives in its own module exporting
+ * `register(program)`; this file only lists them. Commander errors (unknown command or
+ * option, missing argument) are usage errors: main.ts turns them into exit status 2.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { register as registerValidate } from './validate.js';
+import { register as registerPlan } from './plan-command.js';
+import { register as registerRun } from './run.js';
+import { register as registerSimulate } from './simulate.js';
+import { register as registerStatus } from './status.js';
+import { register as registerHistory } from './history.js';
+import { register as registerManual } from './manual.js';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Throw on errors and --help instead of exiting, at every level of commands. */
+function throwInsteadOfExit(cmd: Command): void {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) throwInsteadOfExit(sub);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('rollgate')
+    .description('Progressive-delivery rollout controller: phases, Prometheus checkpoints, guarded rollback, a decision journal')
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  registerValidate(program);
+  registerPlan(program);
+  registerRun(program);
+  registerSimulate(program);
+  registerStatus(program);
+  registerHistory(program);
+  registerManual(program);
+
+  throwInsteadOfExit(program);
+  return program;
+}

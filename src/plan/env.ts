@@ -1,0 +1,72 @@
+/**
+ * `${NAME}` references to environment variables, expanded in every string value of a parsed
+ * plan before schema validation. NAME is `[A-Za-z_][A-Za-z0-9_]*`; nothing else is special
+ * (no `$NAME`, no defaults, no escapes). Keys are never expanded.
+ *
+ * - lenient (`validate`, `plan`): an unset variable is a warning and its literal stays, since
+ *   the plan may be meant for another machine.
+ * - strict (`run`, `controller`, `simulate`): an unset variable is an error naming it.
+ */
+import { error, warning, type PathSegment, type PlanIssue } from './diagnostic.js';
+
+export type EnvMode = 'lenient' | 'strict';
+
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** The variable names referenced by `text`, in order, without duplicates. */
+export function envReferences(text: string): string[] {
+  return [...new Set([...text.matchAll(REFERENCE)].map((m) => m[1]!))];
+}
+
+export interface ExpandResult<T> {
+  value: T;
+  issues: PlanIssue[];
+  /** Paths (as JSON) of string values that still hold an unset reference (lenient mode). */
+  unresolved: Set<string>;
+}
+
+/** Expands `${NAME}` in one string; `missing` receives the names that are not set. */
+export function expandString(text: string, env: NodeJS.ProcessEnv, missing: string[] = []): string {
+  return text.replace(REFERENCE, (raw: string, name: string) => {
+    const value = env[name];
+    if (value === undefined) {
+      if (!missing.includes(name)) missing.push(name);
+      return raw;
+    }
+    return value;
+  });
+}
+
+/** Expands every string value of `data` (a tree of plain objects, arrays and scalars). */
+export function expandEnv<T>(data: T, env: NodeJS.ProcessEnv, mode: EnvMode): ExpandResult<T> {
+  const issues: PlanIssue[] = [];
+  const unresolved = new Set<string>();
+
+  const walk = (node: unknown, path: PathSegment[]): unknown => {
+    if (typeof node === 'string') {
+      const missing: string[] = [];
+      const out = expandString(node, env, missing);
+      for (const name of missing) {
+        const extra = { needle: `\${${name}}` };
+        if (mode === 'strict') {
+          issues.push(error(path, `environment variable ${name} is not set (referenced as \${${name}})`, extra));
+        } else {
+          issues.push(
+            warning(path, `environment variable ${name} is not set; \${${name}} stays as written here and must be set where the plan runs`, extra),
+          );
+        }
+      }
+      if (missing.length > 0) unresolved.add(JSON.stringify(path));
+      return out;
+    }
+    if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
+    if (node !== null && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(node)) out[k] = walk(v, [...path, k]);
+      return out;
+    }
+    return node;
+  };
+
+  return { value: walk(data, []) as T, issues, unresolved };
+}

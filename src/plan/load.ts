@@ -1,0 +1,203 @@
+/**
+ * Loading plan files: YAML (several documents per file), `${NAME}` expansion, the schema,
+ * then the cross-field checks. Every problem becomes a Diagnostic with a line and column.
+ * A document with any error yields no plan; warnings do not block.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { checkPlan } from './checks.js';
+import { describeValue, error, formatPath, hasErrors, valueAt, type Diagnostic, type PlanIssue } from './diagnostic.js';
+import { expandEnv, type EnvMode } from './env.js';
+import { locate } from './positions.js';
+import { KIND, planSchema, rolloutId, type Plan } from './schema.js';
+import { zodIssuesToPlanIssues } from './zod-issues.js';
+
+export interface LoadedPlan {
+  plan: Plan;
+  file: string;
+  /** `sha256:` + hex of the canonical JSON (sorted keys) of the document as written, after env expansion. */
+  hash: string;
+  /** Index of the document in its file (0-based, counting empty documents too). */
+  document: number;
+}
+
+export interface LoadResult {
+  plans: LoadedPlan[];
+  diagnostics: Diagnostic[];
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  envMode: EnvMode;
+  /** The controller's `--prometheus`; silences the missing prometheus.address warning. */
+  prometheus?: string;
+}
+
+/** JSON with object keys sorted at every level. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const obj = v as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, obj[k]]));
+  });
+}
+
+export function planHash(data: unknown): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(data)).digest('hex')}`;
+}
+
+function isEmptyDocument(doc: Document.Parsed): boolean {
+  return doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null);
+}
+
+/** Validates the data of one document; lenient unresolved `${NAME}` values cannot fail it. */
+function validate(data: unknown, unresolved: Set<string>, opts: LoadOptions): { plan?: Plan; issues: PlanIssue[] } {
+  const parsed = planSchema.safeParse(data);
+  if (parsed.success) return { plan: parsed.data, issues: checkPlan(parsed.data, opts) };
+  const issues = zodIssuesToPlanIssues(planSchema, parsed.error.issues, data);
+  const tainted = (i: PlanIssue) => unresolved.has(JSON.stringify(i.path));
+  if (unresolved.size === 0 || !issues.every(tainted)) return { issues: issues.filter((i) => !tainted(i)) };
+  // Every error is about a value still holding an unset ${NAME} (lenient mode): its real
+  // value is unknown here, so check the rest of the plan without it.
+  const copy = structuredClone(data) as Record<string, unknown>;
+  for (const i of issues) {
+    const parent = valueAt(copy, i.path.slice(0, -1));
+    if (parent && typeof parent === 'object') delete (parent as Record<string | number, unknown>)[i.path[i.path.length - 1]!];
+  }
+  const retry = planSchema.safeParse(copy);
+  if (!retry.success) return { issues };
+  // Checks must not complain about the values taken out (e.g. "no prometheus.address").
+  const removed = issues.map((i) => i.path);
+  const about = (i: PlanIssue) => removed.some((r) => i.path.length <= r.length && i.path.every((seg, k) => seg === r[k]));
+  return { plan: retry.data, issues: checkPlan(retry.data, opts).filter((i) => !about(i)) };
+}
+
+/** Loads every document of `text`, reported as `file`. */
+export function loadPlanText(text: string, file: string, opts: LoadOptions): LoadResult {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const result: LoadResult = { plans: [], diagnostics: [] };
+  if (!Array.isArray(docs)) return result; // an empty stream
+  const env = opts.env ?? process.env;
+  const ids = new Map<string, number>();
+
+  docs.forEach((doc, index) => {
+    const root = doc.contents as Node | null;
+    const diagnostics: Diagnostic[] = [];
+    const toDiagnostic = (issue: PlanIssue): Diagnostic => ({
+      file,
+      ...locate(root, issue.path, text, lineCounter, issue),
+      path: formatPath(issue.path),
+      message: issue.message,
+      severity: issue.severity,
+    });
+    // Only the first syntax error of a document: the ones after it are mostly its echoes.
+    for (const e of [...doc.errors.slice(0, 1), ...doc.warnings]) {
+      const { line, col } = lineCounter.linePos(e.pos[0]);
+      const severity = doc.errors.includes(e) ? 'error' : 'warning';
+      diagnostics.push({ file, line, col, path: '(yaml)', message: e.message, severity });
+    }
+    result.diagnostics.push(...diagnostics);
+    if (hasErrors(diagnostics) || isEmptyDocument(doc)) return;
+
+    const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+    if (!isMap(root) || raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      result.diagnostics.push(toDiagnostic(error([], `expected a ${KIND} mapping, got ${describeValue(raw)}`)));
+      return;
+    }
+    const kind = (raw as Record<string, unknown>).kind;
+    if (kind !== KIND) {
+      const found = kind === undefined ? 'no kind' : describeValue(kind);
+      result.diagnostics.push(toDiagnostic(error(['kind'], `expected kind ${KIND}, got ${found}`)));
+      return;
+    }
+    const expanded = expandEnv(raw, env, opts.envMode);
+    const { plan, issues } = validate(expanded.value, expanded.unresolved, opts);
+    const all = [...expanded.issues, ...issues].map(toDiagnostic).sort((a, b) => a.line - b.line || a.col - b.col);
+    if (plan) {
+      const id = rolloutId(plan);
+      const prev = ids.get(id);
+      if (prev !== undefined) {
+        all.push(toDiagnostic(error(['metadata', 'name'], `duplicate rollout ${id}: document ${prev + 1} of this file has the same namespace/name`)));
+      }
+      ids.set(id, index);
+    }
+    result.diagnostics.push(...all);
+    if (plan && !hasErrors(all)) result.plans.push({ plan, file, hash: planHash(expanded.value), document: index });
+  });
+  return result;
+}
+
+function readError(file: string, err: unknown): Diagnostic {
+  const e = err as NodeJS.ErrnoException;
+  const why =
+    e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : (e.message ?? String(err));
+  return { file, line: 0, col: 0, path: '(file)', message: `cannot read file: ${why}`, severity: 'error' };
+}
+
+/** Loads one file; an unreadable file is one error diagnostic (line 0) naming it. */
+export async function loadPlanFile(file: string, opts: LoadOptions): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { plans: [], diagnostics: [readError(file, err)] };
+  }
+  return loadPlanText(text, file, opts);
+}
+
+const PLAN_EXTENSIONS = new Set(['.yaml', '.yml']);
+
+/** The plan files named by `paths`: files as given, directories' *.yaml / *.yml (not recursive), sorted. */
+export async function planFiles(paths: readonly string[]): Promise<{ files: string[]; diagnostics: Diagnostic[] }> {
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const p of paths) {
+    try {
+      if ((await stat(p)).isDirectory()) {
+        const entries = await readdir(p, { withFileTypes: true });
+        const names = entries.filter((e) => e.isFile() && PLAN_EXTENSIONS.has(path.extname(e.name))).map((e) => e.name);
+        files.push(...names.sort().map((n) => path.join(p, n)));
+      } else {
+        files.push(p);
+      }
+    } catch (err) {
+      diagnostics.push(readError(p, err));
+    }
+  }
+  return { files, diagnostics };
+}
+
+/**
+ * Loads files and directories (for `run`). Two plans with the same rollout identity
+ * (namespace/name) across files are an error on the second.
+ */
+export async function loadPlans(paths: readonly string[], opts: LoadOptions): Promise<LoadResult> {
+  const { files, diagnostics } = await planFiles(paths);
+  const result: LoadResult = { plans: [], diagnostics };
+  const ids = new Map<string, LoadedPlan>();
+  for (const file of files) {
+    const loaded = await loadPlanFile(file, opts);
+    result.diagnostics.push(...loaded.diagnostics);
+    for (const lp of loaded.plans) {
+      const id = rolloutId(lp.plan);
+      const prev = ids.get(id);
+      if (prev) {
+        result.diagnostics.push({
+          file,
+          line: 1,
+          col: 1,
+          path: 'metadata.name',
+          message: `duplicate rollout ${id}: already defined in ${prev.file} (document ${prev.document + 1})`,
+          severity: 'error',
+        });
+        continue;
+      }
+      ids.set(id, lp);
+      result.plans.push(lp);
+    }
+  }
+  return result;
+}

@@ -38,8 +38,10 @@ export function guardVerdict(value: number | null, t: Thresholds): Verdict {
 }
 
 /** Why a value got its verdict, e.g. `0.012 > max 0.005`. */
-export function explainVerdict(value: number | null, t: Thresholds, verdict: Verdict, guard = false): string {
-  if (verdict === 'nodata' || value === null) return 'no data';
+export function explainVerdict(raw: number | null, t: Thresholds, verdict: Verdict, guard = false): string {
+  if (verdict === 'nodata' || raw === null) return 'no data';
+  // Six significant digits: 0.026933333333333483 reads as 0.0269333.
+  const value = Number(raw.toPrecision(6));
   const upper = guard ? (t.rollbackAbove ?? t.max) : t.max;
   const lower = guard ? (t.rollbackBelow ?? t.min) : t.min;
   const upperName = guard && t.rollbackAbove !== undefined ? 'rollbackAbove' : 'max';

@@ -50,6 +50,11 @@ export class DecisionBuilder {
       ...stripUndefined(d),
     };
     this.state = applyRecord(s, r);
+    // Say when the controller acts next for a rollout left progressing (status shows it).
+    if (!r.next && this.state.status === 'progressing') {
+      const p = pendingCheckpoint(this.ctx.plan, this.state);
+      if (p) r.next = { what: `checkpoint ${p.index + 1}/${p.of} of ${this.state.phaseName}`, at: isoTime(p.due) };
+    }
     this.records.push(r);
     return r;
   }

@@ -235,6 +235,11 @@ export class StandaloneController {
       },
     );
     this.managed.set(id, { loaded, runner, notifier });
+    if (runner.state.seq > 0) {
+      const s = runner.state;
+      const next = s.last?.next ? Date.parse(s.last.next.at) : null;
+      this.metrics.restoreRollout({ rollout: id, revision: s.revision, phase: s.phaseName, phaseIndex: s.phaseIndex, status: s.status, weight: s.weight, mirror: s.mirror, nextAt: next });
+    }
     this.scheduler.add(runner);
     this.opts.log.info({ rollout: id, file: loaded.file, status: runner.state.status, seq: runner.state.seq }, `managing ${id} from ${loaded.file}`);
     // A plan edited while the controller was down is a plan update (or a new revision).

@@ -8,6 +8,18 @@ import type { DecisionRecord } from '../journal/record.js';
 
 const P = 'rollgate_';
 
+/** What restoreRollout needs of a replayed rollout. */
+export interface RolloutSnapshot {
+  rollout: string;
+  revision: string;
+  phase: string;
+  phaseIndex: number;
+  status: string;
+  weight: number;
+  mirror: number;
+  nextAt: number | null;
+}
+
 /**
  * Where a rollout stands, derived from its last decision when the engine does not say.
  * `rollout_status` exposes one series per status the rollout has been in: 1 now, 0 before.
@@ -106,6 +118,20 @@ export class ControllerMetrics {
     }
     if (r.next) this.setNextCheckpoint(rollout, Date.parse(r.next.at));
     else if (TERMINAL.has(status)) this.setNextCheckpoint(rollout, null);
+  }
+
+  /**
+   * Where a rollout stands after a restart (replayed from its journal), without counting any
+   * decision again: so /metrics shows settled, paused and finished rollouts at once.
+   */
+  restoreRollout(s: RolloutSnapshot): void {
+    const rollout = s.rollout;
+    this.setInfo(rollout, { rollout, revision: s.revision, phase: s.phase, status: s.status });
+    this.setStatus(rollout, s.status);
+    this.set(this.phaseIndex, { rollout }, s.phaseIndex);
+    this.set(this.canaryWeight, { rollout }, s.weight);
+    this.set(this.mirrorWeight, { rollout }, s.mirror);
+    this.setNextCheckpoint(rollout, s.nextAt);
   }
 
   /** When the controller next acts for the rollout (epoch ms), or null for nothing planned. */

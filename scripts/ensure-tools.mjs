@@ -9,6 +9,7 @@ const wanted = [
   { bin: 'promtool', pkg: 'prometheus' },
   { bin: 'nginx', pkg: 'nginx' },
   { bin: 'haproxy', pkg: 'haproxy' },
+  { bin: 'kubectl', pkg: 'kubernetes-client' },
 ];
 
 const has = (bin) =>

@@ -11,7 +11,7 @@ import type { Logger } from '../observe/log.js';
 import { isoTime, formatWindow } from '../plan/duration.js';
 import { rolloutId } from '../plan/schema.js';
 import type { Clock } from './clock.js';
-import { applyEntry, replay, splitConfirmed, type RolloutState } from './state.js';
+import { applyEntry, liveSplit, replay, splitConfirmed, type RolloutState } from './state.js';
 import {
   DecisionBuilder,
   decideCheckpoint,
@@ -145,13 +145,13 @@ export class RolloutRunner {
         await this.decide((b) => decideStart(b));
         continue;
       }
-      if (!splitConfirmed(this.state)) {
-        if ((this.applyRetryAt ?? now) <= now) await this.applySplit();
-        if (!splitConfirmed(this.state)) return;
-      }
       if (this.guardActive() && (this.nextGuardAt ?? now) <= now) {
         await this.guardTick(now);
         continue;
+      }
+      if (!splitConfirmed(this.state)) {
+        if ((this.applyRetryAt ?? now) <= now) await this.applySplit();
+        if (!splitConfirmed(this.state)) return;
       }
       const due = this.nextDecision(now);
       if (due === null || due > now) return;
@@ -222,11 +222,13 @@ export class RolloutRunner {
     }
   }
 
+  /** The guard watches whenever the canary gets traffic (the live split, applied or not yet). */
   private guardActive(): boolean {
     const s = this.state;
     if (s.status !== 'progressing' && s.status !== 'waiting' && s.status !== 'paused') return false;
-    if (s.weight === 0 && s.mirror === 0) return false;
-    return splitConfirmed(s) && guardMetrics(this.plan).length > 0;
+    const live = liveSplit(s);
+    if (live.weight === 0 && live.mirror === 0) return false;
+    return guardMetrics(this.plan).length > 0;
   }
 
   private async guardTick(now: number): Promise<void> {
@@ -344,6 +346,29 @@ export class RolloutRunner {
         { rollout: this.id, router: router.name, target: router.target, seq, split: want, retryInSeconds: delay / 1000, err: error.message },
         `router ${router.name} failed to apply ${want.weight}%/${want.mirror}% for decision ${seq}; checkpoints wait until it is applied`,
       );
+      if (this.applyFailures === 1) await this.journalApplyFailure(seq, want, error, delay);
+    }
+  }
+
+  /**
+   * The first failure to apply a decided split is journalled as a `hold`: the previous split
+   * stays in effect, checkpoints wait, the guard keeps watching, and the apply is retried with
+   * backoff until the router takes it (its applied mark then says when).
+   */
+  private async journalApplyFailure(seq: number, want: Split, error: Error, delay: number): Promise<void> {
+    const live = this.state.applied;
+    const was = live ? `${live.weight}%${live.mirror ? ` +${live.mirror}% mirror` : ''}` : 'nothing';
+    const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now());
+    b.push({
+      kind: 'lifecycle',
+      decision: 'hold',
+      reason: `router ${this.deps.router.name} (${this.deps.router.target}) could not apply ${want.weight}%${want.mirror ? ` +${want.mirror}% mirror` : ''} decided in #${seq}: ${error.message}; ${was} stays in effect, checkpoints wait, retrying with backoff`,
+      next: { what: 'router apply retried', at: isoTime(this.deps.clock.now() + delay) },
+    });
+    for (const r of b.records) {
+      await this.deps.journal.append(this.id, r);
+      this.state = applyEntry(this.state, r);
+      this.deps.observer?.onRecord?.(r, this.state);
     }
   }
 

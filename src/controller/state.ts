@@ -156,8 +156,12 @@ export function applyRecord(state: RolloutState, r: DecisionRecord): RolloutStat
       s.retryAt = null;
       break;
     case 'hold':
-      s.inconclusive = r.checkpoint?.attempt ?? state.inconclusive + 1;
-      s.retryAt = nextAt(r);
+      // A checkpoint that holds is judged again later; a router that failed to apply a split
+      // also holds the rollout, but that changes nothing in the checkpoint's position.
+      if (r.kind === 'checkpoint') {
+        s.inconclusive = r.checkpoint?.attempt ?? state.inconclusive + 1;
+        s.retryAt = nextAt(r);
+      }
       break;
     case 'complete':
       s.status = 'complete';
@@ -202,6 +206,12 @@ export function applyRecord(state: RolloutState, r: DecisionRecord): RolloutStat
 
 export function isTerminal(s: RolloutState): boolean {
   return TERMINAL.includes(s.status);
+}
+
+/** The split in effect on the router: the decided one once confirmed, else the last applied. */
+export function liveSplit(s: RolloutState): { weight: number; mirror: number } {
+  if (splitConfirmed(s)) return { weight: s.weight, mirror: s.mirror };
+  return { weight: s.applied?.weight ?? 0, mirror: s.applied?.mirror ?? 0 };
 }
 
 /** True when the router confirmed the latest decided split. */

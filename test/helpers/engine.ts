@@ -6,6 +6,7 @@ import { loadPlanText } from '../../src/plan/load.js';
 import type { LoadedPlan } from '../../src/plan/load.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { SimulatedRouter } from '../../src/routers/simulated.js';
+import type { TrafficRouter } from '../../src/routers/router.js';
 import { VirtualClock } from '../../src/controller/clock.js';
 import { RolloutRunner } from '../../src/controller/rollout.js';
 import { Scheduler } from '../../src/controller/scheduler.js';
@@ -26,7 +27,7 @@ export function planFrom(yaml: string): LoadedPlan {
 export interface Engine {
   clock: VirtualClock;
   journal: MemoryJournal;
-  router: SimulatedRouter;
+  router: TrafficRouter;
   provider: ScriptedProvider;
   runner: RolloutRunner;
   scheduler: Scheduler;
@@ -35,10 +36,14 @@ export interface Engine {
   runUntil(until: number, stopWhenPaused?: boolean): Promise<void>;
 }
 
-export async function engine(loaded: LoadedPlan, script: Script, opts: { from?: number; autoApprove?: boolean; journal?: MemoryJournal } = {}): Promise<Engine> {
+export async function engine(
+  loaded: LoadedPlan,
+  script: Script,
+  opts: { from?: number; autoApprove?: boolean; journal?: MemoryJournal; router?: TrafficRouter } = {},
+): Promise<Engine> {
   const clock = new VirtualClock(opts.from ?? T0);
   const journal = opts.journal ?? new MemoryJournal();
-  const router = new SimulatedRouter();
+  const router = opts.router ?? new SimulatedRouter();
   const provider = new ScriptedProvider(script);
   const records: DecisionRecord[] = [];
   const runner = await RolloutRunner.open(

@@ -1,0 +1,74 @@
+/**
+ * A router that cannot apply a decided split: the failure is journalled as a hold, the old
+ * split stays, checkpoints wait, the guard keeps watching the live split, and the apply is
+ * retried until it succeeds; the phase clock starts when traffic really moved.
+ */
+import { describe, expect, it } from 'vitest';
+import { decisions, engine, HOUR, MIN, planFrom, T0 } from '../helpers/engine.js';
+import { RouterError, type Split, type TrafficRouter } from '../../src/routers/router.js';
+
+const iso = (t: number) => new Date(t).toISOString();
+
+/** Fails while `down` says so; otherwise remembers the split. */
+class FlakyRouter implements TrafficRouter {
+  readonly name = 'flaky';
+  readonly target = 'test';
+  split: Split | null = null;
+  attempts = 0;
+  constructor(public down: (attempt: number) => boolean) {}
+  async apply(split: Split): Promise<Split> {
+    this.attempts++;
+    if (this.down(this.attempts)) throw new RouterError('flaky', 'test', 'socket /run/haproxy.sock: connection refused');
+    this.split = { ...split };
+    return { ...split };
+  }
+  async read(): Promise<Split | null> {
+    return this.split;
+  }
+}
+
+const plan = (guard = '  guard: { metrics: [] }') =>
+  planFrom(`
+apiVersion: rollgate.dev/v1alpha1
+kind: RolloutPlan
+metadata: { name: demo }
+spec:
+  revision: "r1"
+  traffic: { router: file, file: { path: /tmp/unused.json } }
+  metrics:
+    - { name: error-rate, query: 'errors[{{window}}]', max: 0.01, critical: true }
+${guard}
+  phases:
+    - { name: canary, weight: 10, checkpoints: [10m] }
+    - { name: full, weight: 100, checkpoints: [10m] }`);
+
+describe('router faults', () => {
+  it('a failed apply is journalled as a hold; checkpoints wait; the phase starts when the split is finally applied', async () => {
+    // The advance to 100% fails for the first 3 attempts (retries 2 s, 4 s, 8 s apart).
+    const router = new FlakyRouter((n) => n >= 2 && n <= 4);
+    const e = await engine(plan(), () => 0.001, { router });
+    await e.runUntil(T0 + 2 * HOUR);
+    expect(decisions(e.records)).toEqual(['lifecycle:start@canary', 'checkpoint:advance@canary', 'lifecycle:hold@full', 'checkpoint:complete@full']);
+    const hold = e.records[2]!;
+    expect(hold.reason).toMatch(/router flaky \(test\) could not apply 100% decided in #2: .*connection refused; 10% stays in effect/);
+    expect(hold.weight).toEqual({ from: 100, to: 100 });
+    const applied = T0 + 10 * MIN + 2_000 + 4_000 + 8_000;
+    const marks = (await e.journal.read(e.runner.id)).filter((x) => 'applied' in x);
+    expect(marks.at(-1)).toMatchObject({ applied: 2, at: iso(applied) });
+    // The full phase's 10m checkpoint counts from the moment 100% was really applied.
+    expect(e.records[3]!.checkpoint).toMatchObject({ from: iso(applied), due: iso(applied + 10 * MIN) });
+    expect(await router.read()).toEqual({ weight: 100, mirror: 0 });
+  });
+
+  it('the guard keeps watching the live split while an apply is failing, and its rollback is applied when the router returns', async () => {
+    const router = new FlakyRouter((n) => n >= 2 && n <= 40);
+    const e = await engine(plan('  guard: { interval: 10s, consecutive: 2 }'), (_q, at) => (at > T0 + 12 * MIN ? 0.5 : 0.001), { router });
+    await e.runUntil(T0 + 2 * HOUR, false);
+    expect(decisions(e.records)).toEqual(['lifecycle:start@canary', 'checkpoint:advance@canary', 'lifecycle:hold@full', 'guard:rollback@full', 'lifecycle:hold@full']);
+    expect(e.records[3]!.weight).toEqual({ from: 100, to: 0 });
+    // The rollback's own apply failed at first too: journalled once, retried until it took.
+    expect(e.records[4]!.reason).toMatch(/could not apply 0% decided in #4/);
+    expect(await router.read()).toEqual({ weight: 0, mirror: 0 });
+    expect(e.runner.state.status).toBe('rolled-back');
+  });
+});

@@ -10,7 +10,7 @@ import type { TrafficRouter } from '../../src/routers/router.js';
 import { VirtualClock } from '../../src/controller/clock.js';
 import { RolloutRunner } from '../../src/controller/rollout.js';
 import { Scheduler } from '../../src/controller/scheduler.js';
-import { isTerminal } from '../../src/controller/state.js';
+import { isTerminal, splitConfirmed } from '../../src/controller/state.js';
 import type { DecisionRecord } from '../../src/journal/record.js';
 import { silentLogger } from '../../src/observe/log.js';
 import { ScriptedProvider, type Script } from './scripted-provider.js';
@@ -69,7 +69,7 @@ export async function engine(
     scheduler,
     records,
     runUntil: (until, stopWhenPaused = true) =>
-      scheduler.run({ until, done: () => isTerminal(runner.state) || (stopWhenPaused && runner.state.status === 'paused') }),
+      scheduler.run({ until, done: () => (isTerminal(runner.state) && splitConfirmed(runner.state)) || (stopWhenPaused && runner.state.status === 'paused') }),
   };
 }
 

@@ -14,13 +14,13 @@
  * user who holds the lock. A pid check is exact and immediate on one host.
  */
 import { hostname as osHostname } from 'node:os';
-import { open, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
+import { open, readFile, stat, unlink, mkdir } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../observe/log.js';
-import { fsyncDir, isErrno, sleep, tempPathFor } from './fsutil.js';
+import { fsyncDir, isErrno, sleep, writeFileAtomic } from './fsutil.js';
 
 export const LOCK_FILE = 'lock';
 
@@ -198,21 +198,7 @@ async function takeOver(file: string, staleRaw: string, content: string): Promis
       throw err;
     });
     if (now !== staleRaw) return false; // changed or released meanwhile: start over
-    const tmp = tempPathFor(file);
-    try {
-      const fh = await open(tmp, 'wx');
-      try {
-        await fh.writeFile(content);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, file);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    await fsyncDir(join(file, '..'));
+    await writeFileAtomic(file, content);
     return true;
   } finally {
     await unlink(guard).catch(() => undefined);

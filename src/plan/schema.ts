@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { parseDuration, parseInstant } from './duration.js';
+import { DECISIONS } from '../journal/record.js';
 
 export const API_VERSION = 'rollgate.dev/v1alpha1';
 export const KIND = 'RolloutPlan';
@@ -185,20 +186,8 @@ export const blackoutSchema = z.strictObject({
   reason: z.string().optional(),
 });
 
-export const NOTIFY_DECISIONS = [
-  'start',
-  'continue',
-  'advance',
-  'complete',
-  'hold',
-  'pause',
-  'resume',
-  'rollback',
-  'abort',
-  'promote',
-  'wait',
-  'plan-updated',
-] as const;
+/** Decisions a webhook may subscribe to: every decision of the record contract. */
+export const NOTIFY_DECISIONS = DECISIONS;
 
 export const notifySchema = z.strictObject({
   webhook: nonEmpty('a webhook URL'),

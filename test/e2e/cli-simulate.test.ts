@@ -1,0 +1,114 @@
+/**
+ * `rollgate simulate` as a user runs it: real Prometheus history, the built CLI, stdout holding
+ * exactly one decision record per line with --output json, and the documented exit codes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { OpenMetricsHistory, between } from '../helpers/openmetrics.js';
+import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
+import { decisionRecordSchema } from '../../src/journal/record.js';
+
+const MAIN = path.resolve(__dirname, '../../dist/main.js');
+const HOUR = 3600;
+const end = Math.floor(Date.now() / 900_000) * 900 - 1800; // a quarter hour, 30+ min ago
+const start = end - 3 * HOUR;
+const iso = (s: number) => new Date(s * 1000).toISOString();
+
+let prom: RunningPrometheus;
+let dir: string;
+
+beforeAll(async () => {
+  const h = new OpenMetricsHistory({ start: start - 600, end, step: 15 });
+  h.counter('http_requests_total', { rev: 'good', code: '200' }, 20);
+  h.counter('http_requests_total', { rev: 'good', code: '500' }, 0.01);
+  h.counter('http_requests_total', { rev: 'bad', code: '200' }, 20);
+  h.counter('http_requests_total', { rev: 'bad', code: '500' }, between(start + HOUR, end + 1, 2, 0.01));
+  prom = await startPrometheus({ openMetrics: h.text() });
+  dir = mkdtempSync(path.join(tmpdir(), 'rollgate-sim-'));
+});
+
+afterAll(async () => {
+  await prom?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function plan(rev: string, extra = ''): string {
+  const file = path.join(dir, `${rev}-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(
+    file,
+    `apiVersion: rollgate.dev/v1alpha1
+kind: RolloutPlan
+metadata: { name: sim-${rev} }
+spec:
+  revision: "1"
+  startAt: "${iso(start)}"
+  prometheus: { address: http://127.0.0.1:1 }
+  traffic: { router: file, file: { path: ${dir}/never-written.json } }
+  metrics:
+    - name: error-rate
+      query: sum(rate(http_requests_total{rev="${rev}",code="500"}[{{window}}])) / sum(rate(http_requests_total{rev="${rev}"}[{{window}}]))
+      max: 0.01
+      critical: true
+${extra}
+  phases:
+    - { name: canary, weight: 10, checkpoints: [30m, 1h] }
+    - { name: full, weight: 100, checkpoints: [1h] }
+`,
+  );
+  return file;
+}
+
+function simulate(...args: string[]) {
+  return spawnSync(process.execPath, [MAIN, 'simulate', ...args], { encoding: 'utf8', env: { ...process.env, ROLLGATE_LOG_LEVEL: 'warn' } });
+}
+
+describe('rollgate simulate', () => {
+  it('--output json prints exactly one decision record per line and exits 0 when the rollout completes', () => {
+    const r = simulate(plan('good'), '--prometheus', prom.url, '--output', 'json', '--until', iso(end));
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    const records = lines.map((l) => decisionRecordSchema.parse(JSON.parse(l)));
+    expect(records.map((x) => x.decision)).toEqual(['start', 'continue', 'advance', 'complete']);
+    expect(records.map((x) => x.seq)).toEqual([1, 2, 3, 4]);
+    expect(records[1]!.metrics![0]!.value).toBeCloseTo(0.01 / 20.01, 6);
+    expect(r.stderr).toContain('complete');
+  });
+
+  it('exits 10 when the rollout is rolled back, and the same history gives the same records', () => {
+    const file = plan('bad', '  guard: { interval: 30s, consecutive: 2 }');
+    const a = simulate(file, '--prometheus', prom.url, '--output', 'json', '--until', iso(end));
+    const b = simulate(file, '--prometheus', prom.url, '--output', 'json', '--until', iso(end));
+    expect(a.status, a.stderr).toBe(10);
+    expect(a.stdout).toBe(b.stdout);
+    const last = JSON.parse(a.stdout.trimEnd().split('\n').at(-1)!);
+    expect(last).toMatchObject({ kind: 'guard', decision: 'rollback', weight: { to: 0 } });
+  });
+
+  it('exits 11 when the rollout pauses for lack of data', () => {
+    const file = plan('missing', '  analysis: { inconclusiveLimit: 1, retryInterval: 5m }');
+    const r = simulate(file, '--prometheus', prom.url, '--output', 'json', '--until', iso(end));
+    expect(r.status, r.stderr).toBe(11);
+    expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).decision)).toEqual(['start', 'hold', 'pause']);
+  });
+
+  it('text output is readable and names values and thresholds', () => {
+    const r = simulate(plan('good'), '--prometheus', prom.url, '--until', iso(end));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/checkpoint 1\/2 of canary: continue/);
+    expect(r.stdout).toMatch(/error-rate=0\.0004\d* \(max 0\.01\) pass/); // 0.01 / 20.01
+  });
+
+  it('an invalid plan exits 1 with FILE:LINE:COL and no stack trace; usage errors exit 2', () => {
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(bad, readFileSync(plan('good'), 'utf8').replace('weight: 100', 'weight: 140'));
+    const r = simulate(bad, '--prometheus', prom.url);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: spec\\.phases\\[1\\]\\.weight: `));
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(simulate(plan('good'), '--output', 'yaml').status).toBe(2);
+    expect(simulate(plan('good'), '--from', 'yesterday').status).toBe(2);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import type { Plan } from '../plan/schema.js';
 import type { Logger } from '../observe/log.js';
+import type { KubeClient } from '../kube/client.js';
 
 /** A traffic split: the canary's share of live requests and of mirrored copies, 0-100. */
 export interface Split {
@@ -29,6 +30,8 @@ export interface TrafficRouter {
 
 export interface RouterContext {
   log: Logger;
+  /** The Kubernetes API, for the routers that patch cluster objects (ingress-nginx, gateway-api, smi, istio). */
+  kube?: KubeClient;
 }
 
 export interface RouterAdapter {

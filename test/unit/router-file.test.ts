@@ -103,11 +103,13 @@ describe('router registry', () => {
     expect(router.target).toBe(join(dir, 'split.json'));
   });
 
-  it('refuses routers not built yet instead of faking them', () => {
-    expect(() => createRouter(planWith({ router: 'haproxy' }), { log: silentLogger() })).toThrow(
-      'router haproxy is not available in this build of rollgate (available: file)',
-    );
-    expect(Object.keys(routerAdapters)).toEqual(['file']);
+  it('has an adapter for every router of the plan format', () => {
+    expect(Object.keys(routerAdapters).sort()).toEqual([...ROUTERS].sort());
+  });
+
+  it('refuses a Kubernetes router without a Kubernetes API, saying what is needed', () => {
+    const plan = planWith({ router: 'gateway-api', 'gateway-api': { httpRoute: 'r', rule: 0, stableBackend: 's', canaryBackend: 'c' } });
+    expect(() => createRouter(plan, { log: silentLogger() })).toThrow(/needs a Kubernetes API/);
   });
 
   it('knows which routers can mirror, for all seven', () => {

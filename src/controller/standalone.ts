@@ -25,6 +25,9 @@ import { RealClock, type Clock } from './clock.js';
 import { RolloutRunner } from './rollout.js';
 import { Scheduler } from './scheduler.js';
 import { resolveRollout } from './resolve.js';
+import { KubeClient, loadKubeConfig } from '../kube/client.js';
+
+const KUBE_ROUTERS = new Set(['ingress-nginx', 'gateway-api', 'smi', 'istio']);
 
 export interface StandaloneOptions {
   paths: string[];
@@ -196,7 +199,7 @@ export class StandaloneController {
 
   private io(loaded: LoadedPlan): { router: TrafficRouter; provider: MetricsProvider } {
     const { opts } = this;
-    const router = opts.routerFor ? opts.routerFor(loaded) : createRouter(loaded.plan, { log: opts.log });
+    const router = opts.routerFor ? opts.routerFor(loaded) : createRouter(loaded.plan, { log: opts.log, ...this.kubeFor(loaded) });
     const provider = opts.providerFor
       ? opts.providerFor(loaded)
       : new PrometheusProvider(
@@ -207,6 +210,21 @@ export class StandaloneController {
           }),
         );
     return { router, provider };
+  }
+
+  /** Kubernetes routers under `rollgate run` use the default kubeconfig when there is one. */
+  private kube: KubeClient | null | undefined;
+  private kubeFor(loaded: LoadedPlan): { kube?: KubeClient } {
+    if (!KUBE_ROUTERS.has(loaded.plan.spec.traffic.router)) return {};
+    if (this.kube === undefined) {
+      try {
+        this.kube = new KubeClient(loadKubeConfig());
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'no Kubernetes API for Kubernetes routers');
+        this.kube = null;
+      }
+    }
+    return this.kube ? { kube: this.kube } : {};
   }
 
   private async manage(loaded: LoadedPlan): Promise<void> {

@@ -4,10 +4,22 @@
  */
 import { ROUTERS, rolloutId, type Plan, type RouterName } from '../plan/schema.js';
 import { fileRouterAdapter } from './file.js';
+import { nginxRouterAdapter } from './nginx.js';
+import { haproxyRouterAdapter } from './haproxy.js';
+import { ingressNginxRouterAdapter } from './ingress-nginx.js';
+import { gatewayApiRouterAdapter } from './gateway-api.js';
+import { smiRouterAdapter } from './smi.js';
+import { istioRouterAdapter } from './istio.js';
 import type { RouterAdapter, RouterContext, TrafficRouter } from './router.js';
 
 export const routerAdapters: Partial<Record<RouterName, RouterAdapter>> = {
   file: fileRouterAdapter,
+  nginx: nginxRouterAdapter,
+  haproxy: haproxyRouterAdapter,
+  'ingress-nginx': ingressNginxRouterAdapter,
+  'gateway-api': gatewayApiRouterAdapter,
+  smi: smiRouterAdapter,
+  istio: istioRouterAdapter,
 };
 
 /** Whether each router can copy requests to the canary (plan-format.md, traffic). */

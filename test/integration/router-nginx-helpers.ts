@@ -1,0 +1,92 @@
+/**
+ * A real nginx on a free loopback port whose own config is exactly what docs/routers.md tells
+ * users to write (the `include`, `mirror` and `proxy_pass` lines and the mirror location),
+ * two named backends, and an NginxRouter on the include file.
+ */
+import { join } from 'node:path';
+import { startNginx, type RunningNginx } from '../../src/devtools/local-nginx.js';
+import { startBackends, type TestBackends } from '../../src/devtools/test-backends.js';
+import { NginxRouter } from '../../src/routers/nginx.js';
+import { nginxNames, probeSocketFor, renderInclude } from '../../src/routers/nginx-config.js';
+
+export interface NginxRig {
+  nginx: RunningNginx;
+  backends: TestBackends<'stable' | 'canary'>;
+  router: NginxRouter;
+  configFile: string;
+  stop(): Promise<void>;
+}
+
+/** The server block users write (docs/routers.md), for rollout `rollout`. */
+export function userServerBlock(rollout: string, includeFile: string, port: number): string {
+  const n = nginxNames(rollout);
+  return `
+    include ${includeFile};
+
+    server {
+        listen 127.0.0.1:${port};
+        location / {
+            mirror ${n.mirrorLocation};
+            proxy_pass http://$${n.upstreamVar};
+        }
+        location = ${n.mirrorLocation} {
+            internal;
+            if ($${n.mirrorVar} = "") { return 204; }
+            proxy_set_header X-Rollgate-Mirror 1;
+            proxy_pass http://$${n.mirrorVar}$request_uri;
+        }
+    }`;
+}
+
+/** The first include file, all traffic to stable (what users create before nginx first starts). */
+export function initialInclude(rollout: string, configFile: string, stable: string, canary: string): string {
+  return renderInclude({
+    rollout,
+    names: nginxNames(rollout),
+    stable: [stable],
+    canary: [canary],
+    probeSocket: probeSocketFor(configFile),
+    split: { weight: 0, mirror: 0 },
+  }).text;
+}
+
+export async function startNginxRig(opts: { rollout?: string; workerProcesses?: number } = {}): Promise<NginxRig> {
+  const rollout = opts.rollout ?? 'checkout';
+  const backends = await startBackends(['stable', 'canary'] as const);
+  let nginx: RunningNginx | undefined;
+  try {
+    // The include file lives in nginx's temp dir, so its path is a function of that dir.
+    const includeIn = (dir: string) => join(dir, 'rollgate', `${rollout}.conf`);
+    nginx = await startNginx({
+      workerProcesses: opts.workerProcesses ?? 2,
+      files: ({ dir }) => ({
+        [`rollgate/${rollout}.conf`]: initialInclude(rollout, includeIn(dir), backends.stable.address, backends.canary.address),
+      }),
+      http: ({ port, dir }) => userServerBlock(rollout, includeIn(dir), port),
+    });
+    const configFile = includeIn(nginx.dir);
+    const router = new NginxRouter({
+      rollout,
+      configFile,
+      stable: [backends.stable.address],
+      canary: [backends.canary.address],
+      test: nginx.testArgv,
+      reload: nginx.reloadArgv,
+    });
+    const running = nginx;
+    return {
+      nginx: running,
+      backends,
+      router,
+      configFile,
+      stop: async () => {
+        await running.stop();
+        await backends.close();
+      },
+    };
+  } catch (err) {
+    await nginx?.stop();
+    await backends.close();
+    throw err;
+  }
+}

@@ -382,7 +382,12 @@ export class RolloutRunner {
       log.warn({ rollout: this.id, err: (err as Error).message }, 'cannot read the router; re-applying the journalled split');
     }
     const want = { weight: this.state.weight, mirror: this.state.mirror };
-    const same = actual !== null && Math.abs(actual.weight - want.weight) < 1e-6 && Math.abs(actual.mirror - want.mirror) < 1e-6;
+    // A router that rounds (HAProxy's integer weights, nginx's 0.01%) reports what it applied:
+    // compare with that, not with the decided split.
+    const confirmed = splitConfirmed(this.state) ? this.state.applied?.effective : undefined;
+    const expected = confirmed ?? want;
+    const near = (a: number, b: number) => Math.abs(a - b) < 1e-6;
+    const same = actual !== null && ((near(actual.weight, expected.weight) && near(actual.mirror, expected.mirror)) || (near(actual.weight, want.weight) && near(actual.mirror, want.mirror)));
     if (same && splitConfirmed(this.state)) return;
     if (!same) {
       log.warn({ rollout: this.id, journal: want, router: actual, seq: this.state.splitSeq }, 'router disagrees with the journal; re-applying the last decided split');

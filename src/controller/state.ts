@@ -43,7 +43,7 @@ export interface RolloutState {
   /** Seq of the latest record that changed the split. */
   splitSeq: number;
   /** The latest split a router confirmed. */
-  applied: { seq: number; weight: number; mirror: number; at: number } | null;
+  applied: { seq: number; weight: number; mirror: number; at: number; effective?: { weight: number; mirror: number } } | null;
   /** Status to return to on resume. */
   pausedFrom: RolloutStatus | null;
   /** While rolling back gradually: when the next step is due. */
@@ -94,7 +94,7 @@ export function applyEntry(state: RolloutState, e: JournalEntry): RolloutState {
 
 function applyMark(state: RolloutState, m: AppliedMark): RolloutState {
   const at = Date.parse(m.at);
-  const s = { ...state, applied: { seq: m.applied, weight: m.weight, mirror: m.mirror, at } };
+  const s = { ...state, applied: { seq: m.applied, weight: m.weight, mirror: m.mirror, at, ...(m.effective ? { effective: m.effective } : {}) } };
   // The phase clock starts when its split is first in effect (a later re-apply on restart
   // does not move it).
   const first = (state.applied?.seq ?? 0) < state.phaseStartSeq;

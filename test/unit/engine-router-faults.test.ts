@@ -72,3 +72,43 @@ describe('router faults', () => {
     expect(e.runner.state.status).toBe('rolled-back');
   });
 });
+
+/** Applies the closest split it can express (whole percent), like HAProxy or Istio. */
+class RoundingRouter implements TrafficRouter {
+  readonly name = 'rounding';
+  readonly target = 'test';
+  split: Split | null = null;
+  applies = 0;
+  async apply(split: Split): Promise<Split> {
+    this.applies++;
+    this.split = { weight: Math.round(split.weight), mirror: Math.round(split.mirror) };
+    return { ...this.split };
+  }
+  async read(): Promise<Split | null> {
+    return this.split;
+  }
+}
+
+describe('restart with a rounding router', () => {
+  it('compares the router with the effective split it reported, and does not re-apply', async () => {
+    const rounding = planFrom(`
+apiVersion: rollgate.dev/v1alpha1
+kind: RolloutPlan
+metadata: { name: demo }
+spec:
+  revision: "r1"
+  traffic: { router: file, file: { path: /tmp/unused.json } }
+  metrics:
+    - { name: error-rate, query: 'errors[{{window}}]', max: 0.01 }
+  phases:
+    - { name: canary, weight: 33.3, checkpoints: [10m] }`);
+    const router = new RoundingRouter();
+    const first = await engine(rounding, () => 0.001, { router });
+    await first.runUntil(T0 + 5 * MIN);
+    expect(router.applies).toBe(1);
+    const marks = (await first.journal.read(first.runner.id)).filter((x) => 'applied' in x);
+    expect(marks[0]).toMatchObject({ weight: 33.3, effective: { weight: 33, mirror: 0 } });
+    await engine(rounding, () => 0.001, { router, journal: first.journal, from: T0 + 6 * MIN });
+    expect(router.applies).toBe(1);
+  });
+});

@@ -1,6 +1,6 @@
 /**
- * `npm run demo` (until the live demo arrives): a backtest. It generates four hours of
- * realistic history for two revisions of a service, loads it into a local Prometheus on a
+ * `npm run demo:backtest` (`npm run demo` is the live demo, live.ts): a backtest. It generates
+ * four hours of realistic history for two revisions of a service, loads it into a local Prometheus on a
  * free loopback port, and runs `rollgate simulate` on config/demo/backtest.yaml for each,
  * printing every decision. The good revision completes; the bad one is rolled back by the
  * guard. Everything it starts is stopped, and its last line is one JSON summary.

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Makes sure the programs the tests and the demo start are installed: Debian's prometheus
-// (prometheus + promtool), nginx and haproxy. As root it installs what is missing with
-// apt-get; otherwise it says exactly what to install and exits 1.
+// Makes sure the programs the tests and the demos start are installed: Debian's prometheus
+// (prometheus + promtool), nginx, haproxy and kubectl (kubernetes-client, for the manifest
+// tests). As root it installs what is missing with apt-get; otherwise it says exactly what to
+// install and exits 1. Arguments narrow the check: `ensure-tools.mjs prometheus nginx`.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const wanted = [
@@ -15,7 +16,9 @@ const wanted = [
 const has = (bin) =>
   spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin} || test -x /usr/bin/${bin}`], { stdio: 'ignore' }).status === 0;
 
-const missing = [...new Set(wanted.filter((w) => !has(w.bin)).map((w) => w.pkg))];
+const only = process.argv.slice(2);
+const needed = only.length ? wanted.filter((w) => only.includes(w.bin) || only.includes(w.pkg)) : wanted;
+const missing = [...new Set(needed.filter((w) => !has(w.bin)).map((w) => w.pkg))];
 if (missing.length === 0) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -29,7 +32,7 @@ execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inheri
 execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
 // Debian starts the services on install where it can; the tests start their own on free ports.
 for (const svc of ['nginx', 'haproxy', 'prometheus']) spawnSync('service', [svc, 'stop'], { stdio: 'ignore' });
-const still = wanted.filter((w) => !has(w.bin)).map((w) => w.bin);
+const still = needed.filter((w) => !has(w.bin)).map((w) => w.bin);
 if (still.length) {
   console.error(`still missing after apt-get: ${still.join(', ')}`);
   process.exit(1);

@@ -12,6 +12,7 @@ import { register as registerSimulate } from './simulate.js';
 import { register as registerStatus } from './status.js';
 import { register as registerHistory } from './history.js';
 import { register as registerManual } from './manual.js';
+import { register as registerController } from './controller.js';
 
 function packageVersion(): string {
   try {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerHistory(program);
   registerManual(program);
+  registerController(program);
 
   throwInsteadOfExit(program);
   return program;

@@ -1,10 +1,17 @@
 /**
- * `rollgate pause|resume|promote|abort|retry NAME [--reason TEXT]`: manual decisions, handed
- * to the running controller of the state dir, recorded with actor and reason. Exit status 0
- * when accepted, 1 when refused (the reason is printed) or when no controller answers.
+ * `rollgate pause|resume|promote|abort|retry NAME [--reason TEXT]`: manual decisions,
+ * recorded with actor and reason. Exit status 0 when accepted, 1 when refused (the reason is
+ * printed) or when no controller answers.
+ *
+ * - state-dir mode (default): handed to the `rollgate run` owning `--state-dir` (the inbox).
+ * - cluster mode (`-n/--namespace`, `--kubeconfig`, `--context` or `--cluster`): written as
+ *   the `rollgate.dev/request` annotation on the RolloutPlan, answered by the leading
+ *   `rollgate controller` in its status; the actor is the kubeconfig user.
  */
 import type { Command } from 'commander';
 import { InboxError, submitManualRequest, MANUAL_ACTIONS, type ManualAction } from '../journal/inbox.js';
+import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { KubeRequestError, submitKubeRequest } from '../kube/requests.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 
 interface ManualFlags {
@@ -12,6 +19,10 @@ interface ManualFlags {
   reason?: string;
   actor?: string;
   timeout: string;
+  namespace?: string;
+  kubeconfig?: string;
+  context?: string;
+  cluster?: boolean;
 }
 
 const HELP: Record<ManualAction, string> = {
@@ -22,19 +33,59 @@ const HELP: Record<ManualAction, string> = {
   retry: 'start a rolled-back rollout again from its first phase',
 };
 
+function print(res: { accepted: boolean; message: string; seq?: number | null | undefined }): number {
+  if (res.accepted) {
+    process.stdout.write(`${res.message}${res.seq ? ` (decision #${res.seq})` : ''}\n`);
+    return 0;
+  }
+  process.stderr.write(`refused: ${res.message}\n`);
+  return 1;
+}
+
+export function clusterMode(flags: ManualFlags): boolean {
+  return Boolean(flags.cluster || flags.namespace || flags.kubeconfig || flags.context);
+}
+
+/** Cluster mode: NAME or NAMESPACE/NAME; the namespace from -n, else the context's, else default. */
+async function kubeManual(action: ManualAction, name: string, flags: ManualFlags): Promise<number> {
+  if (flags.actor) throw new CliError('--actor: in cluster mode the actor is the kubeconfig user; leave --actor out', 2);
+  let client: KubeClient;
+  try {
+    client = new KubeClient(loadKubeConfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) }));
+  } catch (err) {
+    throw new CliError(`cannot load the Kubernetes configuration: ${(err as Error).message}`, 1);
+  }
+  let namespace = flags.namespace;
+  let rollout = name;
+  if (name.includes('/')) {
+    const [ns, n] = name.split('/');
+    if (namespace && ns !== namespace) throw new CliError(`${name}: namespace ${ns} disagrees with -n ${namespace}`, 2);
+    namespace = ns;
+    rollout = n ?? '';
+  }
+  namespace ??= client.kc.getContextObject(client.kc.getCurrentContext())?.namespace ?? 'default';
+  try {
+    const res = await submitKubeRequest(
+      client,
+      { namespace, name: rollout, action, ...(flags.reason ? { reason: flags.reason } : {}) },
+      { timeoutMs: Math.max(1, Number(flags.timeout)) * 1000 },
+    );
+    return print(res);
+  } catch (err) {
+    if (err instanceof KubeRequestError) throw new CliError(err.message, 1);
+    throw err;
+  }
+}
+
 export async function manualCommand(action: ManualAction, name: string, flags: ManualFlags): Promise<number> {
+  if (clusterMode(flags)) return kubeManual(action, name, flags);
   try {
     const res = await submitManualRequest(
       flags.stateDir,
       { rollout: name, action, ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.actor ? { actor: flags.actor } : {}) },
       { timeoutMs: Math.max(1, Number(flags.timeout)) * 1000 },
     );
-    if (res.accepted) {
-      process.stdout.write(`${res.message}${res.seq ? ` (decision #${res.seq})` : ''}\n`);
-      return 0;
-    }
-    process.stderr.write(`refused: ${res.message}\n`);
-    return 1;
+    return print(res);
   } catch (err) {
     if (err instanceof InboxError) throw new CliError(err.message, 1);
     throw err;
@@ -48,9 +99,13 @@ export function register(program: Command): void {
       .description(HELP[action])
       .argument('<name>', 'rollout name or namespace/name')
       .option('--reason <text>', 'why (recorded in the journal)')
-      .option('--actor <name>', 'who acts (default: user@host)')
+      .option('--actor <name>', 'who acts (default: user@host; state-dir mode only)')
       .option('--state-dir <dir>', 'state dir of rollgate run', DEFAULT_STATE_DIR)
       .option('--timeout <seconds>', 'how long to wait for the controller', '30')
+      .option('-n, --namespace <ns>', 'cluster mode: namespace of the RolloutPlan')
+      .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')
+      .option('--context <name>', 'cluster mode: kubeconfig context')
+      .option('--cluster', 'cluster mode with the current kubeconfig context')
       .action(async (name: string, flags: ManualFlags) => {
         process.exitCode = await manualCommand(action, name, flags);
       });

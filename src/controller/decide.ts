@@ -72,11 +72,13 @@ export function decideStart(b: DecisionBuilder, kind: RecordKind = 'lifecycle', 
   const gate = phaseGate(plan, { ...b.state, approvedPhase: null }, 0, b.now);
   const first = plan.spec.phases[0]!;
   const text = reason ?? `revision ${plan.spec.revision} starts with phase ${first.name}`;
+  // A start belongs to the first phase, also when it replaces a revision that was elsewhere.
+  const at = { phase: first.name, phaseIndex: 0, enters: enters(plan, 0) };
   if (!gate) {
-    b.push({ kind, decision: 'start', reason: text, enters: enters(plan, 0), weight: { from: b.state.weight, to: first.weight }, mirror: { from: b.state.mirror, to: first.mirror } });
+    b.push({ kind, decision: 'start', reason: text, ...at, weight: { from: b.state.weight, to: first.weight }, mirror: { from: b.state.mirror, to: first.mirror } });
     return;
   }
-  b.push({ kind, decision: 'start', reason: `${text}; it cannot begin yet`, enters: enters(plan, 0) });
+  b.push({ kind, decision: 'start', reason: `${text}; it cannot begin yet`, ...at });
   pushWait(b, 0, gate.waitingFor, gate.reason, gate.until, 'wait');
 }
 

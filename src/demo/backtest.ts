@@ -18,7 +18,7 @@ const MAIN = path.join(root, 'dist/main.js');
 const HOUR = 3600;
 
 function ensureTools(): void {
-  const r = spawnSync(process.execPath, [path.join(root, 'scripts/ensure-tools.mjs')], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts/ensure-tools.mjs'), 'prometheus'], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(1);
 }
 

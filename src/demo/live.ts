@@ -34,7 +34,7 @@ const DEADLINE_MS = 170_000;
 const ACT_TIMEOUT_MS = 75_000;
 
 function ensureTools(): void {
-  const r = spawnSync(process.execPath, [path.join(root, 'scripts/ensure-tools.mjs')], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts/ensure-tools.mjs'), 'prometheus', 'nginx'], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(1);
 }
 

@@ -201,3 +201,38 @@ export async function loadPlans(paths: readonly string[], opts: LoadOptions): Pr
   }
   return result;
 }
+
+/** A plan read from the Kubernetes API (a RolloutPlan object), with its problems. */
+export interface LoadedObject {
+  /** The plan when it has no error; `file` is the `source` given. */
+  loaded: LoadedPlan | null;
+  /** Problems, line and column 0 (an API object has no source text); `path` is the field. */
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Loads a RolloutPlan object as served by the API server (`source` names it in diagnostics,
+ * e.g. `rolloutplan learning/analyzer`). Only apiVersion, kind, metadata.name/namespace and
+ * spec count: the server's bookkeeping (resourceVersion, generation, managedFields, status,
+ * annotations) neither fails validation nor changes the plan hash.
+ */
+export function loadPlanObject(obj: unknown, source: string, opts: Omit<LoadOptions, 'envMode'> & { envMode?: EnvMode } = {}): LoadedObject {
+  const diag = (issue: PlanIssue): Diagnostic => ({ file: source, line: 0, col: 0, path: formatPath(issue.path), message: issue.message, severity: issue.severity });
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    return { loaded: null, diagnostics: [diag(error([], `expected a ${KIND} object, got ${describeValue(obj)}`))] };
+  }
+  const o = obj as Record<string, unknown>;
+  const meta = (o.metadata ?? {}) as Record<string, unknown>;
+  const data: Record<string, unknown> = {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: meta.name, ...(meta.namespace !== undefined ? { namespace: meta.namespace } : {}) },
+    spec: o.spec,
+  };
+  const full: LoadOptions = { envMode: opts.envMode ?? 'strict', ...(opts.env ? { env: opts.env } : {}), ...(opts.prometheus ? { prometheus: opts.prometheus } : {}) };
+  const expanded = expandEnv(data, full.env ?? process.env, full.envMode);
+  const { plan, issues } = validate(expanded.value, expanded.unresolved, full);
+  const diagnostics = [...expanded.issues, ...issues].map(diag);
+  if (!plan || hasErrors(diagnostics)) return { loaded: null, diagnostics };
+  return { loaded: { plan, file: source, hash: planHash(expanded.value), document: 0 }, diagnostics };
+}

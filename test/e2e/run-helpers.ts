@@ -177,7 +177,7 @@ export function startRun(paths: string[], opts: RunOptions): RunProc {
 }
 
 /** Stops a `rollgate run` with SIGTERM and returns how it exited (and how long it took). */
-export async function stopRun(p: Proc, ms = 10_000): Promise<Exit & { ms: number }> {
+export async function stopRun(p: Proc, ms = 20_000): Promise<Exit & { ms: number }> {
   const t = Date.now();
   p.child.kill('SIGTERM');
   const exit = await waitExit(p, ms);

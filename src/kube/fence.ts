@@ -1,0 +1,43 @@
+/**
+ * Fencing: the journal and the router a leader's rollouts use refuse to write once this
+ * replica is no longer the leader (isLeader() turns false by itself when the Lease could not
+ * be renewed in time). A step already under way when leadership is lost therefore cannot
+ * journal a decision or move traffic: the next write throws NotLeaderError. Reads stay allowed.
+ */
+import type { Journal } from '../journal/journal.js';
+import type { JournalEntry } from '../journal/record.js';
+import type { Split, TrafficRouter } from '../routers/router.js';
+
+export class NotLeaderError extends Error {
+  constructor(what: string) {
+    super(`${what}: refused, this replica is not the leader`);
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** `onAppended` receives the duration of each append that went through (for /metrics). */
+export function fenceJournal(inner: Journal, isLeader: () => boolean, onAppended?: (ms: number) => void): Journal {
+  return {
+    read: (rollout) => inner.read(rollout),
+    append: async (rollout: string, entry: JournalEntry) => {
+      if (!isLeader()) throw new NotLeaderError(`journal append to ${rollout}`);
+      const t = performance.now();
+      await inner.append(rollout, entry);
+      onAppended?.(performance.now() - t);
+    },
+    rollouts: () => inner.rollouts(),
+    close: () => inner.close(),
+  };
+}
+
+export function fenceRouter(inner: TrafficRouter, isLeader: () => boolean): TrafficRouter {
+  return {
+    name: inner.name,
+    target: inner.target,
+    apply: async (split: Split) => {
+      if (!isLeader()) throw new NotLeaderError(`router ${inner.name} (${inner.target}) apply`);
+      return inner.apply(split);
+    },
+    read: () => inner.read(),
+  };
+}

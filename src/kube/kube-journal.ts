@@ -1,0 +1,265 @@
+/**
+ * ConfigMapJournal: the journal of the in-cluster controller. One ConfigMap per rollout,
+ * `rollgate-journal-<name>` in the rollout's namespace, labelled managed-by rollgate, with the
+ * same JSONL lines as the file journal under `journal.jsonl` (decision records and applied
+ * marks) and, once compacted, a `compacted.json` summary of what was dropped.
+ *
+ * An append is a read-modify-write guarded by resourceVersion: a PUT that carries the
+ * resourceVersion last read (or a POST for the first entry); 409 Conflict (or AlreadyExists)
+ * re-reads the ConfigMap and tries again, checking the seq contract against what is really
+ * there. An append resolves only once the API server has stored the entry; any other failure
+ * throws, so the engine never changes a split on a decision that is not durable. A write whose
+ * outcome is unknown (timeout, connection reset) is checked by reading the ConfigMap back.
+ *
+ * The ConfigMap is bounded (ConfigMaps hold at most 1 MiB): past `maxBytes` the oldest
+ * entries are compacted away at a cut that keeps the replayed state (journal-compaction.ts).
+ * RBAC grants no `list` on ConfigMaps, so `rollouts()` names the rollouts this process has
+ * read or written; the controller knows its rollouts from the RolloutPlans.
+ */
+import { KubeApiError, type KubeClient } from './client.js';
+import { silentLogger, type Logger } from '../observe/log.js';
+import { contractViolation, parseJournalLine, validateJournalEntry } from '../journal/contract.js';
+import { JournalContractError, JournalCorruptError, parseRolloutId, type Journal } from '../journal/journal.js';
+import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
+import { compactJournal, type CompactedSummary } from './journal-compaction.js';
+import { configMapPath, journalConfigMapName, MANAGED_BY_LABEL, COMPONENT, ROLLOUT_LABEL, type ObjectMeta } from './rolloutplans.js';
+
+export const JOURNAL_KEY = 'journal.jsonl';
+export const COMPACTED_KEY = 'compacted.json';
+
+export interface ConfigMapJournalOptions {
+  client: KubeClient;
+  log?: Logger;
+  /** Size of journal.jsonl that triggers compaction. Default 768 KiB (the ConfigMap limit is 1 MiB). */
+  maxBytes?: number;
+  /** Compaction brings journal.jsonl down to this share of maxBytes. Default 0.5. */
+  compactTo?: number;
+  /** Conflicts (409) retried per append. Default 8. */
+  conflictRetries?: number;
+  now?: () => number;
+}
+
+interface ConfigMap {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: ObjectMeta;
+  data?: Record<string, string>;
+}
+
+/** What this process knows of a journal ConfigMap, as of `resourceVersion`. */
+interface Loaded {
+  cm: ConfigMap | null;
+  lines: string[];
+  entries: JournalEntry[];
+  lastSeq: number;
+  compacted: CompactedSummary | null;
+}
+
+export class ConfigMapJournal implements Journal {
+  private readonly client: KubeClient;
+  private readonly log: Logger;
+  private readonly maxBytes: number;
+  private readonly compactTo: number;
+  private readonly retries: number;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, Loaded>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly known = new Set<string>();
+  private closed = false;
+  /** Conflicts met (tests and metrics). */
+  conflicts = 0;
+  compactions = 0;
+
+  constructor(opts: ConfigMapJournalOptions) {
+    this.client = opts.client;
+    this.log = opts.log ?? silentLogger();
+    this.maxBytes = opts.maxBytes ?? 768 * 1024;
+    this.compactTo = opts.compactTo ?? 0.5;
+    this.retries = opts.conflictRetries ?? 8;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** `configmap NS/rollgate-journal-NAME`, for messages. */
+  where(rollout: string): string {
+    const { namespace, name } = parseRolloutId(rollout);
+    return `configmap ${namespace}/${journalConfigMapName(name)}`;
+  }
+
+  read(rollout: string): Promise<JournalEntry[]> {
+    return this.enqueue(rollout, async () => [...(await this.load(rollout)).entries]);
+  }
+
+  append(rollout: string, entry: JournalEntry): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`journal is closed; cannot append to ${rollout}`));
+    return this.enqueue(rollout, () => this.appendNow(rollout, entry));
+  }
+
+  async rollouts(): Promise<string[]> {
+    return [...this.known].sort();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.queues.values()]);
+  }
+
+  /** What compaction dropped so far (from the last read or write), or null. */
+  compacted(rollout: string): CompactedSummary | null {
+    return this.cache.get(rollout)?.compacted ?? null;
+  }
+
+  /** Every decision ever journalled, by decision: the kept records plus the compacted counts. */
+  counts(rollout: string): Record<string, number> {
+    const c = this.cache.get(rollout);
+    const counts: Record<string, number> = { ...(c?.compacted?.counts ?? {}) };
+    for (const e of c?.entries ?? []) if (!isAppliedMark(e)) counts[e.decision] = (counts[e.decision] ?? 0) + 1;
+    return counts;
+  }
+
+  /** The last `n` decision records (from the last read or write). */
+  recent(rollout: string, n: number): DecisionRecord[] {
+    const out: DecisionRecord[] = [];
+    const entries = this.cache.get(rollout)?.entries ?? [];
+    for (let i = entries.length - 1; i >= 0 && out.length < n; i--) {
+      const e = entries[i]!;
+      if (!isAppliedMark(e)) out.unshift(e);
+    }
+    return out;
+  }
+
+  /** Forgets what is cached: the next access reads the ConfigMap again. */
+  forget(rollout?: string): void {
+    if (rollout) this.cache.delete(rollout);
+    else this.cache.clear();
+  }
+
+  private async appendNow(rollout: string, entry: JournalEntry): Promise<void> {
+    const valid = validateJournalEntry(entry);
+    if (!valid.ok) throw new JournalContractError(rollout, valid.error);
+    const line = JSON.stringify(entry);
+    const where = this.where(rollout);
+    for (let attempt = 0; attempt <= this.retries; attempt++) {
+      const current = this.cache.get(rollout) ?? (await this.load(rollout));
+      const problem = contractViolation(entry, current.lastSeq, rollout);
+      if (problem) {
+        const after = attempt > 0 ? ' (after re-reading: another writer changed the journal)' : '';
+        throw new JournalContractError(rollout, `${where}: ${problem}${after}; refusing to write`);
+      }
+      const next = this.withEntry(rollout, current, entry, line);
+      try {
+        const stored = current.cm
+          ? await this.client.put<ConfigMap>(configMapPath(next.cm!.metadata.namespace!, next.cm!.metadata.name), next.cm)
+          : await this.client.post<ConfigMap>(configMapPath(next.cm!.metadata.namespace!), next.cm);
+        this.cache.set(rollout, { ...next, cm: stored });
+        return;
+      } catch (err) {
+        this.cache.delete(rollout);
+        if (err instanceof KubeApiError && err.conflict) {
+          this.conflicts++;
+          this.log.debug({ rollout, configMap: where, attempt: attempt + 1 }, `${where}: conflict on append; re-reading`);
+          continue;
+        }
+        if (await this.landed(rollout, line)) return;
+        throw new Error(`${where}: cannot append ${describe(entry)}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    throw new Error(`${where}: cannot append ${describe(entry)}: still conflicting after ${this.retries + 1} attempts`);
+  }
+
+  /** After a write with an unknown outcome: whether the entry is in the ConfigMap now. */
+  private async landed(rollout: string, line: string): Promise<boolean> {
+    try {
+      const fresh = await this.load(rollout);
+      return fresh.lines.at(-1) === line;
+    } catch {
+      this.cache.delete(rollout);
+      return false;
+    }
+  }
+
+  /** The ConfigMap with the entry added (and compacted when too large). */
+  private withEntry(rollout: string, current: Loaded, entry: JournalEntry, line: string): Loaded {
+    const { namespace, name } = parseRolloutId(rollout);
+    let lines = [...current.lines, line];
+    let entries = [...current.entries, entry];
+    let compacted = current.compacted;
+    const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    if (bytes > this.maxBytes) {
+      const at = new Date(this.now()).toISOString();
+      const res = compactJournal(rollout, entries, lines, compacted, Math.floor(this.maxBytes * this.compactTo), at);
+      if (!res) {
+        throw new Error(
+          `${this.where(rollout)}: journal.jsonl would reach ${bytes} bytes (limit ${this.maxBytes}) and no record boundary can be dropped without changing the rollout's replayed state; nothing written`,
+        );
+      }
+      this.compactions++;
+      this.log.info({ rollout, configMap: this.where(rollout), droppedThroughSeq: res.summary.throughSeq, keptEntries: entries.length - res.cut }, `${this.where(rollout)}: compacted the journal through seq ${res.summary.throughSeq}`);
+      lines = lines.slice(res.cut);
+      entries = entries.slice(res.cut);
+      compacted = res.summary;
+    }
+    const base: ConfigMap = current.cm ?? {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: journalConfigMapName(name), namespace, labels: { [MANAGED_BY_LABEL]: COMPONENT, [ROLLOUT_LABEL]: name } },
+    };
+    const data: Record<string, string> = { ...(base.data ?? {}), [JOURNAL_KEY]: lines.map((l) => `${l}\n`).join('') };
+    if (compacted) data[COMPACTED_KEY] = JSON.stringify(compacted);
+    const cm: ConfigMap = { ...base, metadata: { ...base.metadata }, data };
+    return { cm, lines, entries, lastSeq: isAppliedMark(entry) ? current.lastSeq : entry.seq, compacted };
+  }
+
+  /** Reads and checks the ConfigMap (404: an empty journal). */
+  private async load(rollout: string): Promise<Loaded> {
+    const { namespace, name } = parseRolloutId(rollout);
+    const cmName = journalConfigMapName(name);
+    let cm: ConfigMap | null = null;
+    try {
+      cm = await this.client.get<ConfigMap>(configMapPath(namespace, cmName));
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.notFound)) throw err;
+    }
+    const file = `${this.where(rollout)} ${JOURNAL_KEY}`;
+    let compacted: CompactedSummary | null = null;
+    const rawSummary = cm?.data?.[COMPACTED_KEY];
+    if (rawSummary) {
+      try {
+        compacted = JSON.parse(rawSummary) as CompactedSummary;
+      } catch (err) {
+        throw new JournalCorruptError(`${this.where(rollout)} ${COMPACTED_KEY}`, 1, `not JSON (${(err as Error).message})`);
+      }
+    }
+    const text = cm?.data?.[JOURNAL_KEY] ?? '';
+    const lines = text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+    const entries: JournalEntry[] = [];
+    const first = compacted?.throughSeq ?? 0;
+    let lastSeq = first;
+    lines.forEach((l, i) => {
+      const parsed = parseJournalLine(l);
+      if (!parsed.ok) throw new JournalCorruptError(file, i + 1, parsed.error);
+      const problem = contractViolation(parsed.entry, lastSeq, rollout);
+      if (problem) throw new JournalCorruptError(file, i + 1, first > 0 ? `${problem} (compacted through seq ${first})` : problem);
+      if (!isAppliedMark(parsed.entry)) lastSeq = parsed.entry.seq;
+      entries.push(parsed.entry);
+    });
+    const loaded: Loaded = { cm, lines, entries, lastSeq, compacted };
+    this.cache.set(rollout, loaded);
+    this.known.add(rollout);
+    return loaded;
+  }
+
+  private enqueue<T>(rollout: string, op: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(rollout) ?? Promise.resolve();
+    const result = prev.then(op, op);
+    const tail = result.catch(() => undefined);
+    this.queues.set(rollout, tail);
+    void tail.then(() => {
+      if (this.queues.get(rollout) === tail) this.queues.delete(rollout);
+    });
+    return result;
+  }
+}
+
+function describe(e: JournalEntry): string {
+  return isAppliedMark(e) ? `the applied mark of seq ${e.applied}` : `seq ${e.seq} (${e.decision})`;
+}

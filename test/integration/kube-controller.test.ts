@@ -1,0 +1,238 @@
+/**
+ * The in-cluster controller end to end against an in-memory Kubernetes API (nock): RolloutPlans
+ * appear, change and disappear; the leader journals to the ConfigMap, writes status and Events,
+ * applies the split with the `file` router; manual requests go through the annotation; a
+ * leader that loses its Lease stops acting; a standby takes over from the journal.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeController, type KubeControllerOptions } from '../../src/kube/controller.js';
+import { submitKubeRequest } from '../../src/kube/requests.js';
+import { JOURNAL_KEY } from '../../src/kube/kube-journal.js';
+import { silentLogger } from '../../src/observe/log.js';
+import type { MetricsProvider, Sample } from '../../src/metrics/provider.js';
+import { ScriptedProvider } from '../helpers/scripted-provider.js';
+import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
+import { FakeKube } from './kube-helpers.js';
+
+const PLANS = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans';
+const PLAN = `${PLANS}/analyzer`;
+const CM = '/api/v1/namespaces/learning/configmaps/rollgate-journal-analyzer';
+const LEASE = '/apis/coordination.k8s.io/v1/namespaces/rollgate-system/leases/rollgate-controller';
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const journalOf = (api: FakeKube) =>
+  (api.get(CM)?.data?.[JOURNAL_KEY] ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l: string) => JSON.parse(l));
+
+describe('rollgate controller in a cluster', () => {
+  let api: FakeKube;
+  let dir: string;
+  const controllers: KubeController[] = [];
+  beforeEach(async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+    api = new FakeKube();
+    dir = await mkdtemp(join(tmpdir(), 'rollgate-kube-'));
+  });
+  afterEach(async () => {
+    await Promise.allSettled(controllers.splice(0).map((c) => c.stop()));
+    api.close();
+    nock.enableNetConnect();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function start(over: Partial<KubeControllerOptions> = {}, provider: MetricsProvider = new ScriptedProvider(() => 0.001)) {
+    const c = await KubeController.start({
+      client: kubeClient(),
+      log: silentLogger(),
+      namespaces: ['learning'],
+      leaseNamespace: 'rollgate-system',
+      identity: 'rollgate-0',
+      listen: { host: '127.0.0.1', port: 0 },
+      env: {},
+      providerFor: () => provider,
+      lease: { durationSeconds: 1, renewEveryMs: 50, renewDeadlineMs: 400, retryEveryMs: 50 },
+      watch: { minBackoffMs: 10, maxBackoffMs: 50 },
+      ...over,
+    });
+    controllers.push(c);
+    return c;
+  }
+
+  it('a RolloutPlan appears: the leader journals start to the ConfigMap, applies the split, writes status and an Event', async () => {
+    const target = join(dir, 'split.json');
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(target)));
+    const c = await start();
+    await until(() => api.get(PLAN)?.status?.seq === 1 && journalOf(api).length === 2, 5000, 'start journalled and status written');
+
+    expect(api.get(LEASE)?.spec.holderIdentity).toBe('rollgate-0');
+    const [start1, applied] = journalOf(api);
+    expect(start1).toMatchObject({ seq: 1, rollout: 'learning/analyzer', decision: 'start', kind: 'lifecycle', weight: { from: 0, to: 10 }, actor: 'controller' });
+    expect(applied).toMatchObject({ applied: 1, weight: 10, mirror: 0 });
+    expect(api.get(CM)!.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'rollgate', 'rollgate.dev/rollout': 'analyzer' });
+    expect(JSON.parse(await readFile(target, 'utf8'))).toEqual({ stable: 90, canary: 10, mirror: 0 });
+
+    await until(() => api.get(PLAN)?.status?.records?.length === 1);
+    expect(api.get(PLAN)!.status).toMatchObject({
+      observedGeneration: 1,
+      revision: '1.0.0',
+      status: 'progressing',
+      phase: 'canary',
+      weight: 10,
+      mirror: 0,
+      checkpoint: '0/1',
+      lastDecision: 'start',
+      seq: 1,
+      counts: { start: 1 },
+    });
+    const statusPatch = api.requests.find((r) => r.method === 'PATCH' && r.path === `${PLAN}/status`)!;
+    expect(statusPatch.contentType).toBe('application/merge-patch+json');
+    expect(statusPatch.body.metadata.resourceVersion).toMatch(/^\d+$/);
+
+    await until(() => api.requests.some((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/learning/events'));
+    const event = api.requests.find((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/learning/events')!.body;
+    expect(event).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { namespace: 'learning' },
+      involvedObject: { apiVersion: 'rollgate.dev/v1alpha1', kind: 'RolloutPlan', name: 'analyzer', namespace: 'learning', uid: 'uid-analyzer' },
+      reason: 'Started',
+      type: 'Normal',
+      action: 'start',
+      reportingComponent: 'rollgate',
+      reportingInstance: 'rollgate-0',
+      count: 1,
+    });
+    expect(event.involvedObject.resourceVersion).toMatch(/^\d+$/);
+    expect(event.message).toMatch(/^#1 lifecycle at canary: start .*weight 0→10/);
+
+    const metrics = await (await fetch(`${c.url}/metrics`)).text();
+    expect(metrics).toContain('rollgate_leader 1');
+    expect(metrics).toContain('rollgate_rollout_canary_weight{rollout="learning/analyzer"} 10');
+    expect((await fetch(`${c.url}/readyz`)).status).toBe(200);
+  });
+
+  it('an invalid spec is an InvalidPlan Warning naming the field; nothing is journalled or applied', async () => {
+    const target = join(dir, 'split.json');
+    const spec = fileSpec(target, { metrics: [{ name: 'error-rate', query: 'x', max: 'low' }] });
+    api.create(PLAN, rolloutPlan('analyzer', spec));
+    await start();
+    await until(() => api.requests.some((r) => r.method === 'POST' && r.body?.reason === 'InvalidPlan'));
+    const event = api.requests.find((r) => r.body?.reason === 'InvalidPlan')!.body;
+    expect(event.type).toBe('Warning');
+    expect(event.message).toMatch(/spec\.metrics\[0\]\.max: /);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(api.get(CM)).toBeUndefined();
+    await expect(stat(target)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a spec change with the same revision is plan-updated; a deleted RolloutPlan is let go without a decision', async () => {
+    const target = join(dir, 'split.json');
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(target)));
+    const c = await start();
+    await until(() => journalOf(api).length === 2);
+    api.update(PLAN, (o) => ({ ...o, spec: fileSpec(target, { metrics: [{ name: 'error-rate', query: 'sum(rate(errors[{{window}}]))', max: 0.02, critical: true }] }) }));
+    await until(() => journalOf(api).some((e: any) => e.decision === 'plan-updated'));
+    await until(() => api.get(PLAN)?.status?.observedGeneration === 2 && api.get(PLAN)?.status?.lastDecision === 'plan-updated');
+
+    const before = journalOf(api).length;
+    api.remove(PLAN);
+    await until(() => c.runner('learning/analyzer') === undefined);
+    const metrics = await (await fetch(`${c.url}/metrics`)).text();
+    expect(metrics).not.toContain('rollout="learning/analyzer"');
+    expect(journalOf(api)).toHaveLength(before);
+  });
+
+  it('a manual request: the CLI writes the annotation, the leader journals it with the kubeconfig user and answers in status', async () => {
+    const target = join(dir, 'split.json');
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(target)));
+    await start();
+    await until(() => journalOf(api).length === 2);
+
+    const answer = await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'pause', reason: 'error budget review' }, { timeoutMs: 5000, pollMs: 20 });
+    expect(answer).toMatchObject({ accepted: true, message: 'analyzer paused at 10%', seq: 2 });
+    const pause = journalOf(api).find((e: any) => e.decision === 'pause');
+    expect(pause).toMatchObject({ seq: 2, kind: 'manual', actor: 'alice', reason: 'paused by hand: error budget review' });
+    const annotate = api.requests.find((r) => r.method === 'PATCH' && r.path === PLAN && r.contentType === 'application/merge-patch+json')!;
+    const request = JSON.parse(annotate.body.metadata.annotations['rollgate.dev/request']);
+    expect(request).toMatchObject({ action: 'pause', actor: 'alice', reason: 'error budget review' });
+    expect(api.get(PLAN)!.status.lastRequest).toEqual({ id: request.id, accepted: true, message: 'analyzer paused at 10%', seq: 2 });
+    // Claimed: the annotation is gone, so neither this replica nor a successor runs it twice.
+    expect(api.get(PLAN)!.metadata.annotations?.['rollgate.dev/request']).toBeUndefined();
+
+    const refused = await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'resume' }, { timeoutMs: 5000, pollMs: 20 });
+    expect(refused.accepted).toBe(true);
+    const again = await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'resume' }, { timeoutMs: 5000, pollMs: 20 });
+    expect(again).toMatchObject({ accepted: false, message: 'analyzer is progressing, not paused' });
+  });
+
+  it('a leader that cannot renew its Lease stops acting: a step under way writes neither journal nor router', async () => {
+    const target = join(dir, 'split.json');
+    // The checkpoint 1 s after the split waits on this provider until released.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let queried = false;
+    const provider: MetricsProvider = {
+      instant: async (): Promise<Sample> => {
+        queried = true;
+        await gate;
+        return { value: 0.001 };
+      },
+      range: async () => new Map(),
+    };
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(target, { phases: [{ name: 'canary', weight: 10, checkpoints: ['1s'] }, { name: 'full', weight: 100, checkpoints: ['1h'] }] })));
+    const c = await start({}, provider);
+    await until(() => queried, 5000, 'checkpoint judged');
+    const journalled = journalOf(api).length;
+    const fileBefore = await readFile(target, 'utf8');
+
+    api.faults.push({ method: 'GET', path: /leases/, code: 503, reason: 'ServiceUnavailable', times: 1000 });
+    await until(() => !c.isLeader(), 2000, 'leadership lost');
+    const writesAtLoss = api.writes(/leases|events/).length;
+    release(); // the checkpoint passes now: the engine would advance to 100%
+    await new Promise((r) => setTimeout(r, 300));
+
+    expect(journalOf(api)).toHaveLength(journalled);
+    expect(await readFile(target, 'utf8')).toBe(fileBefore);
+    expect(api.writes(/leases|events/).slice(writesAtLoss)).toEqual([]);
+    const metrics = await (await fetch(`${c.url}/metrics`)).text();
+    expect(metrics).toContain('rollgate_leader 0');
+    expect((await fetch(`${c.url}/readyz`)).status).toBe(200); // a standby is ready too
+  });
+
+  it('a clean stop releases the Lease; a standby takes over and continues from the journal', async () => {
+    const target = join(dir, 'split.json');
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(target)));
+    const a = await start();
+    await until(() => journalOf(api).length === 2);
+    const b = await start({ identity: 'rollgate-1', listen: null });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(b.isLeader()).toBe(false);
+    expect(b.synced()).toBe(true);
+
+    await a.stop();
+    expect(api.get(LEASE)!.spec.holderIdentity ?? null).toBeNull();
+    await until(() => b.isLeader(), 3000, 'standby took over');
+    await until(() => b.runner('learning/analyzer') !== undefined);
+    expect(b.runner('learning/analyzer')!.state.seq).toBe(1); // replayed, not started again
+    await b.settled();
+    const answer = await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'abort', reason: 'drill' }, { timeoutMs: 5000, pollMs: 20 });
+    expect(answer.accepted).toBe(true);
+    await until(async () => JSON.parse(await readFile(target, 'utf8')).canary === 0);
+    expect(journalOf(api).filter((e: any) => 'seq' in e).map((e: any) => e.decision)).toEqual(['start', 'abort', 'rollback']);
+    expect(api.get(LEASE)!.spec.holderIdentity).toBe('rollgate-1');
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Shared by the kube-* tests: a KubeConfig pointing at https://k8s.test:6443 (every request
+ * is intercepted with nock), RolloutPlan objects shaped as the API serves them, records.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.js';
+import type { DecisionRecord, AppliedMark } from '../../src/journal/record.js';
+import type { RolloutPlanObject } from '../../src/kube/rolloutplans.js';
+
+export const SERVER = 'https://k8s.test:6443';
+
+export function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: SERVER, skipTLSVerify: true }],
+    users: [{ name: 'alice', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'alice' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+export function kubeClient(): KubeClient {
+  return new KubeClient(kubeConfig(), { timeoutMs: 5_000 });
+}
+
+/** A valid spec with the `file` router writing to `path`. */
+export function fileSpec(path: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    revision: '1.0.0',
+    prometheus: { address: 'http://127.0.0.1:9' },
+    traffic: { router: 'file', file: { path } },
+    metrics: [{ name: 'error-rate', query: 'sum(rate(errors[{{window}}]))', max: 0.01, critical: true }],
+    phases: [
+      { name: 'canary', weight: 10, checkpoints: ['1h'] },
+      { name: 'full', weight: 100, checkpoints: ['1h'] },
+    ],
+    ...over,
+  };
+}
+
+export function rolloutPlan(name: string, spec: unknown, over: Partial<RolloutPlanObject['metadata']> = {}, namespace = 'learning'): RolloutPlanObject {
+  return {
+    apiVersion: 'rollgate.dev/v1alpha1',
+    kind: 'RolloutPlan',
+    metadata: { name, namespace, uid: `uid-${name}`, resourceVersion: '100', generation: 1, creationTimestamp: '2025-11-03T10:00:00Z', ...over },
+    spec,
+  };
+}
+
+export const ROLLOUT = 'learning/analyzer';
+
+export function record(seq: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
+  return {
+    seq,
+    rollout: ROLLOUT,
+    revision: '1.0.0',
+    planHash: 'sha256:abc',
+    kind: seq === 1 ? 'lifecycle' : 'checkpoint',
+    phase: 'canary',
+    phaseIndex: 0,
+    at: new Date(Date.UTC(2025, 10, 3, 10, 0, seq)).toISOString(),
+    decision: seq === 1 ? 'start' : 'continue',
+    reason: `record ${seq}`,
+    weight: { from: 0, to: 10 },
+    mirror: { from: 0, to: 0 },
+    actor: 'controller',
+    ...over,
+  };
+}
+
+export function mark(applied: number, weight = 10): AppliedMark {
+  return { applied, rollout: ROLLOUT, weight, mirror: 0, at: '2025-11-03T10:00:01Z' };
+}
+
+/** A Kubernetes `Status` error body. */
+export function statusError(code: number, reason: string, message: string) {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}

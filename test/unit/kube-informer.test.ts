@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import nock from 'nock';
+import { PassThrough } from 'node:stream';
+import { Informer } from '../../src/kube/informer.js';
+import type { RolloutPlanObject } from '../../src/kube/rolloutplans.js';
+import { silentLogger } from '../../src/observe/log.js';
+import { kubeClient, rolloutPlan, SERVER, statusError } from './kube-fixtures.js';
+
+const PATH = '/apis/rollgate.dev/v1alpha1/rolloutplans';
+const plan = (name: string, rv: string) => rolloutPlan(name, { revision: '1' }, { resourceVersion: rv });
+const list = (rv: string, ...items: RolloutPlanObject[]) => ({ apiVersion: 'rollgate.dev/v1alpha1', kind: 'RolloutPlanList', metadata: { resourceVersion: rv }, items });
+const ndjson = (...events: Array<{ type: string; object: unknown }>) => events.map((e) => `${JSON.stringify(e)}\n`).join('');
+
+/** Watch requests seen, by resourceVersion; a watch that stays open until the test ends. */
+function openWatch(): PassThrough {
+  return new PassThrough();
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('RolloutPlan informer (list + watch)', () => {
+  let informer: Informer<RolloutPlanObject> | null = null;
+  const streams: PassThrough[] = [];
+  beforeEach(() => nock.disableNetConnect());
+  afterEach(async () => {
+    await informer?.stop();
+    informer = null;
+    for (const s of streams.splice(0)) s.destroy();
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  function start(log: string[]) {
+    informer = new Informer<RolloutPlanObject>(
+      kubeClient(),
+      { path: PATH, log: silentLogger(), minBackoffMs: 5, maxBackoffMs: 20 },
+      {
+        onAdd: (o) => log.push(`add ${o.metadata.name}@${o.metadata.resourceVersion}`),
+        onUpdate: (o, old) => log.push(`update ${o.metadata.name}@${old.metadata.resourceVersion}->${o.metadata.resourceVersion}`),
+        onDelete: (o) => log.push(`delete ${o.metadata.name}`),
+        onSynced: () => log.push('synced'),
+      },
+    );
+    informer.start();
+    return informer;
+  }
+
+  it('lists, then watches from the list resourceVersion: ADDED, MODIFIED and DELETED reach the handlers and the cache', async () => {
+    const watches: string[] = [];
+    const hold = openWatch();
+    streams.push(hold);
+    nock(SERVER)
+      .get(PATH)
+      .reply(200, list('10', plan('a', '9')))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), q.watch === '1' && q.resourceVersion === '10' && q.allowWatchBookmarks === 'true'))
+      .reply(200, ndjson({ type: 'ADDED', object: plan('b', '11') }, { type: 'MODIFIED', object: plan('a', '12') }, { type: 'DELETED', object: plan('b', '13') }))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), q.resourceVersion === '13'))
+      .reply(200, () => hold);
+    const log: string[] = [];
+    const inf = start(log);
+    await until(() => watches.length === 2);
+    expect(log).toEqual(['add a@9', 'synced', 'add b@11', 'update a@9->12', 'delete b']);
+    expect(inf.list().map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`)).toEqual(['a@12']);
+    expect(inf.synced).toBe(true);
+  });
+
+  it('a dropped watch resumes from the last resourceVersion seen, after a backoff, without listing again', async () => {
+    const watches: string[] = [];
+    const hold = openWatch();
+    streams.push(hold);
+    nock(SERVER)
+      .get(PATH)
+      .reply(200, list('10'))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), true))
+      .reply(200, ndjson({ type: 'ADDED', object: plan('a', '15') }))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), true))
+      .replyWithError(Object.assign(new Error('connection reset by peer'), { code: 'ECONNRESET' }))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), true))
+      .reply(200, ndjson({ type: 'BOOKMARK', object: { kind: 'RolloutPlan', apiVersion: 'rollgate.dev/v1alpha1', metadata: { resourceVersion: '40' } } }))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), true))
+      .reply(200, () => hold);
+    const log: string[] = [];
+    const inf = start(log);
+    await until(() => watches.length === 4);
+    // 10 (the list), 15 (after ADDED), 15 again (the connection broke), 40 (a bookmark).
+    expect(watches).toEqual(['10', '15', '15', '40']);
+    expect(inf.lists).toBe(1);
+    expect(log).toEqual(['synced', 'add a@15']);
+  });
+
+  it('an ERROR event with code 410 re-lists; objects gone meanwhile are delivered as deletes', async () => {
+    const watches: string[] = [];
+    const hold = openWatch();
+    streams.push(hold);
+    nock(SERVER)
+      .get(PATH)
+      .reply(200, list('10', plan('a', '9'), plan('b', '9')))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), true))
+      .reply(200, ndjson({ type: 'ERROR', object: statusError(410, 'Expired', 'too old resource version: 10 (4000)') }))
+      .get(PATH)
+      .reply(200, list('4000', plan('a', '3999')))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), true))
+      .reply(200, () => hold);
+    const log: string[] = [];
+    const inf = start(log);
+    await until(() => watches.length === 2);
+    expect(watches).toEqual(['10', '4000']);
+    expect(inf.lists).toBe(2);
+    expect(log).toEqual(['add a@9', 'add b@9', 'synced', 'update a@9->3999', 'delete b', 'synced']);
+  });
+
+  it('an HTTP 410 Gone on the watch request re-lists too', async () => {
+    const watches: string[] = [];
+    const hold = openWatch();
+    streams.push(hold);
+    nock(SERVER)
+      .get(PATH)
+      .reply(200, list('10'))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), true))
+      .reply(410, statusError(410, 'Gone', 'too old resource version: 10 (4000)'))
+      .get(PATH)
+      .reply(200, list('4001', plan('c', '4001')))
+      .get(PATH)
+      .query((q) => (watches.push(String(q.resourceVersion)), true))
+      .reply(200, () => hold);
+    const log: string[] = [];
+    const inf = start(log);
+    await until(() => watches.length === 2);
+    expect(watches).toEqual(['10', '4001']);
+    expect(inf.lists).toBe(2);
+    expect(log).toEqual(['synced', 'add c@4001', 'synced']);
+  });
+});

@@ -3,7 +3,7 @@
  * judges), a gate that opens, a gradual rollback step. Guard ticks are scheduled by the runner.
  */
 import type { Plan } from '../plan/schema.js';
-import { checkpointDueTimes } from '../plan/checkpoints.js';
+import { checkpointDueTimes, judgementTime } from '../plan/checkpoints.js';
 import type { RolloutState } from './state.js';
 import { splitConfirmed } from './state.js';
 import { phaseGate } from './gates.js';
@@ -27,11 +27,7 @@ export function pendingCheckpoint(plan: Plan, s: RolloutState): PendingCheckpoin
   const dues = checkpointDueTimes(phase, windowOpen);
   const index = Math.min(s.checkpointIndex, dues.length - 1);
   const from = s.evidenceFrom ?? windowOpen;
-  let due = Math.max(dues[index]!, s.retryAt ?? -Infinity);
-  // A checkpoint whose time passed before its span began (a late phase start against
-  // absolute instants, a long hold) is judged one retry interval after the span opens, so
-  // evidence is never an empty span.
-  if (due <= from) due = from + plan.spec.analysis.retryInterval;
+  const due = judgementTime(Math.max(dues[index]!, s.retryAt ?? -Infinity), from, plan.spec.analysis.retryInterval);
   return { index, of: dues.length, due, from };
 }
 

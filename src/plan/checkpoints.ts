@@ -34,3 +34,12 @@ export function checkpointSpecs(phase: Pick<Phase, 'checkpoints'>): CheckpointSp
 export function checkpointDueTimes(phase: Pick<Phase, 'checkpoints'>, windowOpen: number): number[] {
   return checkpointSpecs(phase).map((c) => ('offset' in c ? windowOpen + c.offset : c.instant));
 }
+
+/**
+ * When a checkpoint is judged: its due time, unless that is not after the start of the span it
+ * judges (absolute instants in a phase that began late, a long hold): then one retry interval
+ * after the span opens, so a judged span is never empty.
+ */
+export function judgementTime(due: number, spanStart: number, retryIntervalMs: number): number {
+  return due > spanStart ? due : spanStart + retryIntervalMs;
+}

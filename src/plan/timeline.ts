@@ -4,7 +4,7 @@
  * and settle, and deployment windows and blackouts for increases. Approvals are shown and
  * assumed granted at once. Used by `rollgate plan`.
  */
-import { checkpointDueTimes } from './checkpoints.js';
+import { checkpointDueTimes, judgementTime } from './checkpoints.js';
 import { formatWindow } from './duration.js';
 import type { Plan } from './schema.js';
 import { increaseAllowedAt } from './windows.js';
@@ -57,10 +57,10 @@ export interface Timeline {
   completeAt: number | null;
 }
 
-function checkpointsFrom(dues: number[], windowOpen: number): TimelineCheckpoint[] {
+function checkpointsFrom(dues: number[], windowOpen: number, retryIntervalMs: number): TimelineCheckpoint[] {
   let prev = windowOpen;
   return dues.map((raw, i) => {
-    const due = Math.max(raw, prev);
+    const due = judgementTime(raw, prev, retryIntervalMs); // as the engine judges it
     const cp: TimelineCheckpoint = {
       index: i + 1,
       of: dues.length,
@@ -121,7 +121,7 @@ export function timeline(plan: Plan, from: number): Timeline {
     }
     tp.appliedAt = t;
     tp.windowOpensAt = t + phase.settle;
-    tp.checkpoints = checkpointsFrom(checkpointDueTimes(phase, tp.windowOpensAt), tp.windowOpensAt);
+    tp.checkpoints = checkpointsFrom(checkpointDueTimes(phase, tp.windowOpensAt), tp.windowOpensAt, spec.analysis.retryInterval);
     tp.endsAt = tp.checkpoints[tp.checkpoints.length - 1]?.due ?? tp.windowOpensAt;
     current = { weight: phase.weight, mirror: phase.mirror };
     ready = tp.endsAt;

@@ -51,15 +51,15 @@ describe('timeline', () => {
     expect(iso(tl.phases[0]!.appliedAt)).toBe('2025-11-01T16:00:00Z');
   });
 
-  it('instant checkpoints already past when the phase begins are late, with an empty span', async () => {
+  it('instant checkpoints already past when the phase begins are late: judged one retryInterval apart, as the engine does', async () => {
     const tl = timeline(await example('ramp-and-rollout.yaml'), at('2025-11-02T15:00:00Z'));
     const rollout = tl.phases[2]!;
     expect(iso(rollout.appliedAt)).toBe('2025-11-02T20:00:00Z');
     expect(rollout.checkpoints.slice(0, 5).map((c) => [iso(c.due), c.late])).toEqual([
-      ['2025-11-02T20:00:00Z', true],
-      ['2025-11-02T20:00:00Z', true],
-      ['2025-11-02T20:00:00Z', true],
-      ['2025-11-02T20:00:00Z', true],
+      ['2025-11-02T20:01:00Z', true],
+      ['2025-11-02T20:02:00Z', true],
+      ['2025-11-02T20:03:00Z', true],
+      ['2025-11-02T20:04:00Z', true],
       ['2025-11-03T00:00:00Z', false],
     ]);
   });

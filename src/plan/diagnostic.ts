@@ -58,12 +58,13 @@ export function formatPath(path: readonly PathSegment[]): string {
 }
 
 /**
- * `FILE:LINE:COL: path: message`, or `FILE:LINE:COL: path: warning: message`; a problem with
- * the whole file (line 0) is `FILE: message`.
+ * `FILE:LINE:COL: path: message`, or `FILE:LINE:COL: path: warning: message`; a problem
+ * without a position (an unreadable file, an object from the Kubernetes API) is
+ * `FILE: path: message`, the path left out when it is only `(file)`.
  */
 export function formatDiagnostic(d: Diagnostic): string {
   const prefix = d.severity === 'warning' ? 'warning: ' : '';
-  if (d.line === 0) return `${d.file}: ${prefix}${d.message}`;
+  if (d.line === 0) return `${d.file}: ${d.path && d.path !== '(file)' ? `${d.path}: ` : ''}${prefix}${d.message}`;
   return `${d.file}:${d.line}:${d.col}: ${d.path}: ${prefix}${d.message}`;
 }
 

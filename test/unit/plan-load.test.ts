@@ -116,7 +116,9 @@ describe('formatting', () => {
     const d = { file: 'a.yaml', line: 3, col: 5, path: 'spec.x', message: 'bad', severity: 'error' as const };
     expect(formatDiagnostic(d)).toBe('a.yaml:3:5: spec.x: bad');
     expect(formatDiagnostic({ ...d, severity: 'warning' })).toBe('a.yaml:3:5: spec.x: warning: bad');
-    expect(formatDiagnostic({ ...d, line: 0, col: 0, message: 'cannot read file: x' })).toBe('a.yaml: cannot read file: x');
+    expect(formatDiagnostic({ ...d, line: 0, col: 0, path: '(file)', message: 'cannot read file: x' })).toBe('a.yaml: cannot read file: x');
+    // An object from the Kubernetes API has no lines, but keeps its field path.
+    expect(formatDiagnostic({ ...d, file: 'rolloutplan learning/analyzer', line: 0, col: 0 })).toBe('rolloutplan learning/analyzer: spec.x: bad');
   });
 });
 

@@ -49,6 +49,11 @@ export interface RolloutDeps {
   observer?: RolloutObserver;
   /** simulate: approvals are granted at once and recorded with this actor. */
   autoApproveActor?: string;
+  /**
+   * How often the router is read back and the journalled split re-applied where it drifted
+   * (an HAProxy restart resets runtime weights, a person edits a file). Off when unset.
+   */
+  driftCheckMs?: number;
   /** Test fault injection: called after a split-changing record is journalled, before the router. */
   beforeApply?: (seq: number) => void;
 }
@@ -67,6 +72,7 @@ export class RolloutRunner {
   private queue: Promise<unknown> = Promise.resolve();
   /** After a failed step (journal or provider fault), nothing is retried before this. */
   private backoffUntil: number | null = null;
+  private nextDriftCheckAt: number | null = null;
 
   private constructor(
     public ctx: PlanContext,
@@ -119,6 +125,7 @@ export class RolloutRunner {
       this.nextDecision(now),
       this.guardActive() ? (this.nextGuardAt ?? now) : null,
       splitConfirmed(this.state) ? null : (this.applyRetryAt ?? now),
+      this.driftCheckActive() ? (this.nextDriftCheckAt ?? now + this.deps.driftCheckMs!) : null,
     ].filter((t): t is number => t !== null);
     if (!times.length) return null;
     return Math.max(Math.min(...times), this.backoffUntil ?? -Infinity);
@@ -152,6 +159,14 @@ export class RolloutRunner {
       if (!splitConfirmed(this.state)) {
         if ((this.applyRetryAt ?? now) <= now) await this.applySplit();
         if (!splitConfirmed(this.state)) return;
+      }
+      if (this.driftCheckActive()) {
+        this.nextDriftCheckAt ??= now + this.deps.driftCheckMs!;
+        if (this.nextDriftCheckAt <= now) {
+          this.nextDriftCheckAt = now + this.deps.driftCheckMs!;
+          await this.reconcile('drift');
+          continue;
+        }
       }
       const due = this.nextDecision(now);
       if (due === null || due > now) return;
@@ -223,6 +238,10 @@ export class RolloutRunner {
   }
 
   /** The guard watches whenever the canary gets traffic (the live split, applied or not yet). */
+  private driftCheckActive(): boolean {
+    return this.deps.driftCheckMs !== undefined && this.state.seq > 0 && splitConfirmed(this.state);
+  }
+
   private guardActive(): boolean {
     const s = this.state;
     if (s.status !== 'progressing' && s.status !== 'waiting' && s.status !== 'paused') return false;
@@ -373,7 +392,7 @@ export class RolloutRunner {
   }
 
   /** On start: re-apply the last decided split where the router disagrees with the journal. */
-  private async reconcile(): Promise<void> {
+  private async reconcile(why: 'start' | 'drift' = 'start'): Promise<void> {
     const { router, log } = this.deps;
     let actual: Split | null = null;
     try {
@@ -390,7 +409,8 @@ export class RolloutRunner {
     const same = actual !== null && ((near(actual.weight, expected.weight) && near(actual.mirror, expected.mirror)) || (near(actual.weight, want.weight) && near(actual.mirror, want.mirror)));
     if (same && splitConfirmed(this.state)) return;
     if (!same) {
-      log.warn({ rollout: this.id, journal: want, router: actual, seq: this.state.splitSeq }, 'router disagrees with the journal; re-applying the last decided split');
+      const what = why === 'drift' ? 'router drifted from the journalled split' : 'router disagrees with the journal';
+      log.warn({ rollout: this.id, journal: want, router: actual, seq: this.state.splitSeq }, `${what}; re-applying the last decided split`);
       await this.applySplit();
       return;
     }

@@ -27,6 +27,9 @@ import { Scheduler } from './scheduler.js';
 import { resolveRollout } from './resolve.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 
+/** How often `run` reads each router back and re-applies a split that drifted. */
+const DRIFT_CHECK_MS = 30_000;
+
 const KUBE_ROUTERS = new Set(['ingress-nginx', 'gateway-api', 'smi', 'istio']);
 
 export interface StandaloneOptions {
@@ -240,6 +243,7 @@ export class StandaloneController {
         clock: this.clock,
         log: this.opts.log.child({ rollout: id }),
         ...(this.opts.beforeApply ? { beforeApply: this.opts.beforeApply } : {}),
+        ...(this.clock.virtual ? {} : { driftCheckMs: DRIFT_CHECK_MS }),
         observer: {
           onRecord: (r, state) => {
             logDecision(this.opts.log, r);

@@ -39,7 +39,7 @@ export interface Engine {
 export async function engine(
   loaded: LoadedPlan,
   script: Script,
-  opts: { from?: number; autoApprove?: boolean; journal?: MemoryJournal; router?: TrafficRouter } = {},
+  opts: { from?: number; autoApprove?: boolean; journal?: MemoryJournal; router?: TrafficRouter; driftCheckMs?: number } = {},
 ): Promise<Engine> {
   const clock = new VirtualClock(opts.from ?? T0);
   const journal = opts.journal ?? new MemoryJournal();
@@ -55,6 +55,7 @@ export async function engine(
       clock,
       log: silentLogger(),
       ...(opts.autoApprove ? { autoApproveActor: 'simulate' } : {}),
+      ...(opts.driftCheckMs ? { driftCheckMs: opts.driftCheckMs } : {}),
       observer: { onRecord: (r) => records.push(r) },
     },
   );

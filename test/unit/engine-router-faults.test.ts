@@ -112,3 +112,30 @@ spec:
     expect(router.applies).toBe(1);
   });
 });
+
+describe('drift', () => {
+  it('a router that lost its split (HAProxy restarted, a file edited) gets the journalled split back at the next drift check', async () => {
+    const p = planFrom(`
+apiVersion: rollgate.dev/v1alpha1
+kind: RolloutPlan
+metadata: { name: demo }
+spec:
+  revision: "r1"
+  traffic: { router: file, file: { path: /tmp/unused.json } }
+  metrics:
+    - { name: error-rate, query: 'errors[{{window}}]', max: 0.01 }
+  phases:
+    - { name: canary, weight: 20, checkpoints: [1h] }`);
+    const router = new RoundingRouter();
+    const e = await engine(p, () => 0.001, { router, driftCheckMs: 30_000 });
+    await e.runUntil(T0 + 2 * MIN);
+    expect(router.applies).toBe(1); // no drift: reads only
+    router.split = { weight: 0, mirror: 0 }; // someone reset it
+    await e.runUntil(T0 + 3 * MIN);
+    expect(router.applies).toBe(2);
+    expect(await router.read()).toEqual({ weight: 20, mirror: 0 });
+    const marks = (await e.journal.read(e.runner.id)).filter((x) => 'applied' in x);
+    expect(marks.map((m) => m.applied)).toEqual([1, 1]);
+    expect(decisions(e.records)).toEqual(['lifecycle:start@canary']); // not a decision, no record
+  });
+});

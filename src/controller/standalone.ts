@@ -32,9 +32,8 @@ const DRIFT_CHECK_MS = 30_000;
 
 const KUBE_ROUTERS = new Set(['ingress-nginx', 'gateway-api', 'smi', 'istio']);
 
-export interface StandaloneOptions {
-  paths: string[];
-  stateDir: string;
+/** What both controllers (`run` and `controller`) are configured with. */
+export interface ControllerOptions {
   log: Logger;
   /** Default Prometheus address for plans without one (`--prometheus`). */
   prometheus?: string;
@@ -42,12 +41,17 @@ export interface StandaloneOptions {
   listen?: { host: string; port: number } | null;
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
-  /** How often plan files are re-read for changes. Default 2 s. */
-  planPollMs?: number;
   /** Builds the metrics provider of a plan (tests may inject one). */
   providerFor?: (loaded: LoadedPlan) => MetricsProvider;
   /** Builds the router of a plan (tests may inject one). */
   routerFor?: (loaded: LoadedPlan) => TrafficRouter;
+}
+
+export interface StandaloneOptions extends ControllerOptions {
+  paths: string[];
+  stateDir: string;
+  /** How often plan files are re-read for changes. Default 2 s. */
+  planPollMs?: number;
   /** Test fault injection, see RolloutDeps.beforeApply. */
   beforeApply?: (seq: number) => void;
 }

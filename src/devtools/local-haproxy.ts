@@ -41,7 +41,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { accepts } from './local-nginx.js';
-import { sleep, spawnSupervised, tail, trackTempDir, type SupervisedProcess } from './local-process.js';
+import { sleep, spawnSupervised, tail, trackTempDir, type LocalServer, type SupervisedProcess } from './local-process.js';
 
 export const HAPROXY_BIN = process.env.ROLLGATE_HAPROXY_BIN ?? '/usr/sbin/haproxy';
 
@@ -63,24 +63,12 @@ export interface StartHaproxyOptions {
   startTimeoutMs?: number;
 }
 
-export interface RunningHaproxy {
-  /** http://127.0.0.1:PORT */
-  url: string;
-  port: number;
-  dir: string;
+export interface RunningHaproxy extends LocalServer {
   /** The runtime API unix socket path (level admin). */
   socket: string;
   /** With `tcpSocket`: the runtime API as 127.0.0.1:PORT (level admin). */
   tcpSocket?: string;
   configFile: string;
-  /** HAProxy's output so far (for failure messages). */
-  log(): string;
-  /** Stops HAProxy, keeping dir, port and socket path for startProcess(). */
-  stopProcess(): Promise<void>;
-  /** Starts HAProxy again after stopProcess(). */
-  startProcess(): Promise<void>;
-  /** Stops HAProxy and removes the dir. Idempotent. */
-  stop(): Promise<void>;
 }
 
 class BindError extends Error {}

@@ -39,7 +39,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './ports.js';
-import { sleep, spawnSupervised, tail, trackTempDir, type SupervisedProcess } from './local-process.js';
+import { sleep, spawnSupervised, tail, trackTempDir, type LocalServer, type SupervisedProcess } from './local-process.js';
 
 export const NGINX_BIN = process.env.ROLLGATE_NGINX_BIN ?? '/usr/sbin/nginx';
 
@@ -64,25 +64,13 @@ export interface StartNginxOptions {
   startTimeoutMs?: number;
 }
 
-export interface RunningNginx {
-  /** http://127.0.0.1:PORT */
-  url: string;
-  port: number;
-  dir: string;
+export interface RunningNginx extends LocalServer {
   /** DIR/nginx.conf */
   confFile: string;
   /** `nginx -p DIR -c CONF -t`: the nginx router's `test` argv for this instance. */
   testArgv: string[];
   /** `nginx -p DIR -c CONF -s reload`: the nginx router's `reload` argv for this instance. */
   reloadArgv: string[];
-  /** nginx's error log and output so far (for failure messages). */
-  log(): string;
-  /** Stops nginx, keeping the dir and port for startProcess(). */
-  stopProcess(): Promise<void>;
-  /** Starts nginx again after stopProcess() on the same port. */
-  startProcess(): Promise<void>;
-  /** Stops nginx and removes the dir. Idempotent. */
-  stop(): Promise<void>;
 }
 
 class BindError extends Error {}

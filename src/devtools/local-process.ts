@@ -117,3 +117,19 @@ export function tail(text: string, lines = 20): string {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A server a test or demo started on a free loopback port (nginx, HAProxy). */
+export interface LocalServer {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  dir: string;
+  /** The server's output so far (for failure messages). */
+  log(): string;
+  /** Stops the process, keeping dir and port for startProcess(). */
+  stopProcess(): Promise<void>;
+  /** Starts the process again after stopProcess(). */
+  startProcess(): Promise<void>;
+  /** Stops the process and removes the dir. Idempotent. */
+  stop(): Promise<void>;
+}

@@ -23,6 +23,7 @@ import { Notifier } from '../observe/notify.js';
 import { startHttpServer, type HttpServer } from '../observe/server.js';
 import { loadPlanObject, type LoadedPlan } from '../plan/load.js';
 import { createRouter } from '../routers/registry.js';
+import type { ControllerOptions } from '../controller/standalone.js';
 import type { TrafficRouter } from '../routers/router.js';
 import type { KubeClient } from './client.js';
 import { EventRecorder } from './events.js';
@@ -34,23 +35,14 @@ import { requestOf, takeRequest } from './requests.js';
 import { objectKey, REQUEST_ANNOTATION, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
 import { buildStatus, StatusWriter } from './status.js';
 
-export interface KubeControllerOptions {
+export interface KubeControllerOptions extends ControllerOptions {
   client: KubeClient;
-  log: Logger;
   /** Namespaces to watch; empty or absent: all (cluster-wide list and watch). */
   namespaces?: string[];
   /** Namespace of the Lease `rollgate-controller`. */
   leaseNamespace: string;
   /** This replica's holderIdentity; default POD_NAME, else hostname_pid. */
   identity?: string;
-  /** /metrics, /healthz, /readyz; null: none. */
-  listen?: { host: string; port: number } | null;
-  /** Prometheus for plans without prometheus.address. */
-  prometheus?: string;
-  env?: NodeJS.ProcessEnv;
-  clock?: Clock;
-  providerFor?: (loaded: LoadedPlan) => MetricsProvider;
-  routerFor?: (loaded: LoadedPlan) => TrafficRouter;
   lease?: { durationSeconds?: number; renewEveryMs?: number; renewDeadlineMs?: number; retryEveryMs?: number; now?: () => number };
   watch?: { minBackoffMs?: number; maxBackoffMs?: number };
   journal?: { maxBytes?: number };

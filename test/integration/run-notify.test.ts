@@ -1,0 +1,91 @@
+/**
+ * `rollgate run`'s controller (on a virtual clock) posts the plan's `notify` webhooks for the
+ * decisions they subscribe to, to a real HTTP receiver, with `${VAR}` expanded from the
+ * environment; the webhook URL never reaches the journal or the logs.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/controller/clock.js';
+import { StandaloneController } from '../../src/controller/standalone.js';
+import { createLogger } from '../../src/observe/log.js';
+import { ScriptedProvider } from '../helpers/scripted-provider.js';
+
+const T0 = Date.parse('2025-11-03T10:00:00Z');
+const SECRET = '/services/T0SECRET/B0SECRET/XXXXSECRETXXXX';
+
+let cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+async function receiver() {
+  const bodies: Array<{ text: string; record: { decision: string; seq: number } }> = [];
+  const server: Server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      bodies.push(JSON.parse(data));
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+  return { bodies, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${SECRET}` };
+}
+
+describe('rollgate run: notifications', () => {
+  it('posts only the decisions the webhook subscribes to (here the guard rollback, not the start), with the URL from the environment kept out of journal and logs', async () => {
+    const hook = await receiver();
+    const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-notify-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const plan = path.join(dir, 'plan.yaml');
+    writeFileSync(
+      plan,
+      `apiVersion: rollgate.dev/v1alpha1
+kind: RolloutPlan
+metadata: { name: shop }
+spec:
+  revision: "1"
+  prometheus: { address: http://127.0.0.1:1 }
+  traffic: { router: file, file: { path: ${dir}/split.json } }
+  metrics:
+    - { name: error-rate, query: 'errors[{{window}}]', max: 0.01, critical: true }
+  guard: { interval: 10s, consecutive: 2 }
+  notify:
+    - webhook: "\${TEST_SLACK_URL}"
+      on: [rollback, complete]
+  phases:
+    - { name: canary, weight: 10, checkpoints: [5m] }
+    - { name: full, weight: 100, checkpoints: [5m] }
+`,
+    );
+    let logs = '';
+    const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => ((logs += String(c)), cb()) }) as never });
+    const breach = T0 + 7 * 60_000;
+    const controller = await StandaloneController.open({
+      paths: [plan],
+      stateDir: path.join(dir, 'state'),
+      log,
+      listen: null,
+      clock: new VirtualClock(T0),
+      env: { TEST_SLACK_URL: hook.url },
+      providerFor: () => new ScriptedProvider((_q, at) => (at >= breach ? 0.5 : 0.001)),
+    });
+    cleanup.push(() => controller.close());
+    await controller.runUntil(T0 + 60 * 60_000, () => controller.runner('shop')!.state.status === 'rolled-back');
+    await controller.close();
+
+    expect(hook.bodies.map((b) => b.record.decision)).toEqual(['rollback']);
+    expect(hook.bodies[0]!.text).toMatch(/default\/shop.*rolled back/);
+    const journal = readFileSync(path.join(dir, 'state/journal/default/shop.jsonl'), 'utf8');
+    expect(journal).not.toContain('T0SECRET');
+    expect(logs).not.toContain('T0SECRET');
+    expect(logs).toContain('"decision":"rollback"');
+  });
+});

@@ -4,6 +4,7 @@
  * plans, and serves /metrics, /healthz and /readyz.
  */
 import { mkdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Journal } from '../journal/journal.js';
 import { FileJournal } from '../journal/file-journal.js';
 import { acquireStateDirLock, type StateDirLock } from '../journal/lock.js';
@@ -26,6 +27,9 @@ import { RolloutRunner } from './rollout.js';
 import { Scheduler } from './scheduler.js';
 import { resolveRollout } from './resolve.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
+
+/** How long a clean stop waits for steps under way. */
+const STOP_DRAIN_MS = 10_000;
 
 /** How often `run` reads each router back and re-applies a split that drifted. */
 const DRIFT_CHECK_MS = 30_000;
@@ -341,7 +345,10 @@ export class StandaloneController {
     this.ready = false;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.scheduler.stop();
-    await this.scheduler.drain();
+    // Steps under way finish (a decision is journalled before its split changes, so cutting one
+    // short is safe); a step stuck on a slow Prometheus does not hold the stop for long.
+    const drained = await Promise.race([this.scheduler.drain().then(() => true), delay(STOP_DRAIN_MS).then(() => false)]);
+    if (!drained) this.opts.log.warn(`steps still under way after ${STOP_DRAIN_MS / 1000} s; stopping anyway (the journal has every decision taken)`);
     await this.loop?.catch(() => undefined);
     await this.inbox?.stop();
     await Promise.all([...this.managed.values()].map((m) => m.notifier.flush(5_000).then(() => m.notifier.close())));

@@ -347,7 +347,7 @@ export class StandaloneController {
     this.scheduler.stop();
     // Steps under way finish (a decision is journalled before its split changes, so cutting one
     // short is safe); a step stuck on a slow Prometheus does not hold the stop for long.
-    const drained = await Promise.race([this.scheduler.drain().then(() => true), delay(STOP_DRAIN_MS).then(() => false)]);
+    const drained = await Promise.race([this.scheduler.drain().then(() => true), delay(STOP_DRAIN_MS, false, { ref: false })]);
     if (!drained) this.opts.log.warn(`steps still under way after ${STOP_DRAIN_MS / 1000} s; stopping anyway (the journal has every decision taken)`);
     await this.loop?.catch(() => undefined);
     await this.inbox?.stop();

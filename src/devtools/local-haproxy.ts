@@ -41,7 +41,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { accepts } from './local-nginx.js';
-import { sleep, spawnSupervised, tail, trackTempDir, type LocalServer, type SupervisedProcess } from './local-process.js';
+import { localServer, sleep, spawnSupervised, tail, trackTempDir, type LocalServer, type SupervisedProcess } from './local-process.js';
 
 export const HAPROXY_BIN = process.env.ROLLGATE_HAPROXY_BIN ?? '/usr/sbin/haproxy';
 
@@ -149,30 +149,11 @@ async function launch(
   };
   await start();
 
-  let stopped = false;
   return {
-    url: `http://127.0.0.1:${ctx.port}`,
-    port: ctx.port,
-    dir: ctx.dir,
+    ...localServer('haproxy', { port: ctx.port, dir: ctx.dir, log, untrack }, start, () => proc),
     socket: ctx.socket,
     ...(tcpSocket ? { tcpSocket } : {}),
     configFile,
-    log,
-    stopProcess: async () => {
-      await proc?.stop();
-    },
-    startProcess: async () => {
-      if (stopped) throw new Error('haproxy was stopped for good (stop()); start a new one');
-      if (proc && !proc.gone()) return;
-      await start();
-    },
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await proc?.stop();
-      await rm(ctx.dir, { recursive: true, force: true });
-      untrack();
-    },
   };
 }
 

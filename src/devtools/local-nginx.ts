@@ -39,7 +39,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './ports.js';
-import { sleep, spawnSupervised, tail, trackTempDir, type LocalServer, type SupervisedProcess } from './local-process.js';
+import { localServer, sleep, spawnSupervised, tail, trackTempDir, type LocalServer, type SupervisedProcess } from './local-process.js';
 
 export const NGINX_BIN = process.env.ROLLGATE_NGINX_BIN ?? '/usr/sbin/nginx';
 
@@ -161,30 +161,11 @@ async function launch(
   };
   await start();
 
-  let stopped = false;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    dir,
+    ...localServer('nginx', { port, dir, log, untrack }, start, () => proc),
     confFile,
     testArgv: [...base, '-t'],
     reloadArgv: [...base, '-s', 'reload'],
-    log,
-    stopProcess: async () => {
-      await proc?.stop();
-    },
-    startProcess: async () => {
-      if (stopped) throw new Error('nginx was stopped for good (stop()); start a new one');
-      if (proc && !proc.gone()) return;
-      await start();
-    },
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await proc?.stop();
-      await rm(dir, { recursive: true, force: true });
-      untrack();
-    },
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 
 /** Runs "$@" and kills it when the parent pid ($1) is gone or on SIGTERM. */
 const WATCHDOG = `
@@ -132,4 +133,39 @@ export interface LocalServer {
   startProcess(): Promise<void>;
   /** Stops the process and removes the dir. Idempotent. */
   stop(): Promise<void>;
+}
+
+/**
+ * The stop/start handle of a local server: `start` launches the process (and sets what
+ * `proc()` returns); stop() stops it for good and removes its dir.
+ */
+export function localServer(
+  name: string,
+  ctx: { port: number; dir: string; log: () => string; untrack: () => void },
+  start: () => Promise<void>,
+  proc: () => SupervisedProcess | undefined,
+): LocalServer {
+  let stopped = false;
+  return {
+    url: `http://127.0.0.1:${ctx.port}`,
+    port: ctx.port,
+    dir: ctx.dir,
+    log: ctx.log,
+    stopProcess: async () => {
+      await proc()?.stop();
+    },
+    startProcess: async () => {
+      if (stopped) throw new Error(`${name} was stopped for good (stop()); start a new one`);
+      const p = proc();
+      if (p && !p.gone()) return;
+      await start();
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await proc()?.stop();
+      await rm(ctx.dir, { recursive: true, force: true });
+      ctx.untrack();
+    },
+  };
 }

@@ -1,9 +1,11 @@
 /**
  * Read-only access to the journals of a state dir for `status` and `history`; safe beside a
- * running controller (nothing is locked, written or truncated).
+ * running controller (nothing is locked, written or truncated). `readRollout` also reads the
+ * in-cluster journal (ConfigMapJournal, see kube-reader.ts): anything with `read`.
  */
 import { existsSync } from 'node:fs';
 import { FileJournal } from '../journal/file-journal.js';
+import type { Journal } from '../journal/journal.js';
 import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
 import { replay, type RolloutState } from '../controller/state.js';
 import { resolveRollout } from '../controller/resolve.js';
@@ -29,7 +31,8 @@ export interface RolloutView {
   records: DecisionRecord[];
 }
 
-export async function readRollout(journal: FileJournal, id: string): Promise<RolloutView> {
+/** The replayed state and the decision records (applied marks left out) of a rollout. */
+export async function readRollout(journal: Pick<Journal, 'read'>, id: string): Promise<RolloutView> {
   const entries: JournalEntry[] = await journal.read(id);
   return { id, state: replay(id, entries), records: entries.filter((e): e is DecisionRecord => !isAppliedMark(e)) };
 }

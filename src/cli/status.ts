@@ -1,34 +1,55 @@
 /**
  * `rollgate status [NAME] [--state-dir D] [--watch] [--output json|text]`: current phase,
  * split, next action and last decision of each rollout, from the journals.
+ *
+ * Cluster mode (`-n NS`, `-A/--all-namespaces`, `--kubeconfig`, `--context`, `--cluster`):
+ * the same table and JSON from the RolloutPlans' `.status` (written by the leading
+ * `rollgate controller`); a RolloutPlan with no status yet is "not yet seen by a controller".
  */
 import type { Command } from 'commander';
 import type { FileJournal } from '../journal/file-journal.js';
+import type { DecisionRecord } from '../journal/record.js';
+import type { KubeClient } from '../kube/client.js';
+import { objectKey, type RolloutPlanObject } from '../kube/rolloutplans.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 import { findRollout, openJournal, readRollout, type RolloutView } from './journal-reader.js';
+import { defaultNamespace, getRolloutPlan, isClusterMode, kubeClientFor, kubeFailure, KubeReadError, listRolloutPlans, splitName, type ClusterFlags } from './kube-reader.js';
 
-interface StatusFlags {
+interface StatusFlags extends ClusterFlags {
   stateDir: string;
   watch?: boolean;
   output: string;
   interval: string;
 }
 
-function split(v: RolloutView): string {
-  const s = v.state;
-  return `${s.weight}%${s.mirror > 0 ? ` +${s.mirror}% mirror` : ''}`;
+export const NOT_SEEN = 'not yet seen by a controller';
+
+/** One rollout's line of `status` (the JSON object of `--output json`). */
+export interface StatusSummary {
+  rollout: string;
+  revision: string;
+  status: string | null;
+  phase: string;
+  weight: number | null;
+  mirror: number | null;
+  applied: { weight: number; mirror: number; at: string } | null;
+  waitingFor: string | null;
+  next: string;
+  lastDecision: { seq: number; decision: string; kind: string | null; at: string | null; reason: string | null; actor: string | null } | null;
+  /** Cluster mode only, when the RolloutPlan has no status yet. */
+  note?: string;
 }
 
-function next(v: RolloutView): string {
-  const s = v.state;
-  if (s.status === 'complete' || s.status === 'rolled-back') return '-';
-  if (s.status === 'paused') return 'a person (resume, promote, abort)';
-  if (s.waitingFor === 'approval') return 'approval (rollgate promote)';
-  const n = v.records.at(-1)?.next;
-  return n ? `${n.what} at ${n.at}` : '-';
+function next(status: string, waitingFor: string | null, last: DecisionRecord | undefined, nextAt?: string | null): string {
+  if (status === 'complete' || status === 'rolled-back') return '-';
+  if (status === 'paused') return 'a person (resume, promote, abort)';
+  if (waitingFor === 'approval') return 'approval (rollgate promote)';
+  const n = last?.next;
+  if (n) return `${n.what} at ${n.at}`;
+  return nextAt ? `next action at ${nextAt}` : '-';
 }
 
-export function statusSummary(v: RolloutView) {
+export function statusSummary(v: RolloutView): StatusSummary {
   const s = v.state;
   const last = s.last;
   return {
@@ -40,14 +61,84 @@ export function statusSummary(v: RolloutView) {
     mirror: s.mirror,
     applied: s.applied ? { weight: s.applied.weight, mirror: s.applied.mirror, at: new Date(s.applied.at).toISOString() } : null,
     waitingFor: s.waitingFor,
-    next: next(v),
+    next: next(s.status, s.waitingFor, v.records.at(-1) ?? undefined),
     lastDecision: last ? { seq: last.seq, decision: last.decision, kind: last.kind, at: last.at, reason: last.reason, actor: last.actor } : null,
+  };
+}
+
+/**
+ * The summary of a RolloutPlan from its `.status`. The status carries no applied split
+ * (`applied` is null); `waitingFor` comes from the latest record that began or queued a phase
+ * among the status's last records.
+ */
+export function planStatusSummary(plan: RolloutPlanObject): StatusSummary {
+  const st = plan.status;
+  const spec = plan.spec as { revision?: unknown } | undefined;
+  const specRevision = typeof spec?.revision === 'string' ? spec.revision : '';
+  if (!st || typeof st.status !== 'string') {
+    return {
+      rollout: objectKey(plan),
+      revision: specRevision,
+      status: null,
+      phase: '',
+      weight: null,
+      mirror: null,
+      applied: null,
+      waitingFor: null,
+      next: '-',
+      lastDecision: null,
+      note: NOT_SEEN,
+    };
+  }
+  const records = st.records ?? [];
+  const last = records.at(-1);
+  const latest = last && last.seq === st.seq ? last : undefined;
+  let waitingFor: string | null = null;
+  for (let i = records.length - 1; i >= 0; i--) {
+    const r = records[i]!;
+    if (r.decision === 'wait') waitingFor = r.waitingFor ?? null;
+    if (r.decision === 'wait' || r.decision === 'start' || r.decision === 'advance') break;
+  }
+  if (st.status !== 'waiting' && st.status !== 'paused') waitingFor = null;
+  let lastDecision: StatusSummary['lastDecision'] = null;
+  if (latest) lastDecision = { seq: latest.seq, decision: latest.decision, kind: latest.kind, at: latest.at, reason: latest.reason, actor: latest.actor };
+  else if (st.lastDecision) lastDecision = { seq: st.seq ?? 0, decision: st.lastDecision, kind: null, at: st.lastDecisionAt ?? null, reason: null, actor: null };
+  return {
+    rollout: objectKey(plan),
+    revision: st.revision ?? specRevision,
+    status: st.status,
+    phase: st.phase ?? '',
+    weight: st.weight ?? 0,
+    mirror: st.mirror ?? 0,
+    applied: null,
+    waitingFor,
+    next: next(st.status, waitingFor, latest, st.nextAt),
+    lastDecision,
   };
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+function split(s: StatusSummary): string {
+  if (s.weight === null) return '-';
+  return `${s.weight}%${s.mirror ? ` +${s.mirror}% mirror` : ''}`;
+}
+
+function lastText(s: StatusSummary): string {
+  const l = s.lastDecision;
+  if (!l) return '-';
+  return `#${l.seq} ${l.decision}${l.at ? ` at ${l.at}` : ''}${l.reason !== null ? `: ${l.reason}` : ''}`;
+}
+
+function format(summaries: StatusSummary[], output: string, none: string): string {
+  if (output === 'json') return summaries.map((s) => JSON.stringify(s)).join('\n');
+  if (summaries.length === 0) return none;
+  const rows = [['ROLLOUT', 'REVISION', 'STATUS', 'PHASE', 'SPLIT', 'NEXT', 'LAST DECISION']];
+  for (const s of summaries) rows.push([s.rollout, s.revision, s.status ?? s.note ?? '-', s.phase || '-', split(s), s.next, lastText(s)]);
+  return table(rows);
 }
 
 async function views(journal: FileJournal, name?: string): Promise<RolloutView[]> {
@@ -57,45 +148,87 @@ async function views(journal: FileJournal, name?: string): Promise<RolloutView[]
 
 async function render(journal: FileJournal, flags: StatusFlags, name?: string): Promise<string> {
   const vs = await views(journal, name);
-  if (flags.output === 'json') return vs.map((v) => JSON.stringify(statusSummary(v))).join('\n');
-  if (vs.length === 0) return `no rollouts in ${journal.stateDir}`;
-  const rows = [['ROLLOUT', 'REVISION', 'STATUS', 'PHASE', 'SPLIT', 'NEXT', 'LAST DECISION']];
-  for (const v of vs) {
-    const last = v.state.last;
-    rows.push([
-      v.id,
-      v.state.revision,
-      v.state.status,
-      v.state.phaseName || '-',
-      split(v),
-      next(v),
-      last ? `#${last.seq} ${last.decision} at ${last.at}: ${last.reason}` : '-',
-    ]);
-  }
-  return table(rows);
+  return format(vs.map(statusSummary), flags.output, `no rollouts in ${journal.stateDir}`);
 }
 
-export async function statusCommand(name: string | undefined, flags: StatusFlags): Promise<number> {
-  if (flags.output !== 'json' && flags.output !== 'text') throw new CliError(`--output: expected json or text, got "${flags.output}"`, 2);
-  const journal = openJournal(flags.stateDir);
+/** The RolloutPlans `status` shows in cluster mode: one (NAME) or every one of the namespace(s). */
+async function clusterPlans(client: KubeClient, flags: StatusFlags, name?: string): Promise<RolloutPlanObject[]> {
+  if (!name) return listRolloutPlans(client, flags.allNamespaces ? undefined : defaultNamespace(client, flags));
+  const target = splitName(name, flags);
+  if (target.namespace === undefined && flags.allNamespaces) {
+    const found = (await listRolloutPlans(client, undefined)).filter((p) => p.metadata.name === target.name);
+    if (found.length === 1) return found;
+    if (found.length === 0) throw new CliError(`unknown rollout ${target.name}: no RolloutPlan ${target.name} in any namespace`, 1);
+    throw new CliError(`rollout ${target.name} is ambiguous: ${found.map(objectKey).join(', ')}; use namespace/name`, 1);
+  }
+  const namespace = target.namespace ?? defaultNamespace(client, flags);
+  const plan = await getRolloutPlan(client, namespace, target.name);
+  if (!plan) throw new CliError(`unknown rollout ${namespace}/${target.name}: no RolloutPlan ${target.name} in namespace ${namespace}`, 1);
+  return [plan];
+}
+
+async function renderCluster(client: KubeClient, flags: StatusFlags, name?: string): Promise<string> {
+  const plans = await clusterPlans(client, flags, name);
+  const none = flags.allNamespaces ? 'no RolloutPlans in any namespace' : `no RolloutPlans in namespace ${defaultNamespace(client, flags)}`;
+  return format(plans.map(planStatusSummary), flags.output, none);
+}
+
+/** Prints `render()` once, or with --watch until SIGINT/SIGTERM; `retry` errors are reported and retried. */
+async function show(render: () => Promise<string>, flags: StatusFlags, retry: (err: unknown) => boolean): Promise<number> {
   if (!flags.watch) {
-    process.stdout.write(`${await render(journal, flags, name)}\n`);
+    process.stdout.write(`${await render()}\n`);
     return 0;
   }
   const interval = Math.max(200, Number(flags.interval) * 1000 || 2000);
   const tty = process.stdout.isTTY;
   let stop = false;
-  process.once('SIGINT', () => (stop = true));
-  process.once('SIGTERM', () => (stop = true));
-  let previous = '';
-  while (!stop) {
-    const text = await render(journal, flags, name);
-    if (tty) process.stdout.write(`\x1b[2J\x1b[H${new Date().toISOString()}\n${text}\n`);
-    else if (text !== previous) process.stdout.write(`${text}\n`);
-    previous = text;
-    await new Promise((r) => setTimeout(r, interval));
+  const onSignal = () => (stop = true);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let previous = '';
+    while (!stop) {
+      let text: string;
+      try {
+        text = await render();
+      } catch (err) {
+        if (!retry(err)) throw err;
+        process.stderr.write(`rollgate: ${(err as Error).message} (retrying)\n`);
+        await new Promise((r) => setTimeout(r, interval));
+        continue;
+      }
+      if (tty) process.stdout.write(`\x1b[2J\x1b[H${new Date().toISOString()}\n${text}\n`);
+      else if (text !== previous) process.stdout.write(`${text}\n`);
+      previous = text;
+      await new Promise((r) => setTimeout(r, interval));
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
   return 0;
+}
+
+/** A failed read worth retrying under --watch: unreachable API server, throttling, server errors. */
+const transient = (err: unknown) => err instanceof KubeReadError && err.transient;
+
+/** `opts.client`: the Kubernetes client to use in cluster mode (tests); else from the flags. */
+export async function statusCommand(name: string | undefined, flags: StatusFlags, opts: { client?: KubeClient } = {}): Promise<number> {
+  if (flags.output !== 'json' && flags.output !== 'text') throw new CliError(`--output: expected json or text, got "${flags.output}"`, 2);
+  if (flags.allNamespaces && flags.namespace) throw new CliError('-A/--all-namespaces and -n/--namespace exclude each other', 2);
+  if (opts.client || isClusterMode(flags)) {
+    const client = opts.client ?? kubeClientFor(flags);
+    const once = async () => {
+      try {
+        return await renderCluster(client, flags, name);
+      } catch (err) {
+        throw kubeFailure(err, 'cannot read RolloutPlans', client);
+      }
+    };
+    return show(once, flags, transient);
+  }
+  const journal = openJournal(flags.stateDir);
+  return show(() => render(journal, flags, name), flags, () => false);
 }
 
 export function register(program: Command): void {
@@ -107,6 +240,11 @@ export function register(program: Command): void {
     .option('-w, --watch', 'refresh until interrupted')
     .option('--interval <seconds>', 'refresh interval with --watch', '2')
     .option('--output <format>', 'text or json', 'text')
+    .option('-n, --namespace <ns>', 'cluster mode: the RolloutPlans of this namespace')
+    .option('-A, --all-namespaces', 'cluster mode: the RolloutPlans of every namespace')
+    .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')
+    .option('--context <name>', 'cluster mode: kubeconfig context')
+    .option('--cluster', 'cluster mode with the current kubeconfig context')
     .action(async (name: string | undefined, flags: StatusFlags) => {
       process.exitCode = await statusCommand(name, flags);
     });

@@ -13,7 +13,7 @@ import type { JournalEntry } from '../journal/record.js';
 import { loadPlans, type LoadedPlan } from '../plan/load.js';
 import { formatDiagnostic } from '../plan/diagnostic.js';
 import { rolloutId } from '../plan/schema.js';
-import { PrometheusProvider, providerOptionsFromPlan } from '../metrics/prometheus.js';
+import { providerForPlan } from '../metrics/prometheus.js';
 import type { MetricsProvider } from '../metrics/provider.js';
 import { createRouter } from '../routers/registry.js';
 import type { TrafficRouter } from '../routers/router.js';
@@ -213,13 +213,11 @@ export class StandaloneController {
     const router = opts.routerFor ? opts.routerFor(loaded) : createRouter(loaded.plan, { log: opts.log, ...this.kubeFor(loaded) });
     const provider = opts.providerFor
       ? opts.providerFor(loaded)
-      : new PrometheusProvider(
-          providerOptionsFromPlan(loaded.plan.spec.prometheus, {
-            log: opts.log,
-            ...(loaded.plan.spec.prometheus.address ? {} : opts.prometheus ? { address: opts.prometheus } : {}),
-            onQuery: (q) => this.metrics.observeQuery(q.durationMs, q.ok, q.errorKind),
-          }),
-        );
+      : providerForPlan(loaded.plan.spec.prometheus, {
+          log: opts.log,
+          fallbackAddress: opts.prometheus,
+          onQuery: (q) => this.metrics.observeQuery(q.durationMs, q.ok, q.errorKind),
+        });
     return { router, provider };
   }
 

@@ -14,7 +14,7 @@ import { RealClock } from '../controller/clock.js';
 import { RolloutRunner } from '../controller/rollout.js';
 import { Scheduler } from '../controller/scheduler.js';
 import type { Journal } from '../journal/journal.js';
-import { PrometheusProvider, providerOptionsFromPlan } from '../metrics/prometheus.js';
+import { providerForPlan } from '../metrics/prometheus.js';
 import type { MetricsProvider } from '../metrics/provider.js';
 import { logDecision } from '../observe/decision-log.js';
 import type { Logger } from '../observe/log.js';
@@ -317,13 +317,11 @@ export class KubeController {
     }
     const provider = opts.providerFor
       ? opts.providerFor(loaded)
-      : new PrometheusProvider(
-          providerOptionsFromPlan(loaded.plan.spec.prometheus, {
-            log: opts.log,
-            ...(loaded.plan.spec.prometheus.address ? {} : opts.prometheus ? { address: opts.prometheus } : {}),
-            onQuery: (q) => this.metrics.observeQuery(q.durationMs, q.ok, q.errorKind),
-          }),
-        );
+      : providerForPlan(loaded.plan.spec.prometheus, {
+          log: opts.log,
+          fallbackAddress: opts.prometheus,
+          onQuery: (q) => this.metrics.observeQuery(q.durationMs, q.ok, q.errorKind),
+        });
     return { router: fenceRouter(router, () => this.isLeader()), provider };
   }
 

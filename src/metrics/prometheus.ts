@@ -81,6 +81,23 @@ export function providerOptionsFromPlan(
   };
 }
 
+/**
+ * The provider a controller builds for a plan: its `prometheus` block, the controller's
+ * `--prometheus` where the plan has no address, and a hook for query metrics.
+ */
+export function providerForPlan(
+  cfg: PrometheusConfig,
+  opts: { log: Logger; fallbackAddress?: string | undefined; onQuery?: (info: QueryInfo) => void },
+): PrometheusProvider {
+  return new PrometheusProvider(
+    providerOptionsFromPlan(cfg, {
+      log: opts.log,
+      ...(cfg.address || !opts.fallbackAddress ? {} : { address: opts.fallbackAddress }),
+      ...(opts.onQuery ? { onQuery: opts.onQuery } : {}),
+    }),
+  );
+}
+
 const MAX_ERROR_TEXT = 500;
 
 export class PrometheusProvider implements MetricsProvider {

@@ -30,9 +30,9 @@
  * that kills it within half a second once the test process is gone (even after SIGKILL), and
  * an `exit` hook SIGKILLs every instance still running. Still call `stop()` in afterAll.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { openSync, closeSync, rmSync, readFileSync } from 'node:fs';
+import { spawnSupervised, tail, trackTempDir } from './local-process.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,48 +76,9 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
-/** Runs "$@" and kills it when the parent pid ($1) is gone or on SIGTERM. */
-const WATCHDOG = `
-parent=$1; shift
-"$@" &
-child=$!
-trap 'kill -TERM $child 2>/dev/null; wait "$child"; exit 143' TERM INT HUP
-while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5 & wait $!; done
-kill -TERM "$child" 2>/dev/null
-wait "$child"
-`;
-
-interface Instance {
-  child: ChildProcess;
-  dir: string;
-}
-
-const running = new Set<Instance>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const inst of running) {
-      killGroup(inst.child, 'SIGKILL');
-      rmSync(inst.dir, { recursive: true, force: true });
-    }
-  });
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal); // the group we created with detached: true
-  } catch {
-    // already gone
-  }
-}
-
 export async function startPrometheus(opts: StartPrometheusOptions = {}): Promise<RunningPrometheus> {
-  installExitHook();
   const dir = await mkdtemp(join(tmpdir(), 'rollgate-prom-'));
+  const untrack = trackTempDir(dir);
   const dataDir = join(dir, 'data');
   try {
     const importMs = opts.openMetrics ? await importHistory(dir, dataDir, opts.openMetrics) : 0;
@@ -125,7 +86,7 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       try {
-        return await launch({ dir, dataDir, configFile, port, importMs, opts });
+        return await launch({ dir, dataDir, configFile, port, importMs, opts, untrack });
       } catch (err) {
         if (attempt < 3 && err instanceof BindError) continue;
         throw err;
@@ -133,6 +94,7 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
+    untrack();
     throw err;
   }
 }
@@ -197,9 +159,8 @@ async function launch(p: {
   port: number;
   importMs: number;
   opts: StartPrometheusOptions;
+  untrack: () => void;
 }): Promise<RunningPrometheus> {
-  const logFile = join(p.dir, `prometheus-${p.port}.log`);
-  const logFd = openSync(logFile, 'w');
   const args = [
     `--config.file=${p.configFile}`,
     `--storage.tsdb.path=${p.dataDir}`,
@@ -208,60 +169,33 @@ async function launch(p: {
     ...(p.opts.extraArgs ?? []),
   ];
   const started = performance.now();
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'rollgate-prometheus', String(process.pid), PROMETHEUS_BIN, ...args], {
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-  });
-  closeSync(logFd);
-  const inst: Instance = { child, dir: p.dir };
-  running.add(inst);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const log = () => {
-    try {
-      return readFileSync(logFile, 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const proc = spawnSupervised('prometheus', PROMETHEUS_BIN, args, join(p.dir, `prometheus-${p.port}.log`));
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-    killGroup(child, 'SIGKILL'); // leftovers of the group, if any
-    running.delete(inst);
+    await proc.stop();
     await rm(p.dir, { recursive: true, force: true });
+    p.untrack();
   };
 
   const url = `http://127.0.0.1:${p.port}`;
   const deadline = started + (p.opts.startTimeoutMs ?? 30_000);
-  let gone = false;
-  void exited.then(() => (gone = true));
   for (;;) {
-    if (gone) {
-      const text = log();
-      running.delete(inst);
+    if (proc.gone()) {
+      const text = proc.output();
       if (/address already in use/i.test(text)) throw new BindError(`port ${p.port} taken`);
       throw new Error(`prometheus exited before it was ready:\n${tail(text)}`);
     }
     if (await isReady(url)) break;
     if (performance.now() > deadline) {
-      const text = log();
-      await stopKeepDir(child, exited, inst);
+      const text = proc.output();
+      await proc.stop(0);
       throw new Error(`prometheus was not ready within ${p.opts.startTimeoutMs ?? 30_000} ms:\n${tail(text)}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { url, port: p.port, dataDir: p.dataDir, startupMs: performance.now() - started, importMs: p.importMs, log, stop };
-}
-
-async function stopKeepDir(child: ChildProcess, exited: Promise<void>, inst: Instance): Promise<void> {
-  killGroup(child, 'SIGKILL');
-  await exited;
-  running.delete(inst);
+  return { url, port: p.port, dataDir: p.dataDir, startupMs: performance.now() - started, importMs: p.importMs, log: proc.output, stop };
 }
 
 async function isReady(url: string): Promise<boolean> {
@@ -271,9 +205,5 @@ async function isReady(url: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function tail(text: string, lines = 20): string {
-  return text.trim().split('\n').slice(-lines).join('\n');
 }
 

@@ -4,7 +4,7 @@
 #
 #   docker build -t REGISTRY/rollgate:TAG .
 #   docker run --rm REGISTRY/rollgate:TAG --help
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: dev dependencies (TypeScript) compile src/ to dist/ ---
 FROM ${NODE_IMAGE} AS build

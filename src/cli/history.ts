@@ -12,7 +12,7 @@ import type { KubeClient } from '../kube/client.js';
 import { formatDecisionText } from '../observe/decision-log.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 import { findRollout, openJournal, readRollout } from './journal-reader.js';
-import { compactionNote, defaultNamespace, isClusterMode, kubeClientFor, readKubeHistory, splitName, type ClusterFlags } from './kube-reader.js';
+import { compactionNote, defaultNamespace, clusterMode, kubeClientFor, readKubeHistory, splitName, type ClusterFlags } from './kube-reader.js';
 
 interface HistoryFlags extends ClusterFlags {
   stateDir: string;
@@ -35,7 +35,7 @@ async function kubeHistory(client: KubeClient, name: string, flags: HistoryFlags
 /** `opts.client`: the Kubernetes client to use in cluster mode (tests); else from the flags. */
 export async function historyCommand(name: string, flags: HistoryFlags, opts: { client?: KubeClient } = {}): Promise<number> {
   if (flags.output !== 'json' && flags.output !== 'text') throw new CliError(`--output: expected json or text, got "${flags.output}"`, 2);
-  if (opts.client || isClusterMode(flags)) return kubeHistory(opts.client ?? kubeClientFor(flags), name, flags);
+  if (opts.client || clusterMode(flags)) return kubeHistory(opts.client ?? kubeClientFor(flags), name, flags);
   const journal = openJournal(flags.stateDir);
   const id = await findRollout(journal, name);
   const { records } = await readRollout(journal, id);

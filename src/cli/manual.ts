@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { InboxError, submitManualRequest, MANUAL_ACTIONS, type ManualAction } from '../journal/inbox.js';
-import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { clusterMode, defaultNamespace, kubeClientFor, splitName } from './kube-reader.js';
 import { KubeRequestError, submitKubeRequest } from '../kube/requests.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 
@@ -42,28 +42,12 @@ function print(res: { accepted: boolean; message: string; seq?: number | null | 
   return 1;
 }
 
-export function clusterMode(flags: ManualFlags): boolean {
-  return Boolean(flags.cluster || flags.namespace || flags.kubeconfig || flags.context);
-}
-
 /** Cluster mode: NAME or NAMESPACE/NAME; the namespace from -n, else the context's, else default. */
 async function kubeManual(action: ManualAction, name: string, flags: ManualFlags): Promise<number> {
   if (flags.actor) throw new CliError('--actor: in cluster mode the actor is the kubeconfig user; leave --actor out', 2);
-  let client: KubeClient;
-  try {
-    client = new KubeClient(loadKubeConfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) }));
-  } catch (err) {
-    throw new CliError(`cannot load the Kubernetes configuration: ${(err as Error).message}`, 1);
-  }
-  let namespace = flags.namespace;
-  let rollout = name;
-  if (name.includes('/')) {
-    const [ns, n] = name.split('/');
-    if (namespace && ns !== namespace) throw new CliError(`${name}: namespace ${ns} disagrees with -n ${namespace}`, 2);
-    namespace = ns;
-    rollout = n ?? '';
-  }
-  namespace ??= client.kc.getContextObject(client.kc.getCurrentContext())?.namespace ?? 'default';
+  const client = kubeClientFor(flags);
+  const { namespace: ns, name: rollout } = splitName(name, flags);
+  const namespace = ns ?? defaultNamespace(client, flags);
   try {
     const res = await submitKubeRequest(
       client,

@@ -13,7 +13,7 @@ import type { KubeClient } from '../kube/client.js';
 import { objectKey, type RolloutPlanObject } from '../kube/rolloutplans.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 import { findRollout, openJournal, readRollout, type RolloutView } from './journal-reader.js';
-import { defaultNamespace, getRolloutPlan, isClusterMode, kubeClientFor, kubeFailure, KubeReadError, listRolloutPlans, splitName, type ClusterFlags } from './kube-reader.js';
+import { defaultNamespace, getRolloutPlan, clusterMode, kubeClientFor, kubeFailure, KubeReadError, listRolloutPlans, splitName, type ClusterFlags } from './kube-reader.js';
 
 interface StatusFlags extends ClusterFlags {
   stateDir: string;
@@ -216,7 +216,7 @@ const transient = (err: unknown) => err instanceof KubeReadError && err.transien
 export async function statusCommand(name: string | undefined, flags: StatusFlags, opts: { client?: KubeClient } = {}): Promise<number> {
   if (flags.output !== 'json' && flags.output !== 'text') throw new CliError(`--output: expected json or text, got "${flags.output}"`, 2);
   if (flags.allNamespaces && flags.namespace) throw new CliError('-A/--all-namespaces and -n/--namespace exclude each other', 2);
-  if (opts.client || isClusterMode(flags)) {
+  if (opts.client || clusterMode(flags)) {
     const client = opts.client ?? kubeClientFor(flags);
     const once = async () => {
       try {

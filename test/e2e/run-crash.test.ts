@@ -5,17 +5,14 @@
  * and completes, and the journal stays a clean log: seq 1..N, one applied mark per split
  * change, no decision taken twice.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFileSync, readFileSync } from 'node:fs';
-import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import {
-  killAll,
   lockFile,
   planYaml,
   range,
   readJournal,
   readSplit,
-  removeTempDirs,
   seqs,
   splitChanging,
   startRun,
@@ -24,21 +21,10 @@ import {
   waitForRecord,
   workspace,
   exists,
+  useRunEnvironment,
 } from './run-helpers.js';
 
-let prom: RunningPrometheus;
-
-beforeAll(async () => {
-  prom = await startPrometheus();
-});
-afterEach(async () => {
-  await killAll();
-});
-afterAll(async () => {
-  await killAll();
-  await prom?.stop();
-  removeTempDirs();
-});
+const env = useRunEnvironment();
 
 describe('rollgate run: SIGKILL between journal write and router apply', () => {
   it('restarts, takes over the lock, re-applies the journalled split once and completes', async () => {
@@ -58,7 +44,7 @@ describe('rollgate run: SIGKILL between journal write and router apply', () => {
     const FIRST_ADVANCE = 3;
 
     // --- first run: dies by its own SIGKILL right after journalling decision 3
-    const first = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url, env: { ROLLGATE_FAULT_KILL_BEFORE_APPLY: String(FIRST_ADVANCE) } });
+    const first = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url, env: { ROLLGATE_FAULT_KILL_BEFORE_APPLY: String(FIRST_ADVANCE) } });
     const died = await waitExit(first);
     expect(died, first.stderr().slice(-3000)).toEqual({ code: null, signal: 'SIGKILL' });
 
@@ -78,7 +64,7 @@ describe('rollgate run: SIGKILL between journal write and router apply', () => {
     expect(JSON.parse(readFileSync(lockFile(ws.stateDir), 'utf8'))).toMatchObject({ pid: first.pid });
 
     // --- second run: no fault
-    const second = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url });
+    const second = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
     const complete = await waitForRecord(ws.stateDir, (r) => r.decision === 'complete', 'the rollout to complete after the restart', { proc: second });
     expect(complete).toMatchObject({ phase: 'full', weight: { from: 100, to: 100 } });
     expect(readSplit(ws.routerFile)).toEqual({ stable: 0, canary: 100, mirror: 0 });

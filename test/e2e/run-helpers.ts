@@ -9,6 +9,8 @@
  * sleeping for fixed times.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -461,4 +463,24 @@ export function parseMetrics(text: string): Array<{ name: string; labels: Record
 /** No JavaScript stack trace in a command's output. */
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+\(.*:\d+:\d+\)$/m.test(text) || /^\s+at file:\/\//m.test(text);
+}
+
+/**
+ * The hooks of a `rollgate run` e2e file: one real Prometheus for the file (`env.prom` once
+ * `beforeAll` ran), every child killed after each test, everything stopped and removed at the end.
+ */
+export function useRunEnvironment(): { prom: RunningPrometheus } {
+  const env = {} as { prom: RunningPrometheus };
+  beforeAll(async () => {
+    env.prom = await startPrometheus();
+  });
+  afterEach(async () => {
+    await killAll();
+  });
+  afterAll(async () => {
+    await killAll();
+    await env.prom?.stop();
+    removeTempDirs();
+  });
+  return env;
 }

@@ -4,40 +4,26 @@
  * /metrics agrees with the file router and the journal; SIGTERM stops it cleanly (exit 0 within
  * seconds, lock released), after which the state dir can be taken again.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import {
   exists,
   hasStackTrace,
-  killAll,
   lockFile,
   parseMetrics,
   planYaml,
   readJournal,
   readSplit,
-  removeTempDirs,
   startRun,
   stopRun,
   waitExit,
   waitForMark,
   waitForRecord,
   workspace,
+  useRunEnvironment,
 } from './run-helpers.js';
 
-let prom: RunningPrometheus;
-
-beforeAll(async () => {
-  prom = await startPrometheus();
-});
-afterEach(async () => {
-  await killAll();
-});
-afterAll(async () => {
-  await killAll();
-  await prom?.stop();
-  removeTempDirs();
-});
+const env = useRunEnvironment();
 
 /** A plan that settles at canary 10% after its first checkpoint (the next one is 10 min away). */
 function settledPlan(ws: ReturnType<typeof workspace>): void {
@@ -57,12 +43,12 @@ describe('rollgate run: state-dir lock', () => {
   it('a second run on the same state dir is refused, naming the owner pid, while the first runs', async () => {
     const ws = workspace();
     settledPlan(ws);
-    const first = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url });
+    const first = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
     await waitForMark(ws.stateDir, 1, { proc: first });
     const before = readFileSync(lockFile(ws.stateDir), 'utf8');
     expect(JSON.parse(before)).toMatchObject({ pid: first.pid, owner: 'rollgate run' });
 
-    const second = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url });
+    const second = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
     const exit = await waitExit(second);
     expect(exit, second.stderr()).toEqual({ code: 1, signal: null });
     expect(second.stderr()).toMatch(new RegExp(`^rollgate: state dir .*state is owned by rollgate run pid ${first.pid} on .* since .*; stop it first or use another --state-dir$`, 'm'));
@@ -77,7 +63,7 @@ describe('rollgate run: state-dir lock', () => {
 
     // Once the first stops, the state dir can be taken again.
     expect((await stopRun(first)).code).toBe(0);
-    const third = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url });
+    const third = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
     await third.url();
     expect(JSON.parse(readFileSync(lockFile(ws.stateDir), 'utf8'))).toMatchObject({ pid: third.pid });
     expect((await stopRun(third)).code).toBe(0);
@@ -88,7 +74,7 @@ describe('rollgate run: HTTP endpoints and clean stop', () => {
   it('serves /healthz, /readyz, /metrics matching router and journal; SIGTERM exits 0 and releases the lock', async () => {
     const ws = workspace();
     settledPlan(ws);
-    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url });
+    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
     const url = await run.url();
     await waitForRecord(ws.stateDir, (r) => r.decision === 'continue', 'checkpoint 1/2', { proc: run });
     await waitForMark(ws.stateDir, 1, { proc: run });
@@ -138,14 +124,14 @@ describe('rollgate run: HTTP endpoints and clean stop', () => {
   it('after a restart, /metrics reports the journalled split before any new decision', async () => {
     const ws = workspace();
     settledPlan(ws);
-    const first = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url, listen: 'off' });
+    const first = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url, listen: 'off' });
     await waitForRecord(ws.stateDir, (r) => r.decision === 'continue', 'checkpoint 1/2', { proc: first });
     await waitForMark(ws.stateDir, 1, { proc: first });
     expect((await stopRun(first)).code).toBe(0);
     const before = readJournal(ws.stateDir);
 
     // Restarted: the rollout sits at canary 10%, its next checkpoint 10 minutes away.
-    const second = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url });
+    const second = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
     const url = await second.url();
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
@@ -160,7 +146,7 @@ describe('rollgate run: HTTP endpoints and clean stop', () => {
   it('SIGINT stops cleanly too', async () => {
     const ws = workspace();
     settledPlan(ws);
-    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url, listen: 'off' });
+    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url, listen: 'off' });
     await waitForMark(ws.stateDir, 1, { proc: run });
     run.child.kill('SIGINT');
     const exit = await waitExit(run, 10_000);

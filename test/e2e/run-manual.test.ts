@@ -4,17 +4,14 @@
  * `kind: manual`, the --actor and the --reason; refused ones exit 1 with the reason on stderr;
  * without a controller on the state dir the command fails with a clear message.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
-import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import {
   hasStackTrace,
-  killAll,
   planYaml,
   range,
   readJournal,
   readSplit,
-  removeTempDirs,
   rollgate,
   seqs,
   startRun,
@@ -25,21 +22,10 @@ import {
   waitForRecord,
   workspace,
   type DecisionRecord,
+  useRunEnvironment,
 } from './run-helpers.js';
 
-let prom: RunningPrometheus;
-
-beforeAll(async () => {
-  prom = await startPrometheus();
-});
-afterEach(async () => {
-  await killAll();
-});
-afterAll(async () => {
-  await killAll();
-  await prom?.stop();
-  removeTempDirs();
-});
+const env = useRunEnvironment();
 
 describe('manual decisions against a running controller', () => {
   it('pause, pause again, resume, abort, retry, promote, unknown rollout', async () => {
@@ -54,7 +40,7 @@ describe('manual decisions against a running controller', () => {
         ],
       }),
     );
-    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url });
+    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
     const manual = (action: string, name: string, reason: string, actor = 'alice') =>
       rollgate([action, name, '--state-dir', ws.stateDir, '--reason', reason, '--actor', actor, '--timeout', '20']);
     const last = () => readJournal(ws.stateDir).records.at(-1)!;
@@ -169,7 +155,7 @@ describe('manual decisions against a running controller', () => {
   it('fails with exit 1 when the controller of the state dir is gone (stale lock)', async () => {
     const ws = workspace();
     writeFileSync(ws.plan, planYaml({ routerFile: ws.routerFile, phases: [{ name: 'canary', weight: 10, checkpoints: '[10m]' }] }));
-    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: prom.url });
+    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
     await waitForMark(ws.stateDir, 1, { proc: run });
     run.child.kill('SIGKILL');
     await run.exited;

@@ -4,17 +4,14 @@
  * next judgement on; a new `spec.revision` starts a new rollout; an invalid edit is logged and
  * the rollout keeps running under the plan it had.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import {
-  killAll,
   planYaml,
   range,
   readJournal,
   readSplit,
-  removeTempDirs,
   seqs,
   startRun,
   stopRun,
@@ -22,21 +19,10 @@ import {
   waitForRecord,
   workspace,
   writeAtomic,
+  useRunEnvironment,
 } from './run-helpers.js';
 
-let prom: RunningPrometheus;
-
-beforeAll(async () => {
-  prom = await startPrometheus();
-});
-afterEach(async () => {
-  await killAll();
-});
-afterAll(async () => {
-  await killAll();
-  await prom?.stop();
-  removeTempDirs();
-});
+const env = useRunEnvironment();
 
 describe('rollgate run: plan files edited while it runs', () => {
   it('thresholds -> plan-updated; new revision -> start; invalid edit -> logged, old plan kept', async () => {
@@ -49,7 +35,7 @@ describe('rollgate run: plan files edited while it runs', () => {
     const plan = (o: { max: number; revision: string }) =>
       planYaml({ routerFile: ws.routerFile, revision: o.revision, max: o.max, phases: [{ name: 'canary', weight: 10, checkpoints: '[{ every: 1s, until: 1h }]' }, { name: 'full', weight: 100, checkpoints: '[1s]' }] });
     writeAtomic(file, plan({ max: 0.01, revision: '1' }));
-    const run = startRun([plans], { stateDir: ws.stateDir, prometheus: prom.url });
+    const run = startRun([plans], { stateDir: ws.stateDir, prometheus: env.prom.url });
     const detail = () => `journal:\n${readJournal(ws.stateDir).lines.join('\n')}\nstderr:\n${run.stderr().slice(-4000)}`;
 
     const first = await waitForRecord(ws.stateDir, (r) => r.decision === 'continue', 'a first checkpoint', { proc: run });

@@ -24,6 +24,21 @@ export function planFrom(yaml: string): LoadedPlan {
   return res.plans[0];
 }
 
+/**
+ * A test plan: the fixed head (apiVersion, kind, metadata, revision, a `file` router that is
+ * never written in these tests) and `body`, the rest of `spec` indented by two spaces.
+ */
+export function demoPlan(body: string, opts: { metadata?: string; revision?: string } = {}): LoadedPlan {
+  return planFrom(`
+apiVersion: rollgate.dev/v1alpha1
+kind: RolloutPlan
+metadata: ${opts.metadata ?? '{ name: demo }'}
+spec:
+  revision: "${opts.revision ?? 'r1'}"
+  traffic: { router: file, file: { path: /tmp/unused.json } }
+${body}`);
+}
+
 export interface Engine {
   clock: VirtualClock;
   journal: MemoryJournal;

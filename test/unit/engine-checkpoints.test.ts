@@ -3,23 +3,17 @@
  * in virtual time with scripted metric values.
  */
 import { describe, expect, it } from 'vitest';
-import { decisions, engine, HOUR, MIN, planFrom, T0 } from '../helpers/engine.js';
+import { decisions, engine, HOUR, MIN, demoPlan, T0 } from '../helpers/engine.js';
 import { replay } from '../../src/controller/state.js';
 
 const iso = (t: number) => new Date(t).toISOString();
 
 function plan(spec: string, metrics = `
     - { name: error-rate, query: 'errors{phase="{{phase}}"}[{{window}}]', max: 0.01, critical: true }
-    - { name: latency, query: 'latency[{{window}}]', max: 0.5 }`): ReturnType<typeof planFrom> {
-  return planFrom(`
-apiVersion: rollgate.dev/v1alpha1
-kind: RolloutPlan
-metadata: { name: demo, namespace: team }
-spec:
-  revision: "r1"
-  traffic: { router: file, file: { path: /tmp/unused.json } }
+    - { name: latency, query: 'latency[{{window}}]', max: 0.5 }`): ReturnType<typeof demoPlan> {
+  return demoPlan(`
   metrics:${metrics}
-${spec}`);
+${spec}`, { metadata: '{ name: demo, namespace: team }' });
 }
 
 // Checkpoint tests switch the guard off; guard behaviour has its own tests.

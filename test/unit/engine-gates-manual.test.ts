@@ -3,26 +3,20 @@
  * checkpoints missed while the controller was down, on the real engine in virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { decisions, engine, HOUR, MIN, planFrom, T0 } from '../helpers/engine.js';
+import { decisions, engine, HOUR, MIN, demoPlan, T0 } from '../helpers/engine.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 
 const iso = (t: number) => new Date(t).toISOString();
 const ok = () => 0.001;
 
 function plan(extra: string, phases: string, revision = 'r1') {
-  return planFrom(`
-apiVersion: rollgate.dev/v1alpha1
-kind: RolloutPlan
-metadata: { name: demo }
-spec:
-  revision: "${revision}"
-  traffic: { router: file, file: { path: /tmp/unused.json } }
+  return demoPlan(`
   metrics:
     - { name: error-rate, query: 'errors[{{window}}]', max: 0.01, critical: true }
   guard: { interval: 1m }
 ${extra}
   phases:
-${phases}`);
+${phases}`, { revision });
 }
 
 const simple = `

@@ -3,7 +3,7 @@
  * rollback), on the real engine in virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { decisions, engine, HOUR, MIN, planFrom, T0 } from '../helpers/engine.js';
+import { decisions, engine, HOUR, MIN, demoPlan, T0 } from '../helpers/engine.js';
 
 const iso = (t: number) => new Date(t).toISOString();
 const SEC = 1000;
@@ -13,13 +13,7 @@ function plan(extra: string, phases = `
     - { name: canary, weight: 10, checkpoints: [30m] }
     - { name: ramp, weight: 60, checkpoints: [30m] }
     - { name: full, weight: 100, checkpoints: [1h] }`) {
-  return planFrom(`
-apiVersion: rollgate.dev/v1alpha1
-kind: RolloutPlan
-metadata: { name: demo }
-spec:
-  revision: "r1"
-  traffic: { router: file, file: { path: /tmp/unused.json } }
+  return demoPlan(`
   metrics:
     - { name: error-rate, query: 'errors[{{window}}]', max: 0.01, rollbackAbove: 0.05, critical: true }
     - { name: latency, query: 'latency[{{window}}]', max: 0.5 }

@@ -4,7 +4,7 @@
  * retried until it succeeds; the phase clock starts when traffic really moved.
  */
 import { describe, expect, it } from 'vitest';
-import { decisions, engine, HOUR, MIN, planFrom, T0 } from '../helpers/engine.js';
+import { decisions, engine, HOUR, MIN, demoPlan, T0 } from '../helpers/engine.js';
 import { RouterError, type Split, type TrafficRouter } from '../../src/routers/router.js';
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -28,13 +28,7 @@ class FlakyRouter implements TrafficRouter {
 }
 
 const plan = (guard = '  guard: { metrics: [] }') =>
-  planFrom(`
-apiVersion: rollgate.dev/v1alpha1
-kind: RolloutPlan
-metadata: { name: demo }
-spec:
-  revision: "r1"
-  traffic: { router: file, file: { path: /tmp/unused.json } }
+  demoPlan(`
   metrics:
     - { name: error-rate, query: 'errors[{{window}}]', max: 0.01, critical: true }
 ${guard}
@@ -91,13 +85,7 @@ class RoundingRouter implements TrafficRouter {
 
 describe('restart with a rounding router', () => {
   it('compares the router with the effective split it reported, and does not re-apply', async () => {
-    const rounding = planFrom(`
-apiVersion: rollgate.dev/v1alpha1
-kind: RolloutPlan
-metadata: { name: demo }
-spec:
-  revision: "r1"
-  traffic: { router: file, file: { path: /tmp/unused.json } }
+    const rounding = demoPlan(`
   metrics:
     - { name: error-rate, query: 'errors[{{window}}]', max: 0.01 }
   phases:
@@ -115,13 +103,7 @@ spec:
 
 describe('drift', () => {
   it('a router that lost its split (HAProxy restarted, a file edited) gets the journalled split back at the next drift check', async () => {
-    const p = planFrom(`
-apiVersion: rollgate.dev/v1alpha1
-kind: RolloutPlan
-metadata: { name: demo }
-spec:
-  revision: "r1"
-  traffic: { router: file, file: { path: /tmp/unused.json } }
+    const p = demoPlan(`
   metrics:
     - { name: error-rate, query: 'errors[{{window}}]', max: 0.01 }
   phases:

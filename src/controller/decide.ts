@@ -135,7 +135,11 @@ export interface CheckpointJudgement {
 export function decideCheckpoint(b: DecisionBuilder, j: CheckpointJudgement): void {
   const { plan } = b.ctx;
   const spec = plan.spec;
-  const attempt = j.outcome.outcome === 'inconclusive' || (j.outcome.outcome === 'caution' && j.index === j.of - 1 && spec.analysis.onCaution === 'hold') ? b.state.inconclusive + 1 : undefined;
+  const o = j.outcome.outcome;
+  const last = j.index >= j.of - 1;
+  const passes = o === 'pass' || (o === 'caution' && (!last || spec.analysis.onCaution === 'advance'));
+  // Inconclusive, or a caution at the phase's last checkpoint with onCaution: hold.
+  const attempt = o !== 'fail' && !passes ? b.state.inconclusive + 1 : undefined;
   const base: Draft = {
     kind: 'checkpoint',
     decision: 'continue',
@@ -153,13 +157,10 @@ export function decideCheckpoint(b: DecisionBuilder, j: CheckpointJudgement): vo
       ...(attempt !== undefined ? { attempt } : {}),
     },
   };
-  const last = j.index >= j.of - 1;
-  const o = j.outcome.outcome;
   if (o === 'fail') {
     startRollback(b, { ...base, decision: 'rollback' });
     return;
   }
-  const passes = o === 'pass' || (o === 'caution' && (!last || spec.analysis.onCaution === 'advance'));
   if (passes) {
     if (!last) {
       b.push(base);
@@ -175,8 +176,7 @@ export function decideCheckpoint(b: DecisionBuilder, j: CheckpointJudgement): vo
     enterPhase(b, next, { ...base, reason: `${j.outcome.reason}; phase ${spec.phases[b.state.phaseIndex]!.name} passed` });
     return;
   }
-  // Inconclusive, or a caution at the phase's last checkpoint with onCaution: hold.
-  const n = attempt ?? b.state.inconclusive + 1;
+  const n = attempt!;
   if (n > spec.analysis.inconclusiveLimit) {
     const why = `${j.outcome.reason}; ${n} inconclusive judgements in a row (inconclusiveLimit ${spec.analysis.inconclusiveLimit})`;
     if (spec.analysis.onInconclusive === 'rollback') {

@@ -3,14 +3,14 @@
  * finds, journals to JSONL files, answers manual requests from the inbox, reloads changed
  * plans, and serves /metrics, /healthz and /readyz.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Journal } from '../journal/journal.js';
 import { FileJournal } from '../journal/file-journal.js';
 import { acquireStateDirLock, type StateDirLock } from '../journal/lock.js';
 import { watchInbox, type InboxWatcher, type ManualRequest, type ManualOutcome } from '../journal/inbox.js';
 import type { JournalEntry } from '../journal/record.js';
-import { loadPlans, type LoadedPlan } from '../plan/load.js';
+import { loadPlans, planFiles, type LoadedPlan } from '../plan/load.js';
 import { formatDiagnostic } from '../plan/diagnostic.js';
 import { rolloutId } from '../plan/schema.js';
 import { providerForPlan } from '../metrics/prometheus.js';
@@ -109,6 +109,7 @@ export class StandaloneController {
   private loop: Promise<void> | null = null;
   private ready = false;
   private reloading = false;
+  private fingerprint = '';
 
   private constructor(private readonly opts: StandaloneOptions) {
     this.clock = opts.clock ?? new RealClock();
@@ -137,6 +138,7 @@ export class StandaloneController {
 
   private async init(): Promise<void> {
     const { opts } = this;
+    this.fingerprint = await this.plansFingerprint();
     const loaded = await this.load();
     if (loaded.errors.length > 0) throw new PlanLoadError(loaded.errors);
     await mkdir(opts.stateDir, { recursive: true });
@@ -276,11 +278,31 @@ export class StandaloneController {
     }
   }
 
+  /** Name, inode, size and modification time of every plan file. */
+  private async plansFingerprint(): Promise<string> {
+    const { files, diagnostics } = await planFiles(this.opts.paths);
+    const parts = await Promise.all(
+      files.map(async (f) => {
+        try {
+          const st = await stat(f);
+          return `${f}:${st.ino}:${st.size}:${st.mtimeMs}`;
+        } catch {
+          return `${f}:gone`;
+        }
+      }),
+    );
+    return `${parts.join('|')}|${diagnostics.map((d) => d.file).join('|')}`;
+  }
+
   /** Re-reads the plan files; applies changes. An invalid plan keeps the old one running. */
   async reload(): Promise<void> {
     if (this.reloading) return;
     this.reloading = true;
     try {
+      // Parse only when a plan file changed (or appeared or went): not every poll.
+      const fingerprint = await this.plansFingerprint();
+      if (fingerprint === this.fingerprint) return;
+      this.fingerprint = fingerprint;
       const { plans, errors } = await this.load();
       for (const e of errors) this.opts.log.error(`plan not applied (the previous version stays in force): ${e}`);
       const present = new Set<string>();

@@ -324,4 +324,3 @@ export function decidePlanUpdate(b: DecisionBuilder): void {
   }
 }
 
-export { pendingCheckpoint };

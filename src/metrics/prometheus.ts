@@ -21,7 +21,7 @@ import type { PrometheusConfig } from '../plan/schema.js';
 import { Credentials } from './credentials.js';
 import { PrometheusError, parseRetryAfter } from './errors.js';
 import type { MetricsProvider, Sample } from './provider.js';
-import { isApiEnvelope, judgeInstant, judgeRange, type Judged, type PromData } from './result.js';
+import { isApiEnvelope, judgeInstant, judgeRange, type Judged } from './result.js';
 
 export { PrometheusError } from './errors.js';
 
@@ -150,19 +150,14 @@ export class PrometheusProvider implements MetricsProvider {
       const to = Math.min(end, from + chunkMs);
       const steps: number[] = [];
       for (let t = from; t <= to; t += stepMs) steps.push(t);
-      let data: PromData;
+      let data: unknown;
       try {
         data = await this.call('range', query, { query, start: seconds(from), end: seconds(to), step: seconds(stepMs) });
       } catch (err) {
         if (err instanceof PrometheusError) throw err;
         throw new PrometheusError(this.safeMessage(err), { kind: 'response' });
       }
-      let judged: ReturnType<typeof judgeRange>;
-      try {
-        judged = judgeRange(data, steps);
-      } catch {
-        throw new PrometheusError(`Prometheus at ${safeUrl(this.base)} answered a malformed range result`, { kind: 'response' });
-      }
+      const judged = judgeRange(data, steps);
       if (judged.several > 0) {
         this.log.error({ query, steps: judged.several }, 'query returned several samples at some steps, expected one: aggregate it (sum, max, ...) so it yields a single number');
       }
@@ -172,7 +167,7 @@ export class PrometheusProvider implements MetricsProvider {
   }
 
   /** One API call with retries; resolves to `data` or rejects with a PrometheusError. */
-  private async call(kind: 'instant' | 'range', query: string, params: Record<string, string>): Promise<PromData> {
+  private async call(kind: 'instant' | 'range', query: string, params: Record<string, string>): Promise<unknown> {
     const path = kind === 'instant' ? '/api/v1/query' : '/api/v1/query_range';
     const form = new URLSearchParams({ ...params, timeout: seconds(this.timeoutMs) });
     try {
@@ -208,7 +203,7 @@ export class PrometheusProvider implements MetricsProvider {
     if (extra > 0) await new Promise((resolve) => setTimeout(resolve, extra));
   }
 
-  private async attempt(kind: 'instant' | 'range', path: string, form: URLSearchParams, query: string, attempt: number): Promise<PromData> {
+  private async attempt(kind: 'instant' | 'range', path: string, form: URLSearchParams, query: string, attempt: number): Promise<unknown> {
     const started = performance.now();
     let status: number | undefined;
     try {
@@ -237,7 +232,7 @@ export class PrometheusProvider implements MetricsProvider {
   }
 
   /** An HTTP answer to `data` or a classified PrometheusError. */
-  private interpret(res: AxiosResponse<unknown>, query: string): PromData {
+  private interpret(res: AxiosResponse<unknown>, query: string): unknown {
     const body = res.data;
     const where = `Prometheus at ${safeUrl(this.base)}`;
     const promError = isApiEnvelope(body) && typeof body.error === 'string' ? this.errorText(body.error) : undefined;

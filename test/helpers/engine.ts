@@ -12,7 +12,8 @@ import { RolloutRunner } from '../../src/controller/rollout.js';
 import { Scheduler } from '../../src/controller/scheduler.js';
 import { isTerminal, splitConfirmed } from '../../src/controller/state.js';
 import type { DecisionRecord } from '../../src/journal/record.js';
-import { silentLogger } from '../../src/observe/log.js';
+import type { MetricsProvider } from '../../src/metrics/provider.js';
+import { silentLogger, type Logger } from '../../src/observe/log.js';
 import { ScriptedProvider, type Script } from './scripted-provider.js';
 
 export const T0 = Date.parse('2025-11-03T10:00:00Z'); // a Monday
@@ -54,7 +55,16 @@ export interface Engine {
 export async function engine(
   loaded: LoadedPlan,
   script: Script,
-  opts: { from?: number; autoApprove?: boolean; journal?: MemoryJournal; router?: TrafficRouter; driftCheckMs?: number } = {},
+  opts: {
+    from?: number;
+    autoApprove?: boolean;
+    journal?: MemoryJournal;
+    router?: TrafficRouter;
+    driftCheckMs?: number;
+    /** A real provider (e.g. a PrometheusProvider) instead of the scripted one. */
+    metrics?: MetricsProvider;
+    log?: Logger;
+  } = {},
 ): Promise<Engine> {
   const clock = new VirtualClock(opts.from ?? T0);
   const journal = opts.journal ?? new MemoryJournal();
@@ -66,9 +76,9 @@ export async function engine(
     {
       journal,
       router,
-      provider,
+      provider: opts.metrics ?? provider,
       clock,
-      log: silentLogger(),
+      log: opts.log ?? silentLogger(),
       ...(opts.autoApprove ? { autoApproveActor: 'simulate' } : {}),
       ...(opts.driftCheckMs ? { driftCheckMs: opts.driftCheckMs } : {}),
       observer: { onRecord: (r) => records.push(r) },

@@ -10,6 +10,8 @@
  *     does (handlers/patch.go: NewGenericServerResponse(422, ...));
  *   - an unknown object → 404 NotFound; an unknown API group → 404 from discovery;
  *   - discovery: GET /apis/<group> returns the APIGroup with its served versions.
+ *   - a resource with a status subresource (`statusSubresource`): a PATCH of the object keeps
+ *     the stored `.status`, a PATCH of `.../status` changes `.status` only.
  *
  * Faults are injected per verb (failNext); `onPatch` runs before a PATCH is applied, to
  * simulate a concurrent edit by another client; `admission` rewrites a patched object as a
@@ -78,6 +80,11 @@ export class FakeKubeApi {
   admission: ((obj: KubeObj) => void) | null = null;
   private readonly objects = new Map<string, KubeObj>();
   private readonly groups = new Map<string, { versions: string[]; preferred: string }>();
+  /**
+   * Plurals served with a status subresource (as their real definitions are): a PATCH of the
+   * object ignores `.status`, a PATCH of `<object>/status` ignores everything else.
+   */
+  readonly statusSubresource = new Set(['ingresses', 'httproutes', 'virtualservices', 'rolloutplans']);
   private faults: Fault[] = [];
   private rv = 4000;
 
@@ -197,13 +204,14 @@ export class FakeKubeApi {
       cb(null, [200, { kind: 'APIGroup', apiVersion: 'v1', name: group[1]!, versions, preferredVersion: { groupVersion: `${group[1]}/${g.preferred}`, version: g.preferred } }, json]);
       return;
     }
-    const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/namespaces\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
+    const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/namespaces\/([^/]+)\/([^/]+)\/([^/]+)(\/status)?$/.exec(path);
     if (!m) {
       cb(null, [404, statusObject(404, 'NotFound', 'the server could not find the requested resource'), json]);
       return;
     }
-    const [, coreVersion, grp = '', version = coreVersion!, namespace, plural, name] = m as unknown as [string, string | undefined, string | undefined, string | undefined, string, string, string];
-    if (grp !== '' && (!this.groups.has(grp) || !this.groups.get(grp)!.versions.includes(version))) {
+    const [, coreVersion, grp = '', version = coreVersion!, namespace, plural, name, statusPath] = m as unknown as [string, string | undefined, string | undefined, string | undefined, string, string, string, string | undefined];
+    const hasStatus = this.statusSubresource.has(plural);
+    if ((grp !== '' && (!this.groups.has(grp) || !this.groups.get(grp)!.versions.includes(version))) || (statusPath && !hasStatus)) {
       cb(null, [404, statusObject(404, 'NotFound', 'the server could not find the requested resource'), json]);
       return;
     }
@@ -240,6 +248,16 @@ export class FakeKubeApi {
         next = jsonPatch(structuredClone(current) as Json, body as JsonOp[]) as KubeObj;
       } else {
         throw new PatchFailure(415, statusObject(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+      }
+      // With a status subresource, the main resource ignores .status and /status everything else.
+      if (statusPath) {
+        const status = next.status;
+        next = structuredClone(current);
+        if (status === undefined) delete next.status;
+        else next.status = status;
+      } else if (hasStatus) {
+        if (current.status === undefined) delete next.status;
+        else next.status = structuredClone(current.status);
       }
       this.admission?.(next);
       // System fields stay the server's.

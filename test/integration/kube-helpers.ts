@@ -2,7 +2,9 @@
  * An in-memory Kubernetes API behind nock, for controller tests: objects by path with
  * resourceVersion and generation bookkeeping, optimistic concurrency (a PUT or patch carrying
  * a stale metadata.resourceVersion gets 409 Conflict), merge and JSON patches, the status
- * subresource, `Status` error bodies, and watch streams of newline-delimited events. Every
+ * subresource of RolloutPlans as kube-apiserver serves it (a PUT or PATCH of the object keeps
+ * the stored `.status`; a PATCH of `/status` changes `.status` only; generation moves only
+ * with the spec), `Status` error bodies, and watch streams of newline-delimited events. Every
  * request is recorded with its method, path, content type and body.
  */
 import nock from 'nock';
@@ -138,10 +140,7 @@ export class FakeKube {
       case 'PUT': {
         if (!existing) return [404, status(404, 'NotFound', `"${name}" not found`)];
         if (body.metadata.resourceVersion !== existing.metadata.resourceVersion) return [409, this.conflict(name)];
-        const stored = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.rv) } };
-        this.objects.set(path, stored);
-        this.notify(path, 'MODIFIED', stored);
-        return [200, stored];
+        return this.store(path, existing, this.withSubresources(path, sub, existing, body));
       }
       case 'PATCH': {
         if (!existing) return [404, status(404, 'NotFound', `"${name}" not found`)];
@@ -162,20 +161,45 @@ export class FakeKube {
         } else if (contentType === 'application/merge-patch+json') {
           const rv = body?.metadata?.resourceVersion;
           if (rv !== undefined && rv !== existing.metadata.resourceVersion) return [409, this.conflict(name)];
-          // The status subresource takes status only; the main resource ignores status.
-          next = sub ? { ...existing, status: mergePatch(existing.status, body.status ?? {}) } : mergePatch(existing, { ...body, status: undefined });
-          if (!sub && body.spec) next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
+          next = mergePatch(existing, body);
         } else {
           return [415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format: ${contentType}`)];
         }
-        next.metadata = { ...next.metadata, resourceVersion: String(++this.rv) };
-        this.objects.set(path, next);
-        this.notify(path, 'MODIFIED', next);
-        return [200, next];
+        return this.store(path, existing, this.withSubresources(path, sub, existing, next));
       }
       default:
         return [405, status(405, 'MethodNotAllowed', method)];
     }
+  }
+
+  /**
+   * What kube-apiserver keeps of an update of a resource with a status subresource (RolloutPlans):
+   * through the main resource everything but `.status` (the stored status stays), through
+   * `/status` only `.status` (customresource status_strategy.go PrepareForUpdate).
+   */
+  private withSubresources(path: string, sub: 'status' | null, existing: Obj, next: Obj): Obj {
+    const system = { uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp, generation: existing.metadata.generation };
+    if (sub === 'status') {
+      const out: Obj = { ...structuredClone(existing) };
+      if (next.status === undefined) delete out.status;
+      else out.status = next.status;
+      return out;
+    }
+    const out: Obj = { ...next, metadata: { ...next.metadata, ...system } };
+    if (/\/rolloutplans\//.test(path)) {
+      if (existing.status === undefined) delete out.status;
+      else out.status = structuredClone(existing.status);
+    }
+    return out;
+  }
+
+  /** Stores an update: a new resourceVersion, generation + 1 when the spec changed, a MODIFIED event. */
+  private store(path: string, existing: Obj, next: Obj): [number, unknown] {
+    if (JSON.stringify(next.spec) !== JSON.stringify(existing.spec)) next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
+    next.metadata = { ...next.metadata, resourceVersion: String(++this.rv) };
+    this.objects.set(path, next);
+    this.notify(path, 'MODIFIED', next);
+    return [200, next];
   }
 
   private conflict(name: string) {

@@ -31,7 +31,7 @@ import { fenceJournal, fenceRouter } from './fence.js';
 import { Informer } from './informer.js';
 import { ConfigMapJournal } from './kube-journal.js';
 import { defaultIdentity, LeaderElector } from './leader.js';
-import { requestOf, takeRequest } from './requests.js';
+import { requestOf, takeRequest, type KubeRequest } from './requests.js';
 import { objectKey, REQUEST_ANNOTATION, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
 import { buildStatus, StatusWriter } from './status.js';
 
@@ -56,6 +56,9 @@ interface Managed {
   lastRequest?: LastRequest;
 }
 
+/** A request taken from the annotation: to run, or to refuse with `error`. */
+type ClaimedRequest = { ok: true; request: KubeRequest } | { ok: false; id: string; error: string };
+
 interface Term {
   scheduler: Scheduler;
   loop: Promise<void>;
@@ -72,6 +75,8 @@ export class KubeController {
   private readonly fenced: Journal;
   private readonly managed = new Map<string, Managed>();
   private readonly reported = new Map<string, string>();
+  /** Why the spec of a RolloutPlan that has no rollout running cannot be run (manual requests are refused with it). */
+  private readonly invalid = new Map<string, string>();
   private readonly queues = new Map<string, Promise<void>>();
   private term: Term | null = null;
   private server: HttpServer | null = null;
@@ -214,6 +219,7 @@ export class KubeController {
     this.status.observe(obj);
     const current = await this.manage(term, key, obj);
     if (current) await this.handleRequest(term, key, current);
+    else if (this.term === term && this.invalid.has(key)) await this.refuseRequest(key, obj, this.invalid.get(key)!);
   }
 
   private unmanage(key: string, m: Managed): void {
@@ -230,10 +236,12 @@ export class KubeController {
     const { log } = this.opts;
     const res = loadPlanObject(obj, `rolloutplan ${key}`, { ...(this.opts.env ? { env: this.opts.env } : {}), ...(this.opts.prometheus ? { prometheus: this.opts.prometheus } : {}) });
     const existing = this.managed.get(key);
+    this.invalid.delete(key);
     if (!res.loaded) {
       const text = res.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.path}: ${d.message}`).join('; ');
       this.reportInvalid(obj, key, text, existing ? 'the previous spec stays in force' : 'nothing is applied');
       if (existing) existing.obj = obj;
+      else this.invalid.set(key, text);
       return existing ?? null;
     }
     for (const d of res.diagnostics) log.warn({ rollout: key }, `rolloutplan ${key}: ${d.path}: ${d.message}`);
@@ -312,7 +320,9 @@ export class KubeController {
       router = opts.routerFor ? opts.routerFor(loaded) : createRouter(loaded.plan, { log: opts.log, kube: opts.client });
     } catch (err) {
       const obj = this.lookup(key);
-      if (obj) this.reportInvalid(obj, key, `spec.traffic.router: ${(err as Error).message}`, 'nothing is applied');
+      const text = `spec.traffic.router: ${(err as Error).message}`;
+      if (obj) this.reportInvalid(obj, key, text, 'nothing is applied');
+      if (!this.managed.has(key)) this.invalid.set(key, text);
       return null;
     }
     const provider = opts.providerFor
@@ -352,27 +362,57 @@ export class KubeController {
    * decided by the engine with the request's actor, answered in status.lastRequest.
    */
   private async handleRequest(term: Term, key: string, m: Managed): Promise<void> {
-    const parsed = requestOf(m.obj);
-    if (!parsed) return;
-    const id = parsed.ok ? parsed.request.id : parsed.id;
-    if (id !== null && (m.lastRequest?.id === id || m.obj.status?.lastRequest?.id === id)) return;
-    const raw = m.obj.metadata.annotations![REQUEST_ANNOTATION]!;
-    if (!(await takeRequest(this.opts.client, m.obj.metadata.namespace ?? 'default', m.obj.metadata.name, raw))) {
-      this.opts.log.info({ rollout: key, request: id }, `request ${id ?? '(no id)'} on ${key} was withdrawn or replaced before it was taken`);
-      return;
-    }
-    if (!parsed.ok) {
-      this.opts.log.warn({ rollout: key, request: id }, `rolloutplan ${key}: ${parsed.error}`);
-      if (id === null) return void this.events.emit(this.events.build(m.obj, 'InvalidRequest', 'Warning', parsed.error));
-      m.lastRequest = { id, accepted: false, message: parsed.error };
+    const claimed = await this.claimRequest(key, m.obj, m.lastRequest?.id);
+    if (!claimed) return;
+    if (!claimed.ok) {
+      m.lastRequest = { id: claimed.id, accepted: false, message: claimed.error };
       return this.writeStatus(key);
     }
-    const { action, actor, reason } = parsed.request;
+    const { id, action, actor, reason } = claimed.request;
     this.opts.log.info({ rollout: key, action, actor, reason, request: id }, `manual ${action} of ${key} requested by ${actor}`);
     const result = await m.runner.manual(action, actor, reason);
     term.scheduler.poke();
-    m.lastRequest = { id: parsed.request.id, accepted: result.accepted, message: result.message, ...(result.seq ? { seq: result.seq } : {}) };
+    m.lastRequest = { id, accepted: result.accepted, message: result.message, ...(result.seq ? { seq: result.seq } : {}) };
     await this.writeStatus(key);
+  }
+
+  /**
+   * The request in the annotation of `obj`, claimed (see handleRequest); null when there is
+   * none, it was answered already (`answered` or status.lastRequest), or it could not be
+   * claimed. A request that cannot be read and names no id is answered with an Event only.
+   */
+  private async claimRequest(key: string, obj: RolloutPlanObject, answered: string | undefined): Promise<ClaimedRequest | null> {
+    const parsed = requestOf(obj);
+    if (!parsed) return null;
+    const id = parsed.ok ? parsed.request.id : parsed.id;
+    if (id !== null && (answered === id || obj.status?.lastRequest?.id === id)) return null;
+    const raw = obj.metadata.annotations![REQUEST_ANNOTATION]!;
+    if (!(await takeRequest(this.opts.client, obj.metadata.namespace ?? 'default', obj.metadata.name, raw))) {
+      this.opts.log.info({ rollout: key, request: id }, `request ${id ?? '(no id)'} on ${key} was withdrawn or replaced before it was taken`);
+      return null;
+    }
+    if (parsed.ok) return { ok: true, request: parsed.request };
+    this.opts.log.warn({ rollout: key, request: id }, `rolloutplan ${key}: ${parsed.error}`);
+    if (id === null) {
+      void this.events.emit(this.events.build(obj, 'InvalidRequest', 'Warning', parsed.error));
+      return null;
+    }
+    return { ok: false, id, error: parsed.error };
+  }
+
+  /**
+   * A manual request on a RolloutPlan whose spec cannot be run (and no earlier spec runs): it
+   * is claimed and refused with why, in status.lastRequest, so its author is answered at once.
+   */
+  private async refuseRequest(key: string, obj: RolloutPlanObject, why: string): Promise<void> {
+    const claimed = await this.claimRequest(key, obj, undefined);
+    if (!claimed) return;
+    const message = claimed.ok
+      ? `rolloutplan ${key} has an invalid spec, so there is no rollout to ${claimed.request.action}: ${why}`
+      : claimed.error;
+    const id = claimed.ok ? claimed.request.id : claimed.id;
+    this.opts.log.warn({ rollout: key, request: id }, `manual request ${id} on ${key} refused: ${message}`);
+    await this.status.write(obj.metadata.namespace ?? 'default', obj.metadata.name, () => ({ lastRequest: { id, accepted: false, message, seq: null } }));
   }
 
   /**

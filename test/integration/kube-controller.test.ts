@@ -139,6 +139,26 @@ describe('rollgate controller in a cluster', () => {
     await expect(stat(target)).rejects.toThrow(/ENOENT/);
   });
 
+  it('a manual request on a RolloutPlan with an invalid spec is refused at once, naming the field; it is not run once the spec is fixed', async () => {
+    const target = join(dir, 'split.json');
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(target, { metrics: [{ name: 'error-rate', query: 'x', max: 'low' }] })));
+    await start();
+    await until(() => api.requests.some((r) => r.method === 'POST' && r.body?.reason === 'InvalidPlan'));
+
+    const answer = await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'pause' }, { timeoutMs: 4000, pollMs: 20 });
+    expect(answer.accepted).toBe(false);
+    expect(answer.message).toMatch(/^rolloutplan learning\/analyzer has an invalid spec, so there is no rollout to pause: spec\.metrics\[0\]\.max: /);
+    expect(answer.seq ?? null).toBeNull();
+    expect(api.get(PLAN)!.metadata.annotations?.['rollgate.dev/request']).toBeUndefined();
+    expect(api.get(CM)).toBeUndefined();
+
+    api.update(PLAN, (o) => ({ ...o, spec: fileSpec(target) }));
+    await until(() => journalOf(api).length === 2, 5000, 'started once the spec is valid');
+    await until(() => api.get(PLAN)?.status?.seq === 1);
+    expect(journalOf(api).filter((e: any) => 'seq' in e).map((e: any) => e.decision)).toEqual(['start']);
+    expect(api.get(PLAN)!.status.lastRequest).toMatchObject({ id: answer.id, accepted: false });
+  });
+
   it('a spec change with the same revision is plan-updated; a deleted RolloutPlan is let go without a decision', async () => {
     const target = join(dir, 'split.json');
     api.create(PLAN, rolloutPlan('analyzer', fileSpec(target)));

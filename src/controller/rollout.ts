@@ -125,7 +125,7 @@ export class RolloutRunner {
       this.nextDecision(now),
       this.guardActive() ? (this.nextGuardAt ?? now) : null,
       splitConfirmed(this.state) ? null : (this.applyRetryAt ?? now),
-      this.driftCheckActive() ? (this.nextDriftCheckAt ?? now + this.deps.driftCheckMs!) : null,
+      this.driftCheckActive() ? (this.nextDriftCheckAt ??= now + this.deps.driftCheckMs!) : null,
     ].filter((t): t is number => t !== null);
     if (!times.length) return null;
     return Math.max(Math.min(...times), this.backoffUntil ?? -Infinity);
@@ -237,11 +237,16 @@ export class RolloutRunner {
     }
   }
 
-  /** The guard watches whenever the canary gets traffic (the live split, applied or not yet). */
+  /**
+   * The router is read back once a split was decided and confirmed. A rollout that has decided
+   * no split yet (queued outside its window, waiting for startAt or an approval) has nothing
+   * to re-apply.
+   */
   private driftCheckActive(): boolean {
-    return this.deps.driftCheckMs !== undefined && this.state.seq > 0 && splitConfirmed(this.state);
+    return this.deps.driftCheckMs !== undefined && this.state.splitSeq > 0 && splitConfirmed(this.state);
   }
 
+  /** The guard watches whenever the canary gets traffic (the live split, applied or not yet). */
   private guardActive(): boolean {
     const s = this.state;
     if (s.status !== 'progressing' && s.status !== 'waiting' && s.status !== 'paused') return false;
@@ -394,6 +399,9 @@ export class RolloutRunner {
   /** On start: re-apply the last decided split where the router disagrees with the journal. */
   private async reconcile(why: 'start' | 'drift' = 'start'): Promise<void> {
     const { router, log } = this.deps;
+    // No record has decided a split yet: rollgate has not touched the router, so there is
+    // nothing to re-apply or confirm (an applied mark needs the seq of a deciding record).
+    if (this.state.splitSeq === 0) return;
     let actual: Split | null = null;
     try {
       actual = await router.read();

@@ -2,7 +2,9 @@
  * `rollgate simulate FILE [--from T] [--until T] [--prometheus URL] [--output json|text]`:
  * runs the plan in virtual time against Prometheus history, touching no traffic.
  * With `--output json` stdout carries exactly one decision record per line and nothing else.
- * Exit status: 0 complete, 10 rolled back, 11 paused or unfinished, 1 invalid plan, 2 usage.
+ * Exit status: 0 complete, 10 rolled back, 11 paused or unfinished, 12 Prometheus history not
+ * available (unreachable, refusing, failing: probed before the run, and any such failure during
+ * it ends the simulation), 1 invalid plan, 2 usage.
  */
 import type { Command } from 'commander';
 import { loadPlanFile } from '../plan/load.js';
@@ -10,10 +12,14 @@ import { formatDiagnostic, hasErrors } from '../plan/diagnostic.js';
 import { rolloutId } from '../plan/schema.js';
 import { isoTime } from '../plan/duration.js';
 import { PrometheusProvider, providerOptionsFromPlan } from '../metrics/prometheus.js';
+import { HistoryUnavailableError, PrometheusHistory } from '../metrics/history.js';
 import { simulate } from '../controller/simulate.js';
 import { formatDecisionText } from '../observe/decision-log.js';
 import { createLogger } from '../observe/log.js';
 import { CliError, parseTimeOption } from './options.js';
+
+/** Retries of the reachability probe: one, so that a dead address fails within seconds. */
+const PROBE_RETRIES = 1;
 
 interface SimulateFlags {
   from?: string;
@@ -40,21 +46,33 @@ export async function simulateCommand(file: string, flags: SimulateFlags): Promi
     if (from === undefined) throw new CliError(`--from is required: ${rolloutId(loaded.plan)} has no spec.startAt to start the simulation at`, 2);
     const until = flags.until ? parseTimeOption(flags.until, '--until') : Date.now();
     if (until <= from) throw new CliError(`--until (${isoTime(until)}) must be after --from (${isoTime(from)})`, 2);
-    let provider: PrometheusProvider;
+    let provider: PrometheusHistory;
     try {
-      provider = new PrometheusProvider(
-        providerOptionsFromPlan(spec.prometheus, { log, ...(flags.prometheus ? { address: flags.prometheus } : {}) }),
-      );
+      const options = providerOptionsFromPlan(spec.prometheus, { log, ...(flags.prometheus ? { address: flags.prometheus } : {}) });
+      provider = new PrometheusHistory({
+        prometheus: new PrometheusProvider(options),
+        probe: new PrometheusProvider({ ...options, retries: PROBE_RETRIES }),
+        address: options.address,
+      });
     } catch (err) {
       throw new CliError((err as Error).message, 2);
     }
-    const result = await simulate(loaded, {
-      from,
-      until,
-      provider,
-      log,
-      onRecord: (r) => out(flags.output === 'json' ? JSON.stringify(r) : formatDecisionText(r)),
-    });
+    let result;
+    try {
+      await provider.probe(from);
+      result = await simulate(loaded, {
+        from,
+        until,
+        provider,
+        log,
+        onRecord: (r) => out(flags.output === 'json' ? JSON.stringify(r) : formatDecisionText(r)),
+      });
+    } catch (err) {
+      if (err instanceof HistoryUnavailableError) {
+        throw new CliError(`simulation of ${rolloutId(loaded.plan)} stopped: ${err.message}`, err.exitCode);
+      }
+      throw err;
+    }
     const s = result.state;
     note(
       `simulated ${rolloutId(loaded.plan)} from ${isoTime(from)} to ${isoTime(until)}: ${s.status} at phase ${s.phaseName} (${s.weight}% canary), ` +
@@ -69,6 +87,11 @@ export function register(program: Command): void {
   program
     .command('simulate')
     .description('run a plan in virtual time against Prometheus history (no traffic is touched)')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 complete, 10 rolled back, 11 paused or unfinished, 12 Prometheus history not available\n' +
+        '(unreachable or failing: probed before the run; such a failure during the run ends it), 1 invalid plan, 2 usage.',
+    )
     .argument('<file>', 'plan file')
     .option('--from <time>', 'simulated start: RFC 3339, now or now-48h (default: spec.startAt)')
     .option('--until <time>', 'simulated end (default: now)')

@@ -13,9 +13,10 @@
  *    about N / 10,000 range requests.
  * 3. An instant off the grid, or later than `now() - settleMs`, falls through to a real instant
  *    query.
- * 4. A range failure gives `nodata` with the failure's reason. A non-retryable failure (a bad
- *    query) is cached for the chunk's span, since asking again cannot help; a transient one is
- *    not cached, so the next tick tries again.
+ * 4. A range failure (a PrometheusError) gives `nodata` with the failure's reason. A
+ *    non-retryable failure (a bad query) is cached for the chunk's span, since asking again
+ *    cannot help; a transient one is not cached, so the next tick tries again. Any other error
+ *    (HistoryUnavailableError from history.ts: the simulation stops) is passed on.
  *
  * Memory is bounded: chunks that end before the latest instant asked of their query are
  * dropped (simulated time moves forward), and at most `maxQueries` queries are remembered
@@ -110,9 +111,11 @@ export class RangePrefetchProvider implements MetricsProvider {
 
   private fetch(query: string, start: number, end: number): Chunk {
     this.stats.rangeRequests++;
+    // A PrometheusError is a failed answer (nodata); anything else (the history being
+    // unavailable, a bug) is not data-shaped and propagates to the caller.
     const samples = this.inner.range(query, start, end, this.stepMs).catch((err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
-      return { failed: message, transient: !(err instanceof PrometheusError) || err.retryable };
+      if (!(err instanceof PrometheusError)) throw err;
+      return { failed: err.message, transient: err.retryable };
     });
     return { start, end, samples };
   }

@@ -129,12 +129,26 @@ export class PrometheusProvider implements MetricsProvider {
   }
 
   async instant(query: string, at: number): Promise<Sample> {
+    try {
+      return await this.evaluate(query, at);
+    } catch (err) {
+      return { value: null, reason: this.safeMessage(err) };
+    }
+  }
+
+  /**
+   * `instant`, except that a failure to get an answer (after the retries) rejects with a
+   * PrometheusError instead of becoming a `nodata` Sample: for callers that must tell
+   * "Prometheus is unreachable" from "the query has no data" (`simulate`).
+   */
+  async evaluate(query: string, at: number): Promise<Sample> {
     let judged: Judged;
     try {
       const data = await this.call('instant', query, { query, time: seconds(at) });
       judged = judgeInstant(data);
     } catch (err) {
-      return { value: null, reason: this.safeMessage(err) };
+      if (err instanceof PrometheusError) throw new PrometheusError(this.safeMessage(err), { kind: err.kind, ...(err.status !== undefined ? { status: err.status } : {}) });
+      return { value: null, reason: this.safeMessage(err) }; // a bug in reading the answer, not an unreachable Prometheus
     }
     if (judged.several) {
       this.log.error({ query, samples: judged.several, at: new Date(at).toISOString() }, `query returned ${judged.several} samples, expected one: aggregate it (sum, max, ...) so it yields a single number`);

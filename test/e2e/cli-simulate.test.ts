@@ -62,7 +62,8 @@ ${extra}
 }
 
 function simulate(...args: string[]) {
-  return spawnSync(process.execPath, [MAIN, 'simulate', ...args], { encoding: 'utf8', env: { ...process.env, ROLLGATE_LOG_LEVEL: 'warn' } });
+  // The timeout only stops a hung process (the defect this file guards against); a passing run is far quicker.
+  return spawnSync(process.execPath, [MAIN, 'simulate', ...args], { encoding: 'utf8', env: { ...process.env, ROLLGATE_LOG_LEVEL: 'warn' }, timeout: 60_000 });
 }
 
 describe('rollgate simulate', () => {
@@ -99,6 +100,29 @@ describe('rollgate simulate', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/checkpoint 1\/2 of canary: continue/);
     expect(r.stdout).toMatch(/error-rate=0\.0004\d* \(max 0\.01\) pass/); // 0.01 / 20.01
+  });
+
+  it('exits 12 naming the address and the failure when --prometheus is unreachable, with no record printed', () => {
+    const r = simulate(plan('good'), '--prometheus', 'http://127.0.0.1:1', '--output', 'json', '--until', iso(end));
+    expect(r.signal, 'simulate hung and was killed').toBeNull();
+    expect(r.status, r.stderr).toBe(12);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('rollgate: simulation of default/sim-good stopped: Prometheus history is not available');
+    expect(r.stderr).toContain('cannot reach Prometheus at http://127.0.0.1:1 (ECONNREFUSED)');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  }, 70_000);
+
+  it("exits 12 when the plan's own prometheus.address is dead (no --prometheus), text output alike", () => {
+    const r = simulate(plan('good', '  guard: { interval: 5s }'), '--until', iso(end));
+    expect(r.signal, 'simulate hung and was killed').toBeNull();
+    expect(r.status, r.stderr).toBe(12);
+    expect(r.stderr).toContain('http://127.0.0.1:1');
+    expect(r.stdout).not.toMatch(/hold|pause/);
+  }, 70_000);
+
+  it('documents exit status 12 in --help', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'simulate', '--help'], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/12 Prometheus history not available/);
   });
 
   it('an invalid plan exits 1 with FILE:LINE:COL and no stack trace; usage errors exit 2', () => {

@@ -12,7 +12,7 @@ export interface PendingCheckpoint {
   /** 0-based index in the phase. */
   index: number;
   of: number;
-  /** The instant it is judged at (its due time, or the retry time after a hold or resume). */
+  /** The instant it is judged at (its due time, or the retry time after a hold or a resume). */
   due: number;
   /** Start of the evidence span: the previous passed checkpoint, or the window opening. */
   from: number;
@@ -27,8 +27,19 @@ export function pendingCheckpoint(plan: Plan, s: RolloutState): PendingCheckpoin
   const dues = checkpointDueTimes(phase, windowOpen);
   const index = Math.min(s.checkpointIndex, dues.length - 1);
   const from = s.evidenceFrom ?? windowOpen;
-  const due = judgementTime(Math.max(dues[index]!, s.retryAt ?? -Infinity), from, plan.spec.analysis.retryInterval);
+  const retryInterval = plan.spec.analysis.retryInterval;
+  let at = Math.max(dues[index]!, s.retryAt ?? -Infinity);
+  if (s.resumedAt !== null) at = Math.max(at, s.resumedAt + Math.max(checkpointWindow(dues, index, windowOpen), retryInterval));
+  const due = judgementTime(at, from, retryInterval);
   return { index, of: dues.length, due, from };
+}
+
+/**
+ * A checkpoint's own window as the plan schedules it: from the previous checkpoint (or the
+ * window opening) to its due time.
+ */
+export function checkpointWindow(dues: number[], index: number, windowOpen: number): number {
+  return dues[index]! - (index > 0 ? dues[index - 1]! : windowOpen);
 }
 
 export interface ScheduleOptions {

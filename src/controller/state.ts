@@ -35,8 +35,13 @@ export interface RolloutState {
   evidenceFrom: number | null;
   /** Consecutive inconclusive judgements of the pending checkpoint. */
   inconclusive: number;
-  /** When the pending checkpoint is judged again (after a hold or a resume). */
+  /** When the pending checkpoint is judged again (after a hold). */
   retryAt: number | null;
+  /**
+   * When the rollout was last resumed while the pending checkpoint was open: that checkpoint
+   * then gets a full window of evidence after the resume (schedule.ts, pendingCheckpoint).
+   */
+  resumedAt: number | null;
   /** The decided split. */
   weight: number;
   mirror: number;
@@ -71,6 +76,7 @@ export function initialState(rollout: string): RolloutState {
     evidenceFrom: null,
     inconclusive: 0,
     retryAt: null,
+    resumedAt: null,
     weight: 0,
     mirror: 0,
     splitSeq: 0,
@@ -119,6 +125,7 @@ function beginPhase(s: RolloutState, r: DecisionRecord): RolloutState {
     evidenceFrom: null,
     inconclusive: 0,
     retryAt: null,
+    resumedAt: null,
   };
 }
 
@@ -154,6 +161,7 @@ export function applyRecord(state: RolloutState, r: DecisionRecord): RolloutStat
       s.evidenceFrom = r.checkpoint ? Date.parse(r.checkpoint.due) : Date.parse(r.at);
       s.inconclusive = 0;
       s.retryAt = null;
+      s.resumedAt = null;
       break;
     case 'hold':
       // A checkpoint that holds is judged again later; a router that failed to apply a split
@@ -176,7 +184,8 @@ export function applyRecord(state: RolloutState, r: DecisionRecord): RolloutStat
       s.status = state.pausedFrom ?? 'progressing';
       s.pausedFrom = null;
       s.inconclusive = 0;
-      s.retryAt = Date.parse(r.at);
+      s.retryAt = null;
+      s.resumedAt = Date.parse(r.at);
       break;
     case 'abort':
       s.status = 'rolling-back';

@@ -136,8 +136,9 @@ describe('manual decisions', () => {
       'checkpoint:advance@canary',
       'checkpoint:complete@full',
     ]);
-    // The checkpoint due during the pause is judged at resume, over the whole span.
-    expect(e.records[3]!.checkpoint).toMatchObject({ from: iso(T0), due: iso(T0 + 2 * HOUR), window: '2h' });
+    // The checkpoint due during the pause gets a full window (30m) after the resume, and is
+    // judged over the whole span since the window opened.
+    expect(e.records[3]!.checkpoint).toMatchObject({ from: iso(T0), due: iso(T0 + 2 * HOUR + 30 * MIN), window: '2h30m' });
   });
 
   it('abort rolls back now, recorded as manual abort followed by rollback; retry starts over', async () => {

@@ -21,7 +21,7 @@
  *
  * What it does:
  * 1. Makes a temp dir (the nginx prefix), writes `files` into it, then nginx.conf: the main
- *    context (foreground master, `worker_processes`, pid and error log in the dir, `user root`
+ *    context (`load_module` of the Lua module with `lua: true`, foreground master, `worker_processes`, pid and error log in the dir, `user root`
  *    when running as root so workers can use the dir), `events {}`, and `http {}` with temp
  *    paths in the dir, access log off, and the caller's `http(...)` text inside.
  * 2. Starts `nginx -p DIR -c DIR/nginx.conf` on a free port (retrying with another port if the
@@ -33,7 +33,7 @@
  * once the test process is gone, and an `exit` hook kills every group still running (see
  * local-process.ts). Still call `stop()` in afterAll.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,18 @@ import { freePort } from './ports.js';
 import { localServer, sleep, spawnSupervised, tail, trackTempDir, type LocalServer, type SupervisedProcess } from './local-process.js';
 
 export const NGINX_BIN = process.env.ROLLGATE_NGINX_BIN ?? '/usr/sbin/nginx';
+
+/**
+ * Debian's dynamic modules for the nginx router's lua mode (packages libnginx-mod-http-lua and
+ * libnginx-mod-http-ndk). Debian's own nginx.conf loads them through /etc/nginx/modules-enabled;
+ * an nginx started with a generated config (`lua: true`) loads them explicitly, NDK first.
+ */
+export const NGINX_LUA_MODULES = ['/usr/lib/nginx/modules/ndk_http_module.so', '/usr/lib/nginx/modules/ngx_http_lua_module.so'];
+
+/** Whether the Lua module files are installed. */
+export function nginxLuaInstalled(): boolean {
+  return NGINX_LUA_MODULES.every((m) => existsSync(m));
+}
 
 export interface NginxContext {
   /** The 127.0.0.1 port chosen for this instance; listen on it. */
@@ -58,6 +70,8 @@ export interface StartNginxOptions {
    * function of the dir giving them (for content that names absolute paths in the dir).
    */
   files?: Record<string, string> | ((ctx: { dir: string }) => Record<string, string>);
+  /** Load the Lua module (NGINX_LUA_MODULES), for the nginx router's lua mode. Default false. */
+  lua?: boolean;
   /** Default 2, so tests see how a reload moves traffic between worker generations. */
   workerProcesses?: number;
   /** Give up waiting for the port after this long. Default 10 s. */
@@ -108,6 +122,7 @@ function mainConfig(opts: StartNginxOptions, ctx: NginxContext): string {
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const tmp = join(ctx.dir, 'tmp');
   return [
+    ...(opts.lua ? NGINX_LUA_MODULES.map((m) => `load_module ${m};`) : []),
     'daemon off;',
     'master_process on;',
     `worker_processes ${opts.workerProcesses ?? 2};`,

@@ -13,7 +13,7 @@
  * every request (method, url, headers, and `mirrored` = it carried `X-Rollgate-Mirror: 1`,
  * the header the nginx router's mirror location adds to copies).
  */
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { freePort } from './ports.js';
 
 export interface RecordedRequest {
@@ -171,4 +171,66 @@ export function getBackend(url: string, headers: Record<string, string> = {}): P
     req.on('error', reject);
     req.end();
   });
+}
+
+export interface SteadyResponse {
+  /** performance.now() when the request was sent and when it ended. */
+  sentAt: number;
+  endedAt: number;
+  /** `X-Backend` of a 2xx answer; null when the request failed. */
+  backend: string | null;
+  /** Why it failed (HTTP status or the connection error's code), when it did. */
+  error?: string;
+}
+
+export interface SteadyLoad {
+  responses: SteadyResponse[];
+  /** Requests that failed so far. */
+  failed(): number;
+  /** Stops sending and waits for the requests in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Steady load as real clients send it: `connections` clients, each sending GET requests back
+ * to back over its own keep-alive connection (Node's http.Agent with keepAlive, which does not
+ * retry a request whose reused connection was reset), recording every request. Unlike
+ * sendRequests, connections are reused across the requests, so anything that closes idle
+ * keep-alive connections (an nginx reload) shows up as failed requests.
+ */
+export function startSteadyLoad(url: string, opts: { connections?: number; timeoutMs?: number } = {}): SteadyLoad {
+  const connections = opts.connections ?? 8;
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const responses: SteadyResponse[] = [];
+  let stopping = false;
+  const one = (): Promise<SteadyResponse> =>
+    new Promise((resolve) => {
+      const sentAt = performance.now();
+      const done = (backend: string | null, error?: string) => resolve({ sentAt, endedAt: performance.now(), backend, ...(error ? { error } : {}) });
+      const req = request(url, { method: 'GET', agent, timeout: timeoutMs }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 299) done(null, `HTTP ${status}`);
+          else done(String(res.headers['x-backend'] ?? '(none)'));
+        });
+        res.on('error', (err: NodeJS.ErrnoException) => done(null, err.code ?? err.message));
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => done(null, err.code ?? err.message));
+      req.end();
+    });
+  const clients = Array.from({ length: connections }, async () => {
+    while (!stopping) responses.push(await one());
+  });
+  return {
+    responses,
+    failed: () => responses.filter((r) => r.backend === null).length,
+    stop: async () => {
+      stopping = true;
+      await Promise.all(clients);
+      agent.destroy();
+    },
+  };
 }

@@ -78,6 +78,7 @@ export const trafficSchema = z.strictObject({
       canary: hostPorts,
       reload: z.array(z.string()).min(1).default(['nginx', '-s', 'reload']),
       test: z.array(z.string()).min(1).default(['nginx', '-t']),
+      mode: z.enum(['lua', 'reload'], { error: 'expected lua (split set without a reload; needs the nginx Lua module) or reload' }).optional(),
     })
     .optional(),
   haproxy: z

@@ -1,13 +1,28 @@
 /**
  * The `nginx` router: owns one include file (`traffic.nginx.configFile`) and nothing else of
- * the nginx configuration. `apply`:
- *   1. renders the file for the split (nginx-config.ts; shares rounded to 0.01%) and writes it
- *      atomically (temp + rename);
+ * the nginx configuration. Two modes (docs/routers.md):
+ *
+ * - `lua` (needs nginx's Lua module): the file defines the upstreams, a shared dict holding the
+ *   split, the per-request routing that reads it, and a control endpoint on the unix socket
+ *   `<configFile>.sock` (nginx-lua-config.ts). `apply` writes the file and reloads nginx only
+ *   when the file itself changes (first setup, other upstream addresses); a weight or mirror
+ *   change is one PUT to the endpoint, which answers what nginx now routes. No reload, so no
+ *   keep-alive connection is closed. `read()` asks the endpoint: after an nginx restart the
+ *   shared dict is empty and nginx routes everything to stable, which is what read() reports
+ *   (the engine's drift check then re-applies the journalled split).
+ * - `reload` (plain nginx): the file holds the split in `split_clients` blocks
+ *   (nginx-config.ts), and every change is written and reloaded.
+ *
+ * Without `mode`, the first apply tries lua and falls back to reload when `nginx -t` rejects
+ * the lua file for lack of the module (or for a second http-level access_by_lua_block).
+ *
+ * Writing the file (both modes):
+ *   1. writes it atomically (temp + rename);
  *   2. runs the `test` argv (`nginx -t`); on failure restores the previous content (or removes
  *      the file if there was none) and throws RouterError with the file and nginx's message;
  *   3. runs the `reload` argv (`nginx -s reload`); on failure restores the previous content;
  *   4. waits until nginx serves the new file: the file defines a tiny server on the unix socket
- *      `<configFile>.sock` that answers the file's generation; apply returns once the new
+ *      `<configFile>.sock` that answers the file's generation; it returns once the new
  *      generation answers, nginx's 100 ms overlap of old and new workers has passed, and
  *      several fresh connections in a row get the new generation (see settle), bounded by
  *      `settleTimeoutMs`.
@@ -26,11 +41,25 @@ import {
   IncludeParseError,
   checkAddresses,
   nginxNames,
+  nginxShare,
   parseInclude,
   probeSocketFor,
   renderInclude,
   type NginxNames,
 } from './nginx-config.js';
+import {
+  CONTROL_PATH,
+  basisPoints,
+  controlAnswerSchema,
+  isLuaInclude,
+  renderLuaInclude,
+  splitOf,
+  type ControlAnswer,
+} from './nginx-lua-config.js';
+
+/** `lua`: split in a shared dict, set without a reload; `reload`: split_clients, reloaded. */
+export type NginxMode = 'lua' | 'reload';
+export const NGINX_MODES = ['lua', 'reload'] as const;
 
 export interface NginxRouterConfig {
   /** The rollout name the names in the file derive from (`rollgate_<name>_...`). */
@@ -38,16 +67,26 @@ export interface NginxRouterConfig {
   configFile: string;
   stable: string[];
   canary: string[];
+  /** lua or reload; absent: lua where nginx accepts it, else reload (decided on the first apply). */
+  mode?: NginxMode;
   /** argv run after writing; default `nginx -s reload`. */
   reload: string[];
   /** argv run before reloading; default `nginx -t`. */
   test: string[];
   /** How long apply waits for nginx to serve the new file after the reload. Default 10 s. */
   settleTimeoutMs?: number;
+  /** Timeout of a request to the lua-mode control endpoint. Default 2 s. */
+  controlTimeoutMs?: number;
   /** Timeout of the test and reload commands. Default 30 s. */
   commandTimeoutMs?: number;
   log?: Logger;
 }
+
+/** What `nginx -t` says about a lua-mode include when nginx cannot run it (auto mode falls back to reload). */
+const LUA_REJECTED = /unknown directive "(?:lua_shared_dict|access_by_lua_block|content_by_lua_block)"|"access_by_lua_block" directive is duplicate/;
+
+/** nginx cannot run the lua-mode include (auto mode only). */
+class LuaUnavailable extends Error {}
 
 /** Fresh probe connections in a row that must see the new generation. */
 const SETTLE_CONFIRMATIONS = 3;
@@ -60,11 +99,14 @@ export class NginxRouter implements TrafficRouter {
   readonly names: NginxNames;
   readonly probeSocket: string;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The mode in use: the configured one, or the one the first apply found (auto). */
+  private mode: NginxMode | null;
 
   constructor(private readonly config: NginxRouterConfig) {
     this.target = config.configFile;
     this.names = nginxNames(config.rollout);
     this.probeSocket = probeSocketFor(config.configFile);
+    this.mode = config.mode ?? null;
     const bad = checkAddresses('stable', config.stable) ?? checkAddresses('canary', config.canary);
     if (bad) throw new RouterError(this.name, this.target, bad);
   }
@@ -75,10 +117,115 @@ export class NginxRouter implements TrafficRouter {
     return run;
   }
 
+  /** The mode apply uses: the configured one, the one found on an earlier apply, or null (not decided yet). */
+  modeInUse(): NginxMode | null {
+    return this.mode;
+  }
+
   private async applyNow(split: Split): Promise<Split> {
     for (const [what, v] of [['weight', split.weight], ['mirror', split.mirror]] as const) {
       if (!Number.isFinite(v) || v < 0 || v > 100) throw new RouterError(this.name, this.target, `${what} ${v} is not a percentage from 0 to 100`);
     }
+    if (this.mode === 'reload') return this.applyReload(split);
+    if (this.mode === 'lua') return this.applyLua(split);
+    try {
+      const effective = await this.applyLua(split);
+      this.mode = 'lua';
+      this.config.log?.info({ router: this.name, target: this.target }, 'nginx router: lua mode (splits are set without a reload)');
+      return effective;
+    } catch (err) {
+      if (!(err instanceof LuaUnavailable)) throw err;
+      this.mode = 'reload';
+      this.config.log?.warn({ router: this.name, target: this.target, why: err.message }, 'nginx router: reload mode (nginx rejected the lua-mode include; every split change reloads nginx)');
+      return this.applyReload(split);
+    }
+  }
+
+  private async applyLua(split: Split): Promise<Split> {
+    const want = { weight: nginxShare(split.weight), mirror: nginxShare(split.mirror) };
+    const rendered = renderLuaInclude({
+      rollout: this.config.rollout,
+      names: this.names,
+      stable: this.config.stable,
+      canary: this.config.canary,
+      controlSocket: this.probeSocket,
+    });
+    const previous = await this.readText();
+    let state = previous === rendered.text ? await this.control('GET').catch(() => null) : null;
+    if (state?.generation !== rendered.generation) {
+      await this.install(rendered.text, rendered.generation, previous, this.mode === null);
+      state = null;
+    }
+    const same = state !== null && state.set && state.weight === basisPoints(want.weight) && state.mirror === basisPoints(want.mirror);
+    if (same) return want;
+    const answer = await this.control('PUT', want);
+    const effective = splitOf(answer);
+    if (!answer.set || answer.generation !== rendered.generation || effective.weight !== want.weight || effective.mirror !== want.mirror) {
+      throw new RouterError(this.name, this.target, `nginx answered ${JSON.stringify(answer)} after setting weight ${want.weight}%, mirror ${want.mirror}% (generation ${rendered.generation})`);
+    }
+    this.config.log?.info({ router: this.name, target: this.target, split: effective, mode: 'lua' }, 'nginx routes the new split');
+    return effective;
+  }
+
+  /**
+   * Writes the include, tests it, reloads nginx and waits until nginx serves it; restores the
+   * previous content on any failure. With `luaProbe`, a test failure that says nginx has no Lua
+   * module (or already has an http-level access_by_lua_block) throws LuaUnavailable.
+   */
+  private async install(text: string, generation: string, previous: string | null, luaProbe = false): Promise<number> {
+    try {
+      await mkdir(dirname(this.target), { recursive: true });
+      await writeFileAtomic(this.target, text);
+    } catch (err) {
+      throw new RouterError(this.name, this.target, `cannot write: ${(err as Error).message}`, { cause: err });
+    }
+    const tested = await this.run('test', this.config.test);
+    if (!tested.ok) {
+      const restored = await this.restore(previous);
+      if (luaProbe && LUA_REJECTED.test(tested.message)) throw new LuaUnavailable(tested.message);
+      throw new RouterError(this.name, this.target, `nginx rejected the new file (${tested.argv}), ${restored}: ${tested.message}`);
+    }
+    const reloaded = await this.run('reload', this.config.reload);
+    if (!reloaded.ok) {
+      const restored = await this.restore(previous);
+      throw new RouterError(this.name, this.target, `reload failed (${reloaded.argv}), ${restored}: ${reloaded.message}`);
+    }
+    const settled = await this.settle(generation);
+    if (!settled.ok) {
+      const restored = await this.restore(previous);
+      const again = await this.run('reload', this.config.reload);
+      throw new RouterError(
+        this.name,
+        this.target,
+        `nginx did not serve the new file within ${this.settleTimeoutMs()} ms after the reload (probe ${this.probeSocket}: ${settled.last}); ${restored}${again.ok ? ' and reloaded' : `, but reloading it failed: ${again.message}`}`,
+      );
+    }
+    return settled.ms;
+  }
+
+  /** GET or PUT the split on the control endpoint; the answer, validated. */
+  private async control(method: 'GET' | 'PUT', split?: Split): Promise<ControlAnswer> {
+    const path = split ? `${CONTROL_PATH}?weight=${basisPoints(split.weight)}&mirror=${basisPoints(split.mirror)}` : CONTROL_PATH;
+    let res: { status: number; body: string };
+    try {
+      res = await socketRequest(this.probeSocket, method, path, this.config.controlTimeoutMs ?? 2_000);
+    } catch (err) {
+      throw new RouterError(this.name, this.target, `the control endpoint ${this.probeSocket} did not answer ${method} ${CONTROL_PATH}: ${(err as Error).message}`, { cause: err });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(res.body);
+    } catch {
+      parsed = undefined;
+    }
+    const answer = res.status === 200 ? controlAnswerSchema.safeParse(parsed) : null;
+    if (!answer?.success) {
+      throw new RouterError(this.name, this.target, `the control endpoint ${this.probeSocket} answered ${method} ${CONTROL_PATH} with HTTP ${res.status}: ${res.body.trim().slice(0, 200)}`);
+    }
+    return answer.data;
+  }
+
+  private async applyReload(split: Split): Promise<Split> {
     const rendered = renderInclude({
       rollout: this.config.rollout,
       names: this.names,
@@ -89,40 +236,28 @@ export class NginxRouter implements TrafficRouter {
     });
     const previous = await this.readText();
     if (previous === rendered.text && (await this.probe()) === rendered.generation) return rendered.effective;
-
-    try {
-      await mkdir(dirname(this.target), { recursive: true });
-      await writeFileAtomic(this.target, rendered.text);
-    } catch (err) {
-      throw new RouterError(this.name, this.target, `cannot write: ${(err as Error).message}`, { cause: err });
-    }
-    const tested = await this.run('test', this.config.test);
-    if (!tested.ok) {
-      const restored = await this.restore(previous);
-      throw new RouterError(this.name, this.target, `nginx rejected the new file (${tested.argv}), ${restored}: ${tested.message}`);
-    }
-    const reloaded = await this.run('reload', this.config.reload);
-    if (!reloaded.ok) {
-      const restored = await this.restore(previous);
-      throw new RouterError(this.name, this.target, `reload failed (${reloaded.argv}), ${restored}: ${reloaded.message}`);
-    }
-    const settled = await this.settle(rendered.generation);
-    if (!settled.ok) {
-      const restored = await this.restore(previous);
-      const again = await this.run('reload', this.config.reload);
-      throw new RouterError(
-        this.name,
-        this.target,
-        `nginx did not serve the new file within ${this.settleTimeoutMs()} ms after the reload (probe ${this.probeSocket}: ${settled.last}); ${restored}${again.ok ? ' and reloaded' : `, but reloading it failed: ${again.message}`}`,
-      );
-    }
-    this.config.log?.info({ router: this.name, target: this.target, split: rendered.effective, generation: rendered.generation, settleMs: Math.round(settled.ms) }, 'nginx serves the new split');
+    const settleMs = await this.install(rendered.text, rendered.generation, previous);
+    this.config.log?.info({ router: this.name, target: this.target, split: rendered.effective, generation: rendered.generation, settleMs: Math.round(settleMs), mode: 'reload' }, 'nginx serves the new split');
     return rendered.effective;
   }
 
+  /**
+   * What nginx routes now. A lua-mode file: asked from the control endpoint (an nginx that does
+   * not run the file on disk, or does not answer, is a RouterError; an empty shared dict after
+   * a restart routes everything to stable and reads 0/0). A reload-mode file: its split_clients
+   * blocks. Null when the file does not exist.
+   */
   async read(): Promise<Split | null> {
     const text = await this.readText();
     if (text === null) return null;
+    if (isLuaInclude(text)) {
+      const answer = await this.control('GET');
+      const onDisk = /^# generation ([0-9a-f]{16})$/m.exec(text)?.[1];
+      if (answer.generation !== onDisk) {
+        throw new RouterError(this.name, this.target, `cannot read the split: nginx runs generation ${answer.generation}, the file on disk is generation ${onDisk ?? '(none)'} (not reloaded since it was written?)`);
+      }
+      return splitOf(answer);
+    }
     try {
       return parseInclude(text, this.names).split;
     } catch (err) {
@@ -210,6 +345,24 @@ export class NginxRouter implements TrafficRouter {
   }
 }
 
+/** One request on a unix socket (fresh connection); resolves with status and body. */
+export function socketRequest(socketPath: string, method: string, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ socketPath, path, method, agent: false, headers: { connection: 'close' }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === 'ENOENT' ? 'socket missing (nginx not running this file?)' : err.code === 'ECONNREFUSED' ? 'socket refused (nginx not running?)' : err.message)),
+    );
+    req.end();
+  });
+}
+
 /** GET / on the probe socket (fresh connection); resolves with the body. */
 export function probeGeneration(socketPath: string, timeoutMs: number): Promise<string> {
   return new Promise((resolvePromise, reject) => {
@@ -245,6 +398,7 @@ export const nginxRouterAdapter: RouterAdapter = {
       canary: list(cfg.canary),
       reload: cfg.reload,
       test: cfg.test,
+      ...(cfg.mode ? { mode: cfg.mode } : {}),
       log: ctx.log,
     });
   },

@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import { startNginx, type RunningNginx } from '../../src/devtools/local-nginx.js';
 import { startBackends, type TestBackends } from '../../src/devtools/test-backends.js';
-import { NginxRouter } from '../../src/routers/nginx.js';
+import { NginxRouter, type NginxMode } from '../../src/routers/nginx.js';
 import { nginxNames, probeSocketFor, renderInclude } from '../../src/routers/nginx-config.js';
+import { renderLuaInclude } from '../../src/routers/nginx-lua-config.js';
 
 export interface NginxRig {
   nginx: RunningNginx;
@@ -39,7 +40,10 @@ export function userServerBlock(rollout: string, includeFile: string, port: numb
 }
 
 /** The first include file, all traffic to stable (what users create before nginx first starts). */
-export function initialInclude(rollout: string, configFile: string, stable: string, canary: string): string {
+export function initialInclude(rollout: string, configFile: string, stable: string, canary: string, mode: NginxMode = 'reload'): string {
+  if (mode === 'lua') {
+    return renderLuaInclude({ rollout, names: nginxNames(rollout), stable: [stable], canary: [canary], controlSocket: probeSocketFor(configFile) }).text;
+  }
   return renderInclude({
     rollout,
     names: nginxNames(rollout),
@@ -50,8 +54,15 @@ export function initialInclude(rollout: string, configFile: string, stable: stri
   }).text;
 }
 
-export async function startNginxRig(opts: { rollout?: string; workerProcesses?: number } = {}): Promise<NginxRig> {
+/**
+ * `mode: 'lua'`: nginx loads the Lua module and starts with the lua-mode include; otherwise a
+ * plain nginx (no Lua module) with the reload-mode include. The router gets `routerMode`
+ * (default: the rig's mode; `'auto'`: no mode, detected on the first apply).
+ */
+export async function startNginxRig(opts: { rollout?: string; workerProcesses?: number; mode?: NginxMode; routerMode?: NginxMode | 'auto' } = {}): Promise<NginxRig> {
   const rollout = opts.rollout ?? 'checkout';
+  const mode = opts.mode ?? 'reload';
+  const routerMode = opts.routerMode ?? mode;
   const backends = await startBackends(['stable', 'canary'] as const);
   let nginx: RunningNginx | undefined;
   try {
@@ -59,8 +70,9 @@ export async function startNginxRig(opts: { rollout?: string; workerProcesses?: 
     const includeIn = (dir: string) => join(dir, 'rollgate', `${rollout}.conf`);
     nginx = await startNginx({
       workerProcesses: opts.workerProcesses ?? 2,
+      lua: mode === 'lua',
       files: ({ dir }) => ({
-        [`rollgate/${rollout}.conf`]: initialInclude(rollout, includeIn(dir), backends.stable.address, backends.canary.address),
+        [`rollgate/${rollout}.conf`]: initialInclude(rollout, includeIn(dir), backends.stable.address, backends.canary.address, mode),
       }),
       http: ({ port, dir }) => userServerBlock(rollout, includeIn(dir), port),
     });
@@ -72,6 +84,7 @@ export async function startNginxRig(opts: { rollout?: string; workerProcesses?: 
       canary: [backends.canary.address],
       test: nginx.testArgv,
       reload: nginx.reloadArgv,
+      ...(routerMode === 'auto' ? {} : { mode: routerMode }),
     });
     const running = nginx;
     return {

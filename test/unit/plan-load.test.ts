@@ -100,6 +100,17 @@ describe('loadPlanText', () => {
     expect(r.diagnostics[0]).toMatchObject({ line: 9, col: 3, path: 'spec.traffic.router' });
     expect(r.diagnostics[0]!.message).toContain('missing required field "router"');
   });
+
+  it('reads the nginx router mode (lua or reload; absent: detected on the first apply) and rejects others with its position', () => {
+    const withMode = (mode: string) => BASE.replace('      configFile: /etc/nginx/split.conf\n', `      configFile: /etc/nginx/split.conf\n      mode: ${mode}\n`);
+    expect(loadPlanText(BASE, 'n.yaml', lenient).plans[0]!.plan.spec.traffic.nginx!.mode).toBeUndefined();
+    expect(loadPlanText(withMode('lua'), 'n.yaml', lenient).plans[0]!.plan.spec.traffic.nginx!.mode).toBe('lua');
+    expect(loadPlanText(withMode('reload'), 'n.yaml', lenient).plans[0]!.plan.spec.traffic.nginx!.mode).toBe('reload');
+    const bad = loadPlanText(withMode('openresty'), 'n.yaml', lenient);
+    expect(bad.plans).toEqual([]);
+    expect(bad.diagnostics[0]).toMatchObject({ line: 13, path: 'spec.traffic.nginx.mode' });
+    expect(bad.diagnostics[0]!.message).toContain('expected lua (split set without a reload; needs the nginx Lua module) or reload');
+  });
 });
 
 describe('formatting', () => {

@@ -66,7 +66,7 @@ describe('kill storm (CI variant: 20 kills)', () => {
   });
   afterAll(() => prom?.stop());
 
-  it('keeps every invariant through 20 SIGKILLs and restarts, and ends as the uninterrupted runs do', { timeout: 180_000 }, async () => {
+  it('keeps every invariant through 20 SIGKILLs and restarts, and ends as the uninterrupted runs do', { timeout: 300_000 }, async () => {
     const report = await killStorm({ kills: 20, killsPerTrial: [5, 7], parallel: 3, nginxShare: 0.25, seed: 7, mainJs: MAIN, prometheus: prom.url });
     expect(report.violations).toEqual([]);
     expect(report.kills).toBeGreaterThanOrEqual(20);

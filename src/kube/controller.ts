@@ -32,7 +32,7 @@ import { Informer } from './informer.js';
 import { ConfigMapJournal } from './kube-journal.js';
 import { defaultIdentity, LeaderElector } from './leader.js';
 import { requestOf, takeRequest, type KubeRequest } from './requests.js';
-import { objectKey, REQUEST_ANNOTATION, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
+import { objectKey, REQUEST_ANNOTATION, RESOURCE_API_VERSION, RESOURCE_KIND, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
 import { buildStatus, StatusWriter } from './status.js';
 
 export interface KubeControllerOptions extends ControllerOptions {
@@ -235,6 +235,13 @@ export class KubeController {
   private async manage(term: Term, key: string, obj: RolloutPlanObject): Promise<Managed | null> {
     const { log } = this.opts;
     const res = loadPlanObject(obj, `rolloutplan ${key}`, { ...(this.opts.env ? { env: this.opts.env } : {}), ...(this.opts.prometheus ? { prometheus: this.opts.prometheus } : {}) });
+    const running = this.managed.get(key);
+    if (running && obj.metadata.uid && running.obj.metadata.uid !== obj.metadata.uid) {
+      // Deleted and created again under the same name (the deletion fell in a watch gap):
+      // a new rollout, not a change of the old one.
+      log.info({ rollout: key, uid: obj.metadata.uid, previousUid: running.obj.metadata.uid }, `rolloutplan ${key} was deleted and created again (uid ${obj.metadata.uid}): the old rollout is let go, the new one starts from its own journal`);
+      this.unmanage(key, running);
+    }
     const existing = this.managed.get(key);
     this.invalid.delete(key);
     if (!res.loaded) {
@@ -263,6 +270,7 @@ export class KubeController {
     }
     const io = this.io(loaded);
     if (!io) return null;
+    if (obj.metadata.uid) this.journal.own(key, { apiVersion: RESOURCE_API_VERSION, kind: RESOURCE_KIND, name: obj.metadata.name, uid: obj.metadata.uid });
     const runner = await RolloutRunner.open(
       { plan: loaded.plan, planHash: loaded.hash },
       {

@@ -22,10 +22,20 @@ import { contractViolation, parseJournalLine, validateJournalEntry } from '../jo
 import { JournalContractError, JournalCorruptError, parseRolloutId, type Journal } from '../journal/journal.js';
 import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
 import { compactJournal, type CompactedSummary } from './journal-compaction.js';
-import { configMapPath, journalConfigMapName, MANAGED_BY_LABEL, COMPONENT, ROLLOUT_LABEL, type ObjectMeta } from './rolloutplans.js';
+import { configMapPath, journalConfigMapName, MANAGED_BY_LABEL, COMPONENT, RESOURCE_KIND, ROLLOUT_LABEL, type ObjectMeta } from './rolloutplans.js';
 
 export const JOURNAL_KEY = 'journal.jsonl';
 export const COMPACTED_KEY = 'compacted.json';
+/** The uid of the RolloutPlan whose rollout the ConfigMap journals. */
+export const PLAN_UID_ANNOTATION = 'rollgate.dev/plan-uid';
+
+/** The RolloutPlan a journal belongs to: its ConfigMap is owned by it (and goes with it). */
+export interface JournalOwner {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+}
 
 export interface ConfigMapJournalOptions {
   client: KubeClient;
@@ -39,10 +49,19 @@ export interface ConfigMapJournalOptions {
   now?: () => number;
 }
 
+interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
 interface ConfigMap {
   apiVersion: 'v1';
   kind: 'ConfigMap';
-  metadata: ObjectMeta;
+  metadata: ObjectMeta & { ownerReferences?: OwnerReference[] };
   data?: Record<string, string>;
 }
 
@@ -65,6 +84,7 @@ export class ConfigMapJournal implements Journal {
   private readonly cache = new Map<string, Loaded>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly known = new Set<string>();
+  private readonly owners = new Map<string, JournalOwner>();
   private closed = false;
   /** Conflicts met (tests and metrics). */
   conflicts = 0;
@@ -125,6 +145,20 @@ export class ConfigMapJournal implements Journal {
       if (!isAppliedMark(e)) out.unshift(e);
     }
     return out;
+  }
+
+  /**
+   * Names the RolloutPlan (by uid) whose rollout `rollout` is. From then on a ConfigMap that
+   * belongs to another uid — the journal of a RolloutPlan deleted and created again under the
+   * same name, which garbage collection has not removed yet — reads as an empty journal, and
+   * the first append replaces it. Every write sets the annotation rollgate.dev/plan-uid and an
+   * ownerReference to the RolloutPlan (controller: true, blockOwnerDeletion: false), so the
+   * journal is garbage-collected with its RolloutPlan.
+   */
+  own(rollout: string, owner: JournalOwner): void {
+    if (this.owners.get(rollout)?.uid === owner.uid) return;
+    this.owners.set(rollout, owner);
+    this.cache.delete(rollout);
   }
 
   /** Forgets what is cached: the next access reads the ConfigMap again. */
@@ -203,9 +237,17 @@ export class ConfigMapJournal implements Journal {
       kind: 'ConfigMap',
       metadata: { name: journalConfigMapName(name), namespace, labels: { [MANAGED_BY_LABEL]: COMPONENT, [ROLLOUT_LABEL]: name } },
     };
-    const data: Record<string, string> = { ...(base.data ?? {}), [JOURNAL_KEY]: lines.map((l) => `${l}\n`).join('') };
+    // Only what this journal holds: a replaced journal of an earlier RolloutPlan leaves nothing behind.
+    const data: Record<string, string> = { [JOURNAL_KEY]: lines.map((l) => `${l}\n`).join('') };
     if (compacted) data[COMPACTED_KEY] = JSON.stringify(compacted);
-    const cm: ConfigMap = { ...base, metadata: { ...base.metadata }, data };
+    const metadata = { ...base.metadata };
+    const owner = this.owners.get(rollout);
+    if (owner) {
+      metadata.annotations = { ...(metadata.annotations ?? {}), [PLAN_UID_ANNOTATION]: owner.uid };
+      const others = (metadata.ownerReferences ?? []).filter((r) => !(r.apiVersion === owner.apiVersion && r.kind === owner.kind));
+      metadata.ownerReferences = [...others, { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
+    }
+    const cm: ConfigMap = { ...base, metadata, data };
     return { cm, lines, entries, lastSeq: isAppliedMark(entry) ? current.lastSeq : entry.seq, compacted };
   }
 
@@ -218,6 +260,18 @@ export class ConfigMapJournal implements Journal {
       cm = await this.client.get<ConfigMap>(configMapPath(namespace, cmName));
     } catch (err) {
       if (!(err instanceof KubeApiError && err.notFound)) throw err;
+    }
+    const owner = this.owners.get(rollout);
+    const heldFor = cm ? planUidOf(cm) : null;
+    if (cm && owner && heldFor !== null && heldFor !== owner.uid) {
+      this.log.info(
+        { rollout, configMap: this.where(rollout), planUid: owner.uid, previousPlanUid: heldFor },
+        `${this.where(rollout)} holds the journal of an earlier RolloutPlan ${rollout} (uid ${heldFor}); rolloutplan uid ${owner.uid} starts a new journal that replaces it`,
+      );
+      const fresh: Loaded = { cm, lines: [], entries: [], lastSeq: 0, compacted: null };
+      this.cache.set(rollout, fresh);
+      this.known.add(rollout);
+      return fresh;
     }
     const file = `${this.where(rollout)} ${JOURNAL_KEY}`;
     let compacted: CompactedSummary | null = null;
@@ -258,6 +312,13 @@ export class ConfigMapJournal implements Journal {
     });
     return result;
   }
+}
+
+/** The uid of the RolloutPlan a journal ConfigMap belongs to (annotation, else controller ownerReference), or null. */
+function planUidOf(cm: ConfigMap): string | null {
+  const annotated = cm.metadata.annotations?.[PLAN_UID_ANNOTATION];
+  if (annotated) return annotated;
+  return cm.metadata.ownerReferences?.find((r) => r.controller && r.kind === RESOURCE_KIND)?.uid ?? null;
 }
 
 function describe(e: JournalEntry): string {

@@ -176,6 +176,34 @@ describe('rollgate controller in a cluster', () => {
     expect(journalOf(api)).toHaveLength(before);
   });
 
+  it('a RolloutPlan deleted and created again under the same name starts afresh: the old journal (not yet garbage-collected) is not replayed', async () => {
+    const target = join(dir, 'split.json');
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(target)));
+    const c = await start();
+    await until(() => journalOf(api).length === 2);
+    await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'pause' }, { timeoutMs: 5000, pollMs: 20 });
+    expect(journalOf(api).filter((e: any) => 'seq' in e).map((e: any) => e.decision)).toEqual(['start', 'pause']);
+    // The journal is owned by the RolloutPlan, so garbage collection deletes it with the plan.
+    expect(api.get(CM)!.metadata.ownerReferences).toEqual([{ apiVersion: 'rollgate.dev/v1alpha1', kind: 'RolloutPlan', name: 'analyzer', uid: 'uid-analyzer', controller: true, blockOwnerDeletion: false }]);
+    expect(api.get(CM)!.metadata.annotations).toMatchObject({ 'rollgate.dev/plan-uid': 'uid-analyzer' });
+
+    api.remove(PLAN); // the ConfigMap stays until the garbage collector gets to it
+    await until(() => c.runner('learning/analyzer') === undefined);
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(target), { uid: 'uid-analyzer-2' }));
+    await until(() => api.get(CM)?.metadata.annotations?.['rollgate.dev/plan-uid'] === 'uid-analyzer-2' && journalOf(api).length === 2, 5000, 'a new journal');
+    expect(journalOf(api).filter((e: any) => 'seq' in e).map((e: any) => [e.seq, e.decision])).toEqual([[1, 'start']]);
+    expect(api.get(CM)!.metadata.ownerReferences).toEqual([{ apiVersion: 'rollgate.dev/v1alpha1', kind: 'RolloutPlan', name: 'analyzer', uid: 'uid-analyzer-2', controller: true, blockOwnerDeletion: false }]);
+    expect(api.get(CM)!.data['compacted.json']).toBeUndefined();
+    await until(() => c.runner('learning/analyzer')?.state.seq === 1);
+    expect(c.runner('learning/analyzer')!.state.status).toBe('progressing');
+
+    // Deleted and created again while the deletion was not seen (a watch gap): the informer only
+    // sees an object with a new uid. Still a new rollout.
+    api.update(PLAN, (o) => ({ ...o, metadata: { ...o.metadata, uid: 'uid-analyzer-3', generation: 1 } }));
+    await until(() => api.get(CM)?.metadata.annotations?.['rollgate.dev/plan-uid'] === 'uid-analyzer-3' && journalOf(api).length === 2, 5000, 'a third journal');
+    expect(journalOf(api).filter((e: any) => 'seq' in e).map((e: any) => [e.seq, e.decision])).toEqual([[1, 'start']]);
+  });
+
   it('a manual request: the CLI writes the annotation, the leader journals it with the kubeconfig user and answers in status', async () => {
     const target = join(dir, 'split.json');
     api.create(PLAN, rolloutPlan('analyzer', fileSpec(target)));

@@ -64,7 +64,9 @@ describe('rollgate controller in a cluster', () => {
       listen: { host: '127.0.0.1', port: 0 },
       env: {},
       providerFor: () => provider,
-      lease: { durationSeconds: 1, renewEveryMs: 50, renewDeadlineMs: 400, retryEveryMs: 50 },
+      // A renew deadline far above a renew's duration on a loaded machine: a leader that misses
+      // it stops acting by design, which only the Lease test below wants.
+      lease: { durationSeconds: 5, renewEveryMs: 50, renewDeadlineMs: 4000, retryEveryMs: 50 },
       watch: { minBackoffMs: 10, maxBackoffMs: 50 },
       ...over,
     });
@@ -242,7 +244,7 @@ describe('rollgate controller in a cluster', () => {
       range: async () => new Map(),
     };
     api.create(PLAN, rolloutPlan('analyzer', fileSpec(target, { phases: [{ name: 'canary', weight: 10, checkpoints: ['1s'] }, { name: 'full', weight: 100, checkpoints: ['1h'] }] })));
-    const c = await start({}, provider);
+    const c = await start({ lease: { durationSeconds: 1, renewEveryMs: 50, renewDeadlineMs: 400, retryEveryMs: 50 } }, provider);
     await until(() => queried, 5000, 'checkpoint judged');
     const journalled = journalOf(api).length;
     const fileBefore = await readFile(target, 'utf8');

@@ -144,6 +144,12 @@ export class RolloutRunner {
     });
   }
 
+  /**
+   * What is due, in this order: the start, a pending router apply, the rollout's own decision
+   * (a checkpoint, a gate, a rollback step), then a guard tick, then a drift check. A due
+   * checkpoint is never starved by the guard: it goes first, and the next guard tick is
+   * measured from the end of the previous one (and guard queries are bounded by the interval).
+   */
   private async stepNow(): Promise<void> {
     const clock = this.deps.clock;
     for (let i = 0; i < 50; i++) {
@@ -152,14 +158,21 @@ export class RolloutRunner {
         await this.decide((b) => decideStart(b));
         continue;
       }
+      if (!splitConfirmed(this.state) && (this.applyRetryAt ?? now) <= now) await this.applySplit();
+      const confirmed = splitConfirmed(this.state);
+      if (confirmed) {
+        const due = this.nextDecision(now);
+        if (due !== null && due <= now) {
+          await this.decideDue(now);
+          continue;
+        }
+      }
+      // The guard watches the live split, also while a decided one is not applied yet.
       if (this.guardActive() && (this.nextGuardAt ?? now) <= now) {
         await this.guardTick(now);
         continue;
       }
-      if (!splitConfirmed(this.state)) {
-        if ((this.applyRetryAt ?? now) <= now) await this.applySplit();
-        if (!splitConfirmed(this.state)) return;
-      }
+      if (!confirmed) return;
       if (this.driftCheckActive()) {
         this.nextDriftCheckAt ??= now + this.deps.driftCheckMs!;
         if (this.nextDriftCheckAt <= now) {
@@ -168,9 +181,7 @@ export class RolloutRunner {
           continue;
         }
       }
-      const due = this.nextDecision(now);
-      if (due === null || due > now) return;
-      await this.decideDue(now);
+      return;
     }
     this.deps.log.error({ rollout: this.id }, 'more than 50 decisions at one instant; deferring the rest');
   }
@@ -261,7 +272,7 @@ export class RolloutRunner {
     const live = s.status === 'waiting' || s.phaseStartedAt === null ? Math.max(0, s.phaseIndex - 1) : s.phaseIndex;
     const phase = plan.spec.phases[live] ?? plan.spec.phases[0]!;
     const evidence = await gatherEvidence(
-      this.deps.guardProvider ?? this.deps.provider,
+      this.guardQueries(),
       plan,
       phase,
       guardMetrics(plan),
@@ -270,7 +281,8 @@ export class RolloutRunner {
       guardWindow(plan),
       'guard',
     );
-    this.nextGuardAt = now + plan.spec.guard.interval;
+    // From the end of this tick: a slow tick never makes the next one due at once.
+    this.nextGuardAt = this.deps.clock.now() + plan.spec.guard.interval;
     const failed = evidence.metrics.filter((m) => m.verdict === 'fail');
     const allNoData = evidence.metrics.every((m) => m.verdict === 'nodata');
     if (failed.length > 0) this.guardStrikes++;
@@ -290,6 +302,20 @@ export class RolloutRunner {
         metrics: evidence.metrics,
       }),
     );
+  }
+
+  private guardProviderFor: { base: MetricsProvider; interval: number; provider: MetricsProvider } | null = null;
+
+  /** The provider of guard ticks: deps.guardProvider, else the provider bounded by the interval. */
+  private guardQueries(): MetricsProvider {
+    if (this.deps.guardProvider) return this.deps.guardProvider;
+    const base = this.deps.provider;
+    const interval = this.plan.spec.guard.interval;
+    const cached = this.guardProviderFor;
+    if (cached && cached.base === base && cached.interval === interval) return cached.provider;
+    const provider = base.within?.(interval) ?? base;
+    this.guardProviderFor = { base, interval, provider };
+    return provider;
   }
 
   /** A person's decision, recorded with actor and reason, or refused. */

@@ -111,7 +111,7 @@ export class PrometheusProvider implements MetricsProvider {
   private readonly log: Logger;
   private readonly onQuery: ((info: QueryInfo) => void) | undefined;
 
-  constructor(opts: PrometheusProviderOptions) {
+  constructor(private readonly opts: PrometheusProviderOptions) {
     this.base = opts.address.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.retries = opts.retries ?? 3;
@@ -126,6 +126,18 @@ export class PrometheusProvider implements MetricsProvider {
     });
     this.log = opts.log.child({ component: 'prometheus', address: safeUrl(this.base) });
     this.onQuery = opts.onQuery;
+  }
+
+  /**
+   * A provider whose instant queries end within `budgetMs`: the timeout is at most the budget,
+   * one retry is made only when two attempts and the first backoff fit in it, and a 429's
+   * Retry-After is not waited for. Used for guard ticks, so that a failing Prometheus can
+   * never make one tick outlast the guard interval.
+   */
+  within(budgetMs: number): PrometheusProvider {
+    const timeoutMs = Math.max(1, Math.min(this.timeoutMs, budgetMs));
+    const retries = Math.min(this.retries, 2 * timeoutMs + this.minBackoffMs <= budgetMs ? 1 : 0);
+    return new PrometheusProvider({ ...this.opts, timeoutMs, retries, maxRetryAfterMs: 0 });
   }
 
   async instant(query: string, at: number): Promise<Sample> {

@@ -13,4 +13,10 @@ export interface MetricsProvider {
    * of one query are needed (guard ticks in simulation) so they cost one request per chunk.
    */
   range(query: string, start: number, end: number, stepMs: number): Promise<Map<number, Sample>>;
+  /**
+   * The same provider for queries whose answer is worthless after `budgetMs` (guard ticks: the
+   * next tick asks again): timeouts and retries bounded so that one `instant` never outlasts
+   * the budget. Providers without retries or timeouts need not implement it.
+   */
+  within?(budgetMs: number): MetricsProvider;
 }

@@ -5,7 +5,9 @@
  * A lock whose pid is alive on this host (`process.kill(pid, 0)`) or that was written on
  * another host is refused. A lock whose pid is dead (the owner was SIGKILLed, the machine
  * rebooted, or a restarted container got the same pid as its previous incarnation) is taken
- * over at once: under a short takeover guard the lock is re-read, and if unchanged a fresh
+ * over at once. Pids are recycled, so the lock also records the holder's `process` identity
+ * (boot id and start time, process-identity.ts): a live pid whose identity differs is another
+ * process that got the pid later, and the lock is dead. The lock is taken over: under a short takeover guard the lock is re-read, and if unchanged a fresh
  * temp lock is renamed over it.
  *
  * Why not proper-lockfile: it decides staleness by mtime (a lock refreshed by a timer is stale
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../observe/log.js';
 import { fsyncDir, isErrno, sleep, writeFileAtomic } from './fsutil.js';
+import { processIdentity } from './process-identity.js';
 
 export const LOCK_FILE = 'lock';
 
@@ -31,6 +34,8 @@ export const lockInfoSchema = z.object({
   owner: z.string(),
   /** Distinguishes this acquisition from any other with the same pid. */
   token: z.string().optional(),
+  /** `<boot id>:<start ticks>` of the holder (Linux); absent where /proc is not available. */
+  process: z.string().optional(),
 });
 export type LockInfo = z.infer<typeof lockInfoSchema>;
 
@@ -75,10 +80,15 @@ export function holderLiveness(info: LockInfo): Liveness {
   }
   try {
     process.kill(info.pid, 0);
-    return 'alive';
   } catch (err) {
     return isErrno(err, 'ESRCH') ? 'dead' : 'alive'; // EPERM: alive, another user's
   }
+  // The pid runs; is it still the process that wrote the lock, or one that got the pid later?
+  if (info.process !== undefined) {
+    const now = processIdentity(info.pid);
+    if (now !== null && now !== info.process) return 'dead';
+  }
+  return 'alive';
 }
 
 interface LockContent {
@@ -122,6 +132,8 @@ export async function acquireStateDirLock(stateDir: string, opts: AcquireOptions
     owner: opts.owner,
     token: randomUUID(),
   };
+  const identity = processIdentity(process.pid);
+  if (identity !== null) mine.process = identity;
   const content = `${JSON.stringify(mine)}\n`;
   await mkdir(stateDir, { recursive: true });
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -110,6 +110,44 @@ describe('state dir lock', () => {
     const lock = await acquireStateDirLock(dir, { owner: 'rollgate run' });
     expect(lock.info.token).not.toBe('old');
     await lock.release();
+  });
+
+  describe('a lock naming a recycled pid', () => {
+    /** An unrelated live process: the test's own `sleep` child. */
+    async function unrelated(): Promise<ChildProcess> {
+      const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+      children.push(child);
+      await new Promise((r) => child.once('spawn', r));
+      return child;
+    }
+    const bootId = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const lockNaming = (pid: number, identity?: string) =>
+      writeFile(join(dir, 'lock'), JSON.stringify({ pid, hostname: hostname(), startedAt: '2025-01-01T00:00:00Z', owner: 'rollgate run', token: 'old', ...(identity ? { process: identity } : {}) }));
+
+    it.skipIf(!existsSync('/proc/self/stat'))('is taken over when the live pid started at another time than the holder', async () => {
+      const child = await unrelated();
+      // The holder that wrote this lock started at tick 1 of this boot; the pid is the sleep's now.
+      await lockNaming(child.pid!, `${bootId()}:1`);
+      const lock = await acquireStateDirLock(dir, { owner: 'rollgate run' });
+      expect(lock.info.pid).toBe(process.pid);
+      expect(lock.info.process).toMatch(new RegExp(`^${bootId()}:\\d+$`));
+      expect(JSON.parse(await readFile(join(dir, 'lock'), 'utf8')).process).toBe(lock.info.process);
+      await lock.release();
+    });
+
+    it.skipIf(!existsSync('/proc/self/stat'))('is refused while the pid is still the process that wrote it', async () => {
+      const child = await unrelated();
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      await lockNaming(child.pid!, `${bootId()}:${start}`);
+      await expect(acquireStateDirLock(dir, { owner: 'rollgate run' })).rejects.toThrow(`pid ${child.pid}`);
+    });
+
+    it('is refused when the lock has no identity (written by an older rollgate): the pid alone decides', async () => {
+      const child = await unrelated();
+      await lockNaming(child.pid!);
+      await expect(acquireStateDirLock(dir, { owner: 'rollgate run' })).rejects.toThrow(`pid ${child.pid}`);
+    });
   });
 
   it('refuses a lock written on another host, telling how to clear it', async () => {

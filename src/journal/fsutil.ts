@@ -3,7 +3,7 @@
  * file router: fsync of a directory (so a created or renamed entry survives a crash) and the
  * atomic replace (temp file in the same directory, fsync, rename, fsync directory).
  */
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -33,12 +33,63 @@ export function tempPathFor(file: string): string {
   return join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+/** Temp files this process is writing right now (never stale). */
+const writing = new Set<string>();
+
+/** A temp file of a live writer older than this was abandoned (its pid was recycled): writes take milliseconds. */
+export const ABANDONED_TEMP_MS = 10 * 60_000;
+
+function pidRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !isErrno(err, 'ESRCH');
+  }
+}
+
+/**
+ * Removes the temp files of `file` that writers killed mid-write (SIGKILL, power loss) left
+ * behind: only names of our own pattern (`.<name>.tmp-<pid>-<8 hex>` beside `file`), and only
+ * those whose writer is gone — a dead pid, our own pid from an earlier incarnation (a
+ * restarted container), or any pid when the file is older than ABANDONED_TEMP_MS. Returns the
+ * paths removed. Best effort: a directory that cannot be listed removes nothing.
+ */
+export async function removeStaleTempFiles(file: string, now = Date.now()): Promise<string[]> {
+  const dir = dirname(file);
+  const prefix = `.${basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const path = join(dir, name);
+    if (writing.has(path)) continue;
+    const pid = Number(m[1]);
+    let stale = pid === process.pid || !pidRuns(pid);
+    if (!stale) {
+      const st = await stat(path).catch(() => null);
+      stale = st !== null && now - st.mtimeMs > ABANDONED_TEMP_MS;
+    }
+    if (stale && (await unlink(path).then(() => true, () => false))) removed.push(path);
+  }
+  if (removed.length > 0) await fsyncDir(dir).catch(() => undefined);
+  return removed;
+}
+
 /**
  * Replaces `file` with `data` atomically: a reader sees the old content or the new one, never
  * a mix, and after a crash the file holds one of them. The directory must exist.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const tmp = tempPathFor(file);
+  writing.add(tmp);
   try {
     const fh = await open(tmp, 'wx');
     try {
@@ -51,6 +102,8 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
+  } finally {
+    writing.delete(tmp);
   }
   await fsyncDir(dirname(file));
 }

@@ -2,12 +2,13 @@
  * The `file` router: writes the split as `{"stable":90,"canary":10,"mirror":0}` to
  * `traffic.file.path`, atomically (temp file in the same directory, fsync, rename, fsync
  * directory), for custom integrations and tests. A reader never sees a half-written file.
+ * Temp files left by a writer killed mid-write are removed at the router's first use.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Plan } from '../plan/schema.js';
-import { isErrno, writeFileAtomic } from '../journal/fsutil.js';
+import { isErrno, removeStaleTempFiles, writeFileAtomic } from '../journal/fsutil.js';
 import { RouterError, type RouterAdapter, type RouterContext, type Split, type TrafficRouter } from './router.js';
 
 const share = z.number().min(0).max(100);
@@ -26,9 +27,17 @@ export function renderFileSplit(split: Split): string {
 
 export class FileRouter implements TrafficRouter {
   readonly name = 'file';
+  private swept: Promise<string[]> | null = null;
   constructor(readonly target: string) {}
 
+  /** Removes the temp files of writers that died mid-write (once, at the first read or apply). */
+  sweepStaleTempFiles(): Promise<string[]> {
+    this.swept ??= removeStaleTempFiles(this.target);
+    return this.swept;
+  }
+
   async apply(split: Split): Promise<Split> {
+    await this.sweepStaleTempFiles();
     for (const [what, v] of [['weight', split.weight], ['mirror', split.mirror]] as const) {
       if (!Number.isFinite(v) || v < 0 || v > 100) throw new RouterError(this.name, this.target, `${what} ${v} is not a percentage from 0 to 100`);
     }
@@ -44,6 +53,7 @@ export class FileRouter implements TrafficRouter {
   }
 
   async read(): Promise<Split | null> {
+    await this.sweepStaleTempFiles();
     let raw: string;
     try {
       raw = await readFile(this.target, 'utf8');

@@ -32,6 +32,33 @@ describe('file router', () => {
     expect(await readdir(join(dir, 'sub', 'dir'))).toEqual(['split.json']); // no temp file left
   });
 
+  it('removes the temp files of a writer SIGKILLed mid-write, and only those', async () => {
+    const path = join(dir, 'split.json');
+    // A writer that got as far as its temp file (named as writeFileAtomic names it) and was killed.
+    const writer = spawn(
+      process.execPath,
+      ['-e', `require('fs').writeFileSync(process.argv[1] + '/.split.json.tmp-' + process.pid + '-0a1b2c3d', '{"stable":5'); console.log('written'); setInterval(() => {}, 1000);`, dir],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((r) => writer.stdout!.once('data', r));
+    writer.kill('SIGKILL');
+    await new Promise((r) => writer.once('exit', r));
+    const left = `.split.json.tmp-${writer.pid}-0a1b2c3d`;
+    // Not ours to remove: a live writer's fresh temp file, other files' temps, names off our pattern.
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => sleeper.once('spawn', r));
+      const keep = [`.split.json.tmp-${sleeper.pid}-deadbeef`, `.other.json.tmp-${writer.pid}-0a1b2c3d`, '.split.json.tmp-notapid', `split.json.tmp-${writer.pid}-0a1b2c3d`];
+      for (const k of keep) await writeFile(join(dir, k), 'x');
+      expect(await readdir(dir)).toContain(left);
+      const router = new FileRouter(path);
+      expect(await router.apply({ weight: 10, mirror: 0 })).toEqual({ weight: 10, mirror: 0 });
+      expect((await readdir(dir)).sort()).toEqual([...keep, 'split.json'].sort());
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
   it('keeps fractional weights without float noise', async () => {
     const router = new FileRouter(join(dir, 'split.json'));
     expect(renderFileSplit({ weight: 10.1, mirror: 0.5 })).toBe('{"stable":89.9,"canary":10.1,"mirror":0.5}\n');

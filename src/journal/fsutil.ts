@@ -13,6 +13,32 @@ export function isErrno(err: unknown, code: string): boolean {
 }
 
 /**
+ * A file-system failure as an error that names the action and the file (Node's messages for
+ * `write`/`fsync` name neither: `ENOSPC: no space left on device, write`). Keeps `code`.
+ */
+export class FileSystemError extends Error {
+  override readonly name = 'FileSystemError';
+  readonly code: string | undefined;
+  constructor(
+    readonly action: string,
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`cannot ${action} ${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}
+
+/** Runs `op`; a failure becomes a FileSystemError naming `action` and `file` (once: never wrapped twice). */
+export async function naming<T>(action: string, file: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw err instanceof FileSystemError ? err : new FileSystemError(action, file, err);
+  }
+}
+
+/**
  * Makes a directory's entries durable (a file created, renamed or removed in it). Platforms
  * that cannot fsync a directory (EISDIR/EINVAL/EPERM on some file systems) are tolerated.
  */
@@ -91,21 +117,21 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const tmp = tempPathFor(file);
   writing.add(tmp);
   try {
-    const fh = await open(tmp, 'wx');
+    const fh = await naming('create', tmp, () => open(tmp, 'wx'));
     try {
-      await fh.writeFile(data);
-      await fh.sync();
+      await naming('write', tmp, () => fh.writeFile(data));
+      await naming('fsync', tmp, () => fh.sync());
     } finally {
       await fh.close();
     }
-    await rename(tmp, file);
+    await naming(`rename ${tmp} to`, file, () => rename(tmp, file));
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   } finally {
     writing.delete(tmp);
   }
-  await fsyncDir(dirname(file));
+  await naming('fsync the directory of', file, () => fsyncDir(dirname(file)));
 }
 
 export function sleep(ms: number): Promise<void> {

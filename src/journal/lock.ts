@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../observe/log.js';
-import { fsyncDir, isErrno, sleep, writeFileAtomic } from './fsutil.js';
+import { fsyncDir, isErrno, naming, sleep, writeFileAtomic } from './fsutil.js';
 import { processIdentity } from './process-identity.js';
 
 export const LOCK_FILE = 'lock';
@@ -139,7 +139,12 @@ export async function acquireStateDirLock(stateDir: string, opts: AcquireOptions
 
   for (let attempt = 0; attempt < 50; attempt++) {
     if (await createExclusive(file, content)) {
-      await fsyncDir(stateDir);
+      try {
+        await naming('fsync the state dir of', file, () => fsyncDir(stateDir));
+      } catch (err) {
+        await unlink(file).catch(() => undefined);
+        throw err;
+      }
       return holdLock(stateDir, file, mine, log);
     }
     const current = await readLockContent(file);
@@ -173,19 +178,29 @@ export async function acquireStateDirLock(stateDir: string, opts: AcquireOptions
   throw new Error(`could not acquire ${file}: it keeps changing (several controllers starting at once?)`);
 }
 
+/**
+ * Creates `file` with `content` if it does not exist (false if it does). A failure after the
+ * file was created (a full disk) removes it again, so that no empty lock or takeover guard is
+ * left behind, and is reported naming the file and the action.
+ */
 async function createExclusive(file: string, content: string): Promise<boolean> {
   let fh;
   try {
     fh = await open(file, 'wx');
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;
-    throw err;
+    throw await naming('create', file, () => Promise.reject(err));
   }
   try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await naming('write', file, () => fh.writeFile(content));
+      await naming('fsync', file, () => fh.sync());
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    await unlink(file).catch(() => undefined);
+    throw err;
   }
   return true;
 }
@@ -200,7 +215,10 @@ async function takeOver(file: string, staleRaw: string, content: string): Promis
     const g = await readFile(guard, 'utf8').catch(() => '');
     const pid = Number.parseInt(g, 10);
     const st = await stat(guard).catch(() => null);
-    const guardDead = !Number.isInteger(pid) || pid <= 0 || !pidAlive(pid) || (st && Date.now() - st.mtimeMs > 10_000);
+    const age = st ? Date.now() - st.mtimeMs : 0;
+    // An empty guard is being written by a contender right now: dead only once it stays empty.
+    const written = Number.isInteger(pid) && pid > 0;
+    const guardDead = (written && !pidAlive(pid)) || (!written && age > UNPARSABLE_GRACE_MS) || age > 10_000;
     if (guardDead) await unlink(guard).catch(() => undefined);
     return false;
   }

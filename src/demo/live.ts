@@ -2,7 +2,8 @@
  * `npm run demo`: rollgate on real traffic, on loopback ports only, in about a minute.
  *
  * It starts three versions of an instrumented service (v1 stable, v2 healthy, v3 failing 5%
- * of its live requests), nginx in front of them configured for the nginx router, a Prometheus
+ * of its live requests), nginx (with its Lua module) in front of them configured for the
+ * nginx router's lua mode, a Prometheus
  * scraping them every second, a steady load of 80 requests per second through nginx, and
  * `rollgate run` on config/demo/live.yaml (checkpoints in seconds, a guard every second over
  * a 5 s window).
@@ -15,9 +16,12 @@
  * The terminal shows every decision as it is journalled, every split nginx confirmed, and a
  * status line (phase, split, next checkpoint, who serves the load). Everything it started is
  * stopped at the end, on failure and on Ctrl-C. The last line of stdout is one JSON object:
- * {"demo":"done","act1":"complete","act2":"rolled back","breachToRollbackSeconds":N}, N being
- * measured by the load generator from the first failed live response of v3 to the last live
- * response v3 served. Exit status 0 only if act 1 completed and act 2 was rolled back.
+ * {"demo":"done","act1":"complete","act2":"rolled back","breachToRollbackSeconds":N,"act1FailedRequests":M},
+ * N being measured by the load generator from the first failed live response of v3 to the last
+ * live response v3 served, M the live requests that failed (5xx or no response) during act 1,
+ * where nothing is broken and nginx never reloads (the nginx router's lua mode sets each split
+ * without a reload). Exit status 0 only if act 1 completed with no failed request and act 2
+ * was rolled back.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -34,7 +38,7 @@ const DEADLINE_MS = 170_000;
 const ACT_TIMEOUT_MS = 75_000;
 
 function ensureTools(): void {
-  const r = spawnSync(process.execPath, [path.join(root, 'scripts/ensure-tools.mjs'), 'prometheus', 'nginx'], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts/ensure-tools.mjs'), 'prometheus', 'nginx', 'nginx-lua'], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(1);
 }
 
@@ -43,6 +47,8 @@ interface Summary {
   act1: string;
   act2: string;
   breachToRollbackSeconds: number | null;
+  /** Live requests that failed during act 1 (v1 and v2 never fail: anything here is the router's). */
+  act1FailedRequests: number | null;
 }
 
 async function main(display: LiveDisplay, setStack: (s: LiveStack) => void): Promise<Summary> {
@@ -71,7 +77,8 @@ async function main(display: LiveDisplay, setStack: (s: LiveStack) => void): Pro
     () => undefined, // its exit is reported by the act
   );
   const act1 = await act1Run;
-  display.line(`=== Act 1 ended: ${act1.outcome} (${describe(act1)})`);
+  const act1FailedRequests = stack.load.failedBetween(act1.startedAt, Date.now());
+  display.line(`=== Act 1 ended: ${act1.outcome} (${describe(act1)}); live requests failed during act 1: ${act1FailedRequests}`);
 
   display.line('');
   display.line('=== Act 2: v3 fails 5% of its live requests: dark (looks healthy: mirrored copies never fail) -> canary 10% -> the guard');
@@ -89,12 +96,13 @@ async function main(display: LiveDisplay, setStack: (s: LiveStack) => void): Pro
   const t = stack.load.tally();
   const served = [...t.entries()].map(([v, x]) => `${v} ${x.total} (${x.failed} failed)`).join(', ');
   display.line(`load: ${served}${stack.load.transportErrors() ? ` (${NO_RESPONSE}: the connection was closed or timed out before an HTTP response)` : ''}`);
-  const ok = act1.outcome === 'complete' && act2.outcome === 'rolled back' && act2.final.kind === 'guard';
+  const ok = act1.outcome === 'complete' && act1FailedRequests === 0 && act2.outcome === 'rolled back' && act2.final.kind === 'guard';
   return {
     demo: ok ? 'done' : 'failed',
     act1: act1.outcome,
     act2: act2.outcome === 'rolled back' && act2.final.kind !== 'guard' ? `rolled back by ${act2.final.kind}, not the guard` : act2.outcome,
     breachToRollbackSeconds: breach,
+    act1FailedRequests,
   };
 }
 
@@ -137,7 +145,7 @@ async function run(): Promise<number> {
     display.stop();
     // After Ctrl-C the controller's exit is expected; shutdown() reports and exits.
     if (!stopping) console.error(`demo failed: ${(err as Error).message}`);
-    summary = { demo: 'failed', act1: 'unfinished', act2: 'unfinished', breachToRollbackSeconds: null };
+    summary = { demo: 'failed', act1: 'unfinished', act2: 'unfinished', breachToRollbackSeconds: null, act1FailedRequests: null };
   }
   clearTimeout(deadline);
   display.stop();

@@ -61,6 +61,8 @@ export interface LoadGenerator {
   lastServedBy(version: string): number | null;
   /** Requests that got no HTTP response. */
   transportErrors(): number;
+  /** Requests that completed between epoch ms `from` and `to` (inclusive) and failed: a 5xx or no HTTP response. */
+  failedBetween(from: number, to: number): number;
   stop(): Promise<void>;
 }
 
@@ -144,6 +146,7 @@ export function startLoad(opts: LoadOptions): LoadGenerator {
     },
     lastServedBy: (version) => lastBy.get(version) ?? null,
     transportErrors: () => transportErrors,
+    failedBetween: (from, to) => responses.filter((r) => r.at >= from && r.at <= to && (r.status === 0 || r.status >= 500)).length,
     async stop() {
       stopping = true;
       clearInterval(timer);

@@ -5,12 +5,13 @@
  *                              ├─► canary service ─┼──◄ Prometheus (scrapes every 1 s)
  *                              └─► mirror copies ──┘          ▲
  *                                                             │ queries
- *   `rollgate run` (child process) ── rewrites nginx's include, reloads ── journal, /metrics
+ *   `rollgate run` (child process) ── sets the split in nginx (lua mode, no reload) ── journal, /metrics
  *
- * nginx's configuration is what a user writes for the nginx router: their own server block
- * with the router's `include`, `proxy_pass http://$rollgate_<rollout>_upstream`, and the
- * internal mirror location; the include file itself belongs to the router (rendered here
- * once, at 0%, so nginx can start before the controller's first apply).
+ * nginx loads Debian's Lua module and its configuration is what a user writes for the nginx
+ * router: their own server block with the router's `include`,
+ * `proxy_pass http://$rollgate_<rollout>_upstream`, and the internal mirror location; the
+ * include file itself belongs to the router (its lua-mode file, rendered here once so nginx
+ * can start before the controller's first apply, which then only sets the split).
  *
  *   const stack = await startLiveStack({ services: [{ version: 'v1' }, { version: 'v2', failRate: 0.05 }] });
  *   await stack.startRollout({ revision: 'v2', stable: 'v1', canary: 'v2' });
@@ -24,7 +25,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startNginx, NGINX_BIN, type RunningNginx } from '../devtools/local-nginx.js';
 import { startPrometheus, type RunningPrometheus } from '../devtools/local-prometheus.js';
-import { nginxNames, probeSocketFor, renderInclude } from '../routers/nginx-config.js';
+import { nginxNames, probeSocketFor } from '../routers/nginx-config.js';
+import { renderLuaInclude } from '../routers/nginx-lua-config.js';
 import { startController, type ControllerProcess } from './controller-process.js';
 import { followJournal, type FollowHandlers, type JournalFollower } from './journal-follow.js';
 import { startLoad, type LoadGenerator, type LoadResponse } from './load.js';
@@ -126,12 +128,16 @@ export async function startLiveStack(opts: LiveStackOptions): Promise<LiveStack>
     const first = [...services.values()][0];
     if (!first) throw new Error('live stack: no service versions given');
 
-    // nginx starts with the router's include at 0% (stable = canary = the first version), as
-    // it would be before any rollout; the controller's first apply rewrites it.
+    // nginx starts with the router's lua-mode include for the first two versions (stable: the
+    // first, canary: the second), as it would be once the canary is deployed and before its
+    // rollout starts: an empty split routes everything to stable. A rollout with these
+    // upstreams (act 1) then only sets splits, never reloads; one with other upstreams (act 2:
+    // v2 stable, v3 canary) has its file rewritten and nginx reloaded once, at its first apply.
     const include = path.join(dir, INCLUDE);
     await mkdir(path.dirname(include), { recursive: true });
-    await writeFile(include, initialInclude(include, first.hostPort));
-    const nginx = await startNginx({ http: ({ port }) => siteConfig({ port, include, rollout: ROLLOUT_NAME }) });
+    const second = [...services.values()][1] ?? first;
+    await writeFile(include, initialInclude(include, first.hostPort, second.hostPort));
+    const nginx = await startNginx({ lua: true, http: ({ port }) => siteConfig({ port, include, rollout: ROLLOUT_NAME }) });
     cleanups.push(() => nginx.stop());
 
     const prometheus = await startPrometheus({
@@ -201,14 +207,13 @@ export async function startLiveStack(opts: LiveStackOptions): Promise<LiveStack>
   }
 }
 
-/** The router's include at 0%, before any rollout. */
-function initialInclude(file: string, upstream: string): string {
-  return renderInclude({
+/** The router's lua-mode include before any rollout. */
+function initialInclude(file: string, stable: string, canary: string): string {
+  return renderLuaInclude({
     rollout: ROLLOUT_NAME,
     names: nginxNames(ROLLOUT_NAME),
-    stable: [upstream],
-    canary: [upstream],
-    probeSocket: probeSocketFor(file),
-    split: { weight: 0, mirror: 0 },
+    stable: [stable],
+    canary: [canary],
+    controlSocket: probeSocketFor(file),
   }).text;
 }

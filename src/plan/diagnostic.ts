@@ -28,6 +28,8 @@ export interface PlanIssue {
   atKey?: boolean;
   /** Text to look for inside the node's source, for a precise column (e.g. `{{foo}}`). */
   needle?: string;
+  /** An offset inside the field's string value `text`, for a precise line and column. */
+  within?: { text: string; offset: number };
 }
 
 export const error = (path: PathSegment[], message: string, extra: Partial<PlanIssue> = {}): PlanIssue => ({

@@ -48,6 +48,29 @@ function walk(root: Node, path: readonly PathSegment[]): { steps: Step[]; comple
 export interface LocateOptions {
   atKey?: boolean;
   needle?: string;
+  /** An offset inside the node's string value `text` (e.g. where a query fails to parse). */
+  within?: { text: string; offset: number };
+}
+
+/**
+ * The source offset of character `offset` of a scalar's value `text` whose source is
+ * `source[start, end)`: each line of the value is looked for, in order, in the source (a
+ * block scalar, or a plain or quoted one-line value without escapes, holds its lines
+ * verbatim). Null when the line holding `offset` is not there as written (folded lines,
+ * escapes, `${NAME}` expanded).
+ */
+export function valueOffsetInSource(source: string, start: number, end: number, text: string, offset: number): number | null {
+  let cursor = start;
+  let lineStart = 0;
+  for (const line of text.split('\n')) {
+    const lineEnd = lineStart + line.length;
+    const found = line === '' ? -1 : source.indexOf(line, cursor);
+    const inside = found >= 0 && found + line.length <= end;
+    if (offset >= lineStart && offset <= lineEnd) return inside ? found + (offset - lineStart) : null;
+    if (inside) cursor = found + line.length;
+    lineStart = lineEnd + 1;
+  }
+  return null;
 }
 
 /**
@@ -63,6 +86,10 @@ export function locateOffset(root: Node | null, path: readonly PathSegment[], so
   if (opts.atKey && last.key) return last.key.range?.[0] ?? 0;
   const range = last.node.range;
   if (!range) return 0;
+  if (opts.within) {
+    const at = valueOffsetInSource(source, range[0], range[1], opts.within.text, opts.within.offset);
+    if (at !== null) return at;
+  }
   if (opts.needle) {
     const found = source.slice(range[0], range[1]).indexOf(opts.needle);
     if (found >= 0) return range[0] + found;

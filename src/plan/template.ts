@@ -1,5 +1,5 @@
 /**
- * `{{name}}` templates used by metric queries. Whitespace is allowed inside the braces
+ * `{{name}}` templates used by metric queries (PromQL). Whitespace is allowed inside the braces
  * (`{{ app }}`). A name is a value of `spec.vars` or one of the built-ins below; an unknown
  * name is an error, never an empty string.
  */
@@ -38,31 +38,136 @@ export function templateNames(text: string): string[] {
   return [...new Set(templateRefs(text).filter((r) => r.valid).map((r) => r.name))];
 }
 
+/** Why a template cannot be rendered. */
+export type TemplateProblem = 'malformed' | 'unknown-name' | 'unquotable-value';
+
 export class TemplateError extends Error {
   constructor(
     message: string,
     readonly template: string,
     readonly placeholder: string,
+    readonly problem: TemplateProblem,
   ) {
     super(message);
     this.name = 'TemplateError';
   }
 }
 
+/** Where a placeholder stands in PromQL: outside any string, or inside a string with this quote. */
+export type PlaceholderContext = 'code' | '"' | "'" | '`';
+
 /**
- * Replaces every `{{name}}` with `values[name]`. Throws a TemplateError naming the
- * placeholder when a name has no value or a placeholder is malformed.
+ * The PromQL context of each placeholder of `text` (keyed by its offset): strings in `"`,
+ * `'` (backslash escapes) or backticks (raw), and `#` comments to the end of the line, are
+ * followed as the PromQL lexer does; a placeholder is opaque (it never opens or closes one).
  */
-export function renderTemplate(text: string, values: Readonly<Record<string, string>>): string {
-  return text.replace(PLACEHOLDER, (raw: string, inner: string) => {
-    const name = inner.trim();
-    if (!TEMPLATE_NAME_PATTERN.test(name)) {
-      throw new TemplateError(`malformed template placeholder ${raw}: expected {{name}}`, text, raw);
+export function placeholderContexts(text: string): Map<number, PlaceholderContext> {
+  const out = new Map<number, PlaceholderContext>();
+  const placeholder = new RegExp(PLACEHOLDER.source, 'y');
+  let state: PlaceholderContext | '#' = 'code';
+  for (let i = 0; i < text.length; ) {
+    placeholder.lastIndex = i;
+    const m = placeholder.exec(text);
+    if (m) {
+      if (state !== '#') out.set(i, state);
+      i += m[0].length;
+      continue;
     }
-    if (!Object.prototype.hasOwnProperty.call(values, name)) {
+    const c = text[i]!;
+    if (state === 'code') {
+      if (c === '"' || c === "'" || c === '`') state = c;
+      else if (c === '#') state = '#';
+    } else if (state === '#') {
+      if (c === '\n') state = 'code';
+    } else if (state !== '`' && c === '\\') {
+      i += 2;
+      continue;
+    } else if (c === state) {
+      state = 'code';
+    }
+    i += 1;
+  }
+  return out;
+}
+
+const WELL_FORMED = /^(?:[^\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
+
+/**
+ * `value` written inside a PromQL string opened by `quote`, so that it stays one string
+ * whatever it holds (Prometheus unquotes strings with Go's escapes). Null when it cannot be:
+ * a raw (backtick) string cannot hold a backtick, and no string can hold a lone surrogate.
+ */
+export function quoteInto(value: string, quote: PlaceholderContext): string | null {
+  if (!WELL_FORMED.test(value)) return null;
+  switch (quote) {
+    case 'code':
+      return value;
+    case '`':
+      return value.includes('`') ? null : value;
+    case '"':
+      return JSON.stringify(value).slice(1, -1); // JSON's escapes are a subset of Go's
+    case "'":
+      return JSON.stringify(value).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'");
+  }
+}
+
+/** A rendered template that can tell where each of its characters came from. */
+export interface RenderedTemplate {
+  text: string;
+  /** The offset in the template of the character at `offset` of `text` (a substituted value: its placeholder). */
+  templateOffset(offset: number): number;
+  /** The placeholder whose value holds `offset`, if any. */
+  placeholderAt(offset: number): TemplateRef | undefined;
+}
+
+/**
+ * Replaces every `{{name}}` with `values[name]`. A value placed inside a PromQL string is
+ * escaped for that string, so a value cannot end the string and change the query's structure
+ * (`"} or vector(1) or {x="` stays a label value); outside strings it is inserted as written.
+ * Throws a TemplateError naming the placeholder when a name has no value, a placeholder is
+ * malformed, or a value cannot be written inside its string.
+ */
+export function renderTemplateMapped(text: string, values: Readonly<Record<string, string>>): RenderedTemplate {
+  const contexts = placeholderContexts(text);
+  // Substituted spans: [start, end) in the output, and the placeholder they replace.
+  const spans: Array<{ start: number; end: number; ref: TemplateRef }> = [];
+  let out = '';
+  let last = 0;
+  for (const ref of templateRefs(text)) {
+    out += text.slice(last, ref.index);
+    last = ref.index + ref.raw.length;
+    if (!ref.valid) throw new TemplateError(`malformed template placeholder ${ref.raw}: expected {{name}}`, text, ref.raw, 'malformed');
+    if (!Object.prototype.hasOwnProperty.call(values, ref.name)) {
       const known = Object.keys(values).sort().join(', ') || 'none';
-      throw new TemplateError(`unknown template name {{${name}}} (known: ${known})`, text, raw);
+      throw new TemplateError(`unknown template name {{${ref.name}}} (known: ${known})`, text, ref.raw, 'unknown-name');
     }
-    return values[name]!;
-  });
+    const context = contexts.get(ref.index) ?? 'code';
+    const value = quoteInto(values[ref.name]!, context);
+    if (value === null) {
+      const why = context === '`' ? 'a backtick, which a raw string cannot hold' : 'a lone UTF-16 surrogate';
+      throw new TemplateError(`the value of {{${ref.name}}} contains ${why}`, text, ref.raw, 'unquotable-value');
+    }
+    spans.push({ start: out.length, end: out.length + value.length, ref });
+    out += value;
+  }
+  out += text.slice(last);
+  const spanAt = (offset: number) => spans.find((s) => offset >= s.start && offset < s.end);
+  return {
+    text: out,
+    templateOffset(offset) {
+      let shift = 0;
+      for (const s of spans) {
+        if (offset < s.start) break;
+        if (offset < s.end) return s.ref.index;
+        shift += s.ref.raw.length - (s.end - s.start);
+      }
+      return offset + shift;
+    },
+    placeholderAt: (offset) => spanAt(offset)?.ref,
+  };
+}
+
+/** renderTemplateMapped's text. */
+export function renderTemplate(text: string, values: Readonly<Record<string, string>>): string {
+  return renderTemplateMapped(text, values).text;
 }

@@ -58,6 +58,9 @@ const INVALID: Array<[string, Array<[string, string]>, string, string]> = [
   ['bad-duration-every', [['every: 1h', 'every: 1 hour']], '40:30: spec.phases[1].checkpoints[0].every', 'got "1 hour"'],
   ['bad-instant', [['    - name: full\n', '    - name: full\n      startAt: "2025-11-02 16:00"\n']], '39:16: spec.phases[1].startAt', 'RFC 3339'],
   ['not-a-plan', [['kind: RolloutPlan', 'kind: Deployment']], '2:7: kind', 'expected kind RolloutPlan, got "Deployment"'],
+  // Issue 7, defect 2: a missing bracket validated, then switched the metric off at run time.
+  ['promql-missing-bracket', [['[{{window}}]))\n      max: 0.01', '[{{window}}])\n      max: 0.01']], '19:57: spec.metrics[0].query', 'PromQL syntax error: missing ")" to close "sum("'],
+  ['promql-unknown-function', [['histogram_quantile(0.99, rate(', 'histogram_quantile(0.99, rat(']], '24:39: spec.metrics[1].query', 'PromQL syntax error: unknown function "rat"'],
   ['unknown-template-var', [['{{ app }}', '{{ ap }}']], '24:64: spec.metrics[1].query', 'unknown template variable {{ap}}'],
   ['duplicate-metric', [['name: latency', 'name: error-rate']], '23:13: spec.metrics[1].name', 'duplicate metric name "error-rate"'],
   ['duplicate-phase', [['name: full', 'name: canary']], '38:13: spec.phases[1].name', 'duplicate phase name "canary"'],
@@ -197,9 +200,27 @@ describe('rollgate plan', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('refuses a plan whose query does not parse, before printing any timeline', () => {
+    const file = fixture('plan-promql.yaml', edit([['[{{window}}]))\n      max: 0.01', '[{{window}}])\n      max: 0.01']]));
+    const r = rollgate(['plan', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:19:57: spec.metrics[0].query: PromQL syntax error: missing ")"`);
+    expect(r.stdout).toBe('');
+  });
+
   it('exits 2 on a bad --from', () => {
     const r = rollgate(['plan', fixture('plan-ok.yaml', BASE), '--from', 'yesterday']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('expected an RFC 3339 instant');
+  });
+});
+
+describe('rollgate simulate', () => {
+  it('refuses a plan whose query does not parse, before asking any Prometheus', () => {
+    const file = fixture('simulate-promql.yaml', edit([['[{{window}}]))\n      max: 0.01', '[{{window}}])\n      max: 0.01']]));
+    const r = rollgate(['simulate', file, '--from', 'now-1h', '--prometheus', 'http://127.0.0.1:9']);
+    expect(r.code).toBe(1);
+    expect(r.all).toContain(`${file}:19:57: spec.metrics[0].query: PromQL syntax error: missing ")"`);
+    expect(r.all).not.toMatch(/^\s+at /m);
   });
 });

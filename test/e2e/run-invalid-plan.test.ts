@@ -69,6 +69,12 @@ describe('rollgate run: invalid plan at start', () => {
     expect(res.stderr).toMatch(new RegExp(`^plan\\.yaml:${line}:3: spec\\.analysys: .+`, 'm'));
   });
 
+  it('a query that does not parse (issue 7, defect 2): refused at its position, nothing queried or touched', async () => {
+    const { stderr } = await runInvalid((f) => valid(f).replace('sum(vector(0.001))', 'sum(vector(0.001)'));
+    const line = valid('x').split('\n').findIndex((l) => l.includes('sum(vector(0.001))')) + 1;
+    expect(stderr).toMatch(new RegExp(`^plan\\.yaml:${line}:\\d+: spec\\.metrics\\[0\\]\\.query: PromQL syntax error: missing "\\)" to close "sum\\("$`, 'm'));
+  });
+
   it('an unset ${VARIABLE} is an error naming it', async () => {
     const env = { ROLLGATE_E2E_UNSET_FACTOR: undefined } as unknown as NodeJS.ProcessEnv;
     const { stderr } = await runInvalid((f) => valid(f).replace('sum(vector(0.001))', 'sum(vector(0.001)) * ${ROLLGATE_E2E_UNSET_FACTOR}'), { env });

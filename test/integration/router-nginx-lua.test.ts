@@ -51,7 +51,7 @@ describe('lua mode: no dropped requests', () => {
     await rig.router.apply({ weight: 0, mirror: 0 });
     const reloadsBefore = reloads();
     const weights = [5, 10, 20, 50, 80, 100, 0, 33.33, 66.67, 1, 99, 50, 25, 75, 0, 100, 40, 60, 12.5, 0];
-    const perStep = 800;
+    const perStep = 500;
     const load = startSteadyLoad(`${rig.nginx.url}/`, { connections: 8 });
     const steps: Array<{ weight: number; n: number; share: number }> = [];
     try {

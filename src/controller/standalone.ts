@@ -7,6 +7,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Journal } from '../journal/journal.js';
 import { FileJournal } from '../journal/file-journal.js';
+import { JournalHealth } from '../journal/health.js';
 import { acquireStateDirLock, type StateDirLock } from '../journal/lock.js';
 import { watchInbox, type InboxWatcher, type ManualRequest, type ManualOutcome } from '../journal/inbox.js';
 import type { JournalEntry } from '../journal/record.js';
@@ -20,7 +21,7 @@ import type { TrafficRouter } from '../routers/router.js';
 import { logDecision } from '../observe/decision-log.js';
 import { ControllerMetrics } from '../observe/metrics.js';
 import { Notifier } from '../observe/notify.js';
-import { startHttpServer, type HttpServer } from '../observe/server.js';
+import { startHttpServer, type HttpServer, type Readiness } from '../observe/server.js';
 import type { Logger } from '../observe/log.js';
 import { RealClock, type Clock } from './clock.js';
 import { RolloutRunner } from './rollout.js';
@@ -102,6 +103,7 @@ export class StandaloneController {
   readonly clock: Clock;
   private readonly managed = new Map<string, Managed>();
   private journal!: Journal;
+  private journalHealth: JournalHealth | null = null;
   private lock: StateDirLock | null = null;
   private inbox: InboxWatcher | null = null;
   private server: HttpServer | null = null;
@@ -143,14 +145,15 @@ export class StandaloneController {
     if (loaded.errors.length > 0) throw new PlanLoadError(loaded.errors);
     await mkdir(opts.stateDir, { recursive: true });
     this.lock = await acquireStateDirLock(opts.stateDir, { owner: 'rollgate run', log: opts.log });
-    this.journal = new TimedJournal(new FileJournal(opts.stateDir, { log: opts.log }), this.metrics);
+    this.journalHealth = new JournalHealth(new FileJournal(opts.stateDir, { log: opts.log }));
+    this.journal = new TimedJournal(this.journalHealth, this.metrics);
     for (const plan of loaded.plans) await this.manage(plan);
     if (opts.listen !== null) {
       const listen = opts.listen ?? { host: '127.0.0.1', port: 9464 };
       this.server = await startHttpServer({
         ...listen,
         metrics: this.metrics,
-        ready: () => (this.ready ? { ok: true } : { ok: false, reason: 'starting: replaying journals' }),
+        ready: () => this.readiness(),
         log: opts.log,
       });
       opts.log.info({ url: this.server.url }, `serving /metrics, /healthz and /readyz on ${this.server.url}`);
@@ -158,6 +161,14 @@ export class StandaloneController {
     this.inbox = watchInbox(opts.stateDir, (req) => this.handleRequest(req), opts.log);
     this.metrics.setLeader(true);
     this.ready = true;
+  }
+
+  /** /readyz: not before the journals are replayed, and not while the journal cannot be written. */
+  private readiness(): Readiness {
+    if (!this.ready) return { ok: false, reason: 'starting: replaying journals' };
+    const f = this.journalHealth?.failing;
+    if (f) return { ok: false, reason: `journal cannot be written since ${f.since} (rollout ${f.rollout}): ${f.error}; decisions wait until an append succeeds` };
+    return { ok: true };
   }
 
   /** Runs the rollouts until stop() (real time) or until nothing is due before `until` (virtual time). */

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { FileJournal } from '../journal/file-journal.js';
 import type { Journal } from '../journal/journal.js';
-import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
-import { replay, type RolloutState } from '../controller/state.js';
+import { isAppliedMark, type DecisionRecord } from '../journal/record.js';
+import { replayJournal, type RolloutState } from '../controller/state.js';
 import { resolveRollout } from '../controller/resolve.js';
 import { CliError } from './options.js';
 
@@ -32,7 +32,7 @@ export interface RolloutView {
 }
 
 /** The replayed state and the decision records (applied marks left out) of a rollout. */
-export async function readRollout(journal: Pick<Journal, 'read'>, id: string): Promise<RolloutView> {
-  const entries: JournalEntry[] = await journal.read(id);
-  return { id, state: replay(id, entries), records: entries.filter((e): e is DecisionRecord => !isAppliedMark(e)) };
+export async function readRollout(journal: Pick<Journal, 'read' | 'readWithBase'>, id: string): Promise<RolloutView> {
+  const { state, entries } = await replayJournal(journal, id);
+  return { id, state, records: entries.filter((e): e is DecisionRecord => !isAppliedMark(e)) };
 }

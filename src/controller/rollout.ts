@@ -11,7 +11,7 @@ import type { Logger } from '../observe/log.js';
 import { isoTime, formatWindow } from '../plan/duration.js';
 import { rolloutId } from '../plan/schema.js';
 import type { Clock } from './clock.js';
-import { applyEntry, liveSplit, replay, splitConfirmed, type RolloutState } from './state.js';
+import { applyEntry, liveSplit, replayJournal, splitConfirmed, type RolloutState } from './state.js';
 import {
   DecisionBuilder,
   decideCheckpoint,
@@ -86,7 +86,7 @@ export class RolloutRunner {
   /** Replays the journal and reconciles the router with the last decided split. */
   static async open(ctx: PlanContext, deps: RolloutDeps): Promise<RolloutRunner> {
     const id = rolloutId(ctx.plan);
-    const state = replay(id, await deps.journal.read(id));
+    const { state } = await replayJournal(deps.journal, id);
     const runner = new RolloutRunner(ctx, { ...deps }, state);
     if (state.seq > 0) await runner.serial(() => runner.reconcile());
     return runner;

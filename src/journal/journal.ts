@@ -4,6 +4,7 @@
  * Kubernetes-backed journal (CR status + Events) later.
  */
 import type { JournalEntry } from './record.js';
+import type { JournalReplay } from '../controller/state.js';
 
 export interface Journal {
   /** Every entry of a rollout (`namespace/name`), in order; [] for an unknown rollout. */
@@ -14,6 +15,12 @@ export interface Journal {
    * is a bug and throws JournalContractError without writing.
    */
   append(rollout: string, entry: JournalEntry): Promise<void>;
+  /**
+   * Only for journals that compact older entries into a state snapshot (the ConfigMap journal):
+   * the snapshot to replay from and the entries after it. Without it, replay reads `read()`
+   * from the initial state (src/controller/state.ts replayJournal).
+   */
+  readWithBase?(rollout: string): Promise<JournalReplay>;
   /** The rollouts that have a journal, as `namespace/name`, sorted. */
   rollouts(): Promise<string[]>;
   /** Waits for pending appends and releases files; later appends throw. */

@@ -19,6 +19,7 @@ export class NotLeaderError extends Error {
 export function fenceJournal(inner: Journal, isLeader: () => boolean, onAppended?: (ms: number) => void): Journal {
   return {
     read: (rollout) => inner.read(rollout),
+    ...(inner.readWithBase ? { readWithBase: (rollout: string) => inner.readWithBase!(rollout) } : {}),
     append: async (rollout: string, entry: JournalEntry) => {
       if (!isLeader()) throw new NotLeaderError(`journal append to ${rollout}`);
       const t = performance.now();

@@ -1,15 +1,22 @@
 /**
  * Compaction of a rollout's journal in its ConfigMap (ConfigMaps hold at most 1 MiB). The
- * oldest entries are dropped, but only at a cut the engine cannot tell from the whole
- * journal: the state replayed from the kept entries must equal the state replayed from all
- * of them (checked, not assumed), so `state = replay(journal)` stays true after compaction.
- * In practice the cuts are the `start` and `advance` records that begin a phase.
+ * oldest entries are dropped, and the cut can always be made:
+ *
+ * - preferably at a cut the engine cannot tell from the whole journal, where the state
+ *   replayed from the kept entries alone equals the state replayed from all of them (in
+ *   practice the `start` and `advance` records that begin a phase);
+ * - else anywhere, even inside one long phase: the state replayed through the dropped entries
+ *   is kept as a snapshot (`base` in `compacted.json`) and replay starts from it.
+ *
+ * Either way the replayed state is checked, not assumed, to equal the state replayed from the
+ * whole journal (after a JSON round trip of the snapshot), so `state = replay(journal)` stays
+ * true after compaction.
  *
  * What was dropped is summed up in `compacted.json`: the seqs it covered (the kept journal is
  * gapless from `throughSeq + 1`), the span of time, and the count of each decision, so the
  * totals in `status.counts` survive compaction.
  */
-import { replay } from '../controller/state.js';
+import { replay, type RolloutState } from '../controller/state.js';
 import { isAppliedMark, type JournalEntry } from '../journal/record.js';
 
 export interface CompactedSummary {
@@ -27,6 +34,8 @@ export interface CompactedSummary {
   compactions: number;
   /** When the last compaction ran. */
   at: string;
+  /** The state replayed through `throughSeq`, when the kept journal does not begin a phase: replay starts from it. */
+  base?: RolloutState;
 }
 
 export interface CompactionResult {
@@ -35,12 +44,13 @@ export interface CompactionResult {
   summary: CompactedSummary;
 }
 
-const stateKey = (rollout: string, entries: readonly JournalEntry[]) => JSON.stringify(replay(rollout, entries));
+const stateKey = (rollout: string, entries: readonly JournalEntry[], base: RolloutState | null) => JSON.stringify(replay(rollout, entries, base));
 
 /**
  * The earliest cut that brings the journal (its `lines`, one per entry, newline included in
- * the byte count) down to `targetBytes` without changing the replayed state, or null when no
- * such cut exists (then the journal cannot be compacted below the target).
+ * the byte count) down to `targetBytes` with the replayed state unchanged: a cut needing no
+ * snapshot if one fits, else a cut with a snapshot of the state at the cut. Null only when
+ * the last entry alone is over the target. At least the last entry is always kept.
  */
 export function compactJournal(
   rollout: string,
@@ -51,19 +61,37 @@ export function compactJournal(
   now: string,
 ): CompactionResult | null {
   const sizes = lines.map((l) => Buffer.byteLength(l) + 1);
-  let kept = sizes.reduce((a, b) => a + b, 0);
-  const lastRecord = entries.findLastIndex((e) => !isAppliedMark(e));
-  if (lastRecord <= 0) return null;
-  const full = stateKey(rollout, entries);
-  for (let cut = 1; cut <= lastRecord; cut++) {
-    kept -= sizes[cut - 1]!;
-    if (kept > targetBytes || isAppliedMark(entries[cut]!)) continue;
-    if (stateKey(rollout, entries.slice(cut)) !== full) continue;
-    return { cut, summary: summarize(entries.slice(0, cut), sizes.slice(0, cut), previous, now) };
+  const prevBase = previous?.base ?? null;
+  const full = stateKey(rollout, entries, prevBase);
+  const first = firstCutUnder(sizes, targetBytes);
+  if (first === null) return null;
+  // A cut at which replay needs no snapshot: only a record that begins a phase can be one.
+  for (let cut = first; cut < entries.length; cut++) {
+    const e = entries[cut]!;
+    if (isAppliedMark(e) || (e.decision !== 'start' && e.decision !== 'advance')) continue;
+    if (stateKey(rollout, entries.slice(cut), null) !== full) continue;
+    const summary = summarize(entries.slice(0, cut), sizes.slice(0, cut), previous, now);
+    delete summary.base;
+    return { cut, summary };
+  }
+  // Any cut, with the state at the cut as the snapshot replay starts from.
+  for (let cut = first; cut < entries.length; cut++) {
+    const base = JSON.parse(JSON.stringify(replay(rollout, entries.slice(0, cut), prevBase))) as RolloutState;
+    if (stateKey(rollout, entries.slice(cut), base) !== full) continue;
+    return { cut, summary: { ...summarize(entries.slice(0, cut), sizes.slice(0, cut), previous, now), base } };
   }
   return null;
 }
 
+/** The smallest cut (index of the first entry kept, at least 1, keeping the last) leaving at most `target` bytes. */
+function firstCutUnder(sizes: readonly number[], target: number): number | null {
+  let kept = sizes.reduce((a, b) => a + b, 0);
+  for (let cut = 1; cut < sizes.length; cut++) {
+    kept -= sizes[cut - 1]!;
+    if (kept <= target) return cut;
+  }
+  return null;
+}
 function summarize(dropped: readonly JournalEntry[], sizes: readonly number[], prev: CompactedSummary | null, now: string): CompactedSummary {
   const s: CompactedSummary = prev
     ? { ...prev, counts: { ...prev.counts }, compactions: prev.compactions + 1, at: now }

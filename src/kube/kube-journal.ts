@@ -11,8 +11,10 @@
  * throws, so the engine never changes a split on a decision that is not durable. A write whose
  * outcome is unknown (timeout, connection reset) is checked by reading the ConfigMap back.
  *
- * The ConfigMap is bounded (ConfigMaps hold at most 1 MiB): past `maxBytes` the oldest
- * entries are compacted away at a cut that keeps the replayed state (journal-compaction.ts).
+ * The ConfigMap is bounded (ConfigMaps hold at most 1 MiB): every stored line is bounded
+ * (journal-bounds.ts), and past `maxBytes` the oldest entries are compacted away — inside a
+ * phase too, with a snapshot of the state at the cut that replay starts from
+ * (journal-compaction.ts, `readWithBase`) — so the journal of any plan fits.
  * RBAC grants no `list` on ConfigMaps, so `rollouts()` names the rollouts this process has
  * read or written; the controller knows its rollouts from the RolloutPlans.
  */
@@ -22,6 +24,8 @@ import { contractViolation, parseJournalLine, validateJournalEntry } from '../jo
 import { JournalContractError, JournalCorruptError, parseRolloutId, type Journal } from '../journal/journal.js';
 import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
 import { compactJournal, type CompactedSummary } from './journal-compaction.js';
+import { boundEntry } from './journal-bounds.js';
+import type { JournalReplay, RolloutState } from '../controller/state.js';
 import { configMapPath, journalConfigMapName, MANAGED_BY_LABEL, COMPONENT, RESOURCE_KIND, ROLLOUT_LABEL, type ObjectMeta } from './rolloutplans.js';
 
 export const JOURNAL_KEY = 'journal.jsonl';
@@ -72,6 +76,8 @@ interface Loaded {
   entries: JournalEntry[];
   lastSeq: number;
   compacted: CompactedSummary | null;
+  /** The state replay starts from (compacted.json `base`), or null: the initial state. */
+  base: RolloutState | null;
 }
 
 export class ConfigMapJournal implements Journal {
@@ -105,8 +111,17 @@ export class ConfigMapJournal implements Journal {
     return `configmap ${namespace}/${journalConfigMapName(name)}`;
   }
 
+  /** The entries kept in the ConfigMap (after any compaction: replay them from `readWithBase`'s base). */
   read(rollout: string): Promise<JournalEntry[]> {
     return this.enqueue(rollout, async () => [...(await this.load(rollout)).entries]);
+  }
+
+  /** The snapshot a compaction left (null: replay from the initial state) and the entries after it. */
+  readWithBase(rollout: string): Promise<JournalReplay> {
+    return this.enqueue(rollout, async () => {
+      const l = await this.load(rollout);
+      return { base: l.base ? structuredClone(l.base) : null, entries: [...l.entries] };
+    });
   }
 
   append(rollout: string, entry: JournalEntry): Promise<void> {
@@ -167,9 +182,10 @@ export class ConfigMapJournal implements Journal {
     else this.cache.clear();
   }
 
-  private async appendNow(rollout: string, entry: JournalEntry): Promise<void> {
-    const valid = validateJournalEntry(entry);
+  private async appendNow(rollout: string, given: JournalEntry): Promise<void> {
+    const valid = validateJournalEntry(given);
     if (!valid.ok) throw new JournalContractError(rollout, valid.error);
+    const entry = boundEntry(given);
     const line = JSON.stringify(entry);
     const where = this.where(rollout);
     for (let attempt = 0; attempt <= this.retries; attempt++) {
@@ -223,7 +239,7 @@ export class ConfigMapJournal implements Journal {
       const res = compactJournal(rollout, entries, lines, compacted, Math.floor(this.maxBytes * this.compactTo), at);
       if (!res) {
         throw new Error(
-          `${this.where(rollout)}: journal.jsonl would reach ${bytes} bytes (limit ${this.maxBytes}) and no record boundary can be dropped without changing the rollout's replayed state; nothing written`,
+          `${this.where(rollout)}: journal.jsonl would reach ${bytes} bytes (limit ${this.maxBytes}) and its last entry alone is over the compaction target of ${Math.floor(this.maxBytes * this.compactTo)} bytes; nothing written`,
         );
       }
       this.compactions++;
@@ -248,7 +264,7 @@ export class ConfigMapJournal implements Journal {
       metadata.ownerReferences = [...others, { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }
     const cm: ConfigMap = { ...base, metadata, data };
-    return { cm, lines, entries, lastSeq: isAppliedMark(entry) ? current.lastSeq : entry.seq, compacted };
+    return { cm, lines, entries, lastSeq: isAppliedMark(entry) ? current.lastSeq : entry.seq, compacted, base: compacted?.base ?? null };
   }
 
   /** Reads and checks the ConfigMap (404: an empty journal). */
@@ -268,7 +284,7 @@ export class ConfigMapJournal implements Journal {
         { rollout, configMap: this.where(rollout), planUid: owner.uid, previousPlanUid: heldFor },
         `${this.where(rollout)} holds the journal of an earlier RolloutPlan ${rollout} (uid ${heldFor}); rolloutplan uid ${owner.uid} starts a new journal that replaces it`,
       );
-      const fresh: Loaded = { cm, lines: [], entries: [], lastSeq: 0, compacted: null };
+      const fresh: Loaded = { cm, lines: [], entries: [], lastSeq: 0, compacted: null, base: null };
       this.cache.set(rollout, fresh);
       this.known.add(rollout);
       return fresh;
@@ -296,7 +312,7 @@ export class ConfigMapJournal implements Journal {
       if (!isAppliedMark(parsed.entry)) lastSeq = parsed.entry.seq;
       entries.push(parsed.entry);
     });
-    const loaded: Loaded = { cm, lines, entries, lastSeq, compacted };
+    const loaded: Loaded = { cm, lines, entries, lastSeq, compacted, base: compacted?.base ?? null };
     this.cache.set(rollout, loaded);
     this.known.add(rollout);
     return loaded;

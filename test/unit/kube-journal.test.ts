@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { ConfigMapJournal, JOURNAL_KEY, COMPACTED_KEY } from '../../src/kube/kube-journal.js';
 import { compactJournal } from '../../src/kube/journal-compaction.js';
+import { boundEntry, MAX_STORED_LINE_BYTES } from '../../src/kube/journal-bounds.js';
 import { JournalContractError, JournalCorruptError } from '../../src/journal/journal.js';
 import { replay } from '../../src/controller/state.js';
 import type { JournalEntry } from '../../src/journal/record.js';
@@ -160,10 +161,145 @@ describe('ConfigMap journal', () => {
     nock.cleanAll();
   });
 
-  it('compaction refuses a cut that would change the replayed state (mid-phase continues count)', () => {
+  it('compaction finds no cut only when the last entry alone is over the target', () => {
     const entries: JournalEntry[] = [record(1), mark(1), record(2), record(3), record(4)];
     const ls = entries.map((e) => JSON.stringify(e));
-    // Only the start is a safe cut point, and cutting before it drops nothing useful.
     expect(compactJournal(ROLLOUT, entries, ls, null, 10, '2025-11-03T12:00:00Z')).toBeNull();
+  });
+
+  it('a cut inside a phase keeps the state at the cut as the base replay starts from', () => {
+    const entries: JournalEntry[] = [record(1), mark(1), record(2), record(3), record(4)];
+    const ls = entries.map((e) => JSON.stringify(e));
+    const res = compactJournal(ROLLOUT, entries, ls, null, Buffer.byteLength(ls[4]!) + 1, '2025-11-03T12:00:00Z')!;
+    expect(res.cut).toBe(4);
+    expect(res.summary).toMatchObject({ throughSeq: 3, records: 3, marks: 1, counts: { start: 1, continue: 2 } });
+    expect(res.summary.base).toMatchObject({ seq: 3, checkpointIndex: 2 });
+    expect(replay(ROLLOUT, entries.slice(4), res.summary.base)).toEqual(replay(ROLLOUT, entries));
+  });
+
+  it('at the 1 MiB limit: one phase of thousands of checkpoints with many long queries; every append succeeds, the ConfigMap stays under 1 MiB, replay equals the uncompacted replay', async () => {
+    const LIMIT = 1024 * 1024; // kube-apiserver refuses a ConfigMap whose data is larger
+    const stored = new Map<string, any>();
+    let rv = 1;
+    let largest = 0;
+    const store = (b: any) => {
+      const size = Object.entries(b.data ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v as string), 0);
+      if (size > LIMIT) return [422, statusError(422, 'Invalid', `ConfigMap "rollgate-journal-analyzer" is invalid: []: Too long: must have at most ${LIMIT} bytes`)];
+      largest = Math.max(largest, Buffer.byteLength(JSON.stringify(b)));
+      stored.set('cm', { ...b, metadata: { ...b.metadata, resourceVersion: String(++rv) } });
+      return [200, stored.get('cm')];
+    };
+    nock(SERVER)
+      .persist()
+      .get(CM_PATH)
+      .reply(() => (stored.has('cm') ? [200, stored.get('cm')] : [404, statusError(404, 'NotFound', 'not found')]))
+      .post('/api/v1/namespaces/learning/configmaps')
+      .reply((_u, b: any) => store(b) as any)
+      .put(CM_PATH)
+      .reply((_u, b: any) => store(b) as any);
+
+    // 40 metrics, each with a 3,000-character query: a record of ~140 KB before bounding.
+    const metrics = Array.from({ length: 40 }, (_, i) => ({
+      name: `metric-${i}`,
+      query: `sum(rate(http_requests_total{job="checkout",code=~"5..",route="/${'x'.repeat(2900)}"}[5m])) / ${i}`,
+      value: null,
+      max: 0.01,
+      verdict: 'nodata' as const,
+      critical: true,
+      reason: `no data: ${'y'.repeat(800)}`,
+    }));
+    const of = 5000;
+    const entries: JournalEntry[] = [record(1, { kind: 'lifecycle', decision: 'start', enters: { phase: 'canary', index: 0 } }), mark(1)];
+    let seq = 1;
+    let index = 0;
+    while (seq < 120) {
+      seq++;
+      const at = new Date(Date.UTC(2025, 10, 3, 10, 0, 0) + seq * 60_000).toISOString();
+      const hold = seq % 3 === 0;
+      if (seq === 80) entries.push(record(seq, { kind: 'manual', decision: 'pause', actor: 'alice', at, reason: 'paused by hand' }));
+      else if (seq === 81) entries.push(record(seq, { kind: 'manual', decision: 'resume', actor: 'alice', at, reason: 'resumed by hand', next: { what: 'checkpoint', at } }));
+      else
+        entries.push(
+          record(seq, {
+            decision: hold ? 'hold' : 'continue',
+            at,
+            checkpoint: { index: hold ? index : index++, of, due: at, window: '5m', ...(hold ? { attempt: 1 } : {}) },
+            metrics,
+            reason: `checkpoint ${index}/${of}: ${'z'.repeat(5000)}`,
+            weight: { from: 10, to: 10 },
+            ...(hold ? { next: { what: `checkpoint ${index + 1}/${of} again`, at } } : {}),
+          }),
+        );
+    }
+    const history = entries.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)) + 1, 0);
+    expect(history).toBeGreaterThan(8 * LIMIT); // well past 1 MiB of history (stored, once bounded: over 1.5 MiB)
+    expect(entries.map(boundEntry).reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)) + 1, 0)).toBeGreaterThan(1.5 * LIMIT);
+
+    const j = new ConfigMapJournal({ client: kubeClient() });
+    for (const e of entries) await j.append(ROLLOUT, e); // every append succeeds
+    expect(j.compactions).toBeGreaterThanOrEqual(2);
+    expect(largest).toBeLessThan(LIMIT);
+
+    const fresh = new ConfigMapJournal({ client: kubeClient() });
+    const { base, entries: kept } = await fresh.readWithBase(ROLLOUT);
+    expect(base).not.toBeNull();
+    expect(kept.length).toBeLessThan(entries.length);
+    const storedAll = entries.map(boundEntry); // what the journal stores of each entry
+    expect(replay(ROLLOUT, kept, base)).toEqual(replay(ROLLOUT, storedAll));
+    expect(replay(ROLLOUT, kept, base)).toMatchObject({ seq: 120, status: 'progressing', checkpointIndex: index });
+    // Only the text of the last record was shortened: the state is otherwise the full one.
+    const { last: _a, ...bounded } = replay(ROLLOUT, kept, base);
+    const { last: _b, ...full } = replay(ROLLOUT, entries);
+    expect(bounded).toEqual(full);
+    const expected: Record<string, number> = {};
+    for (const e of entries) if (!('applied' in e)) expected[e.decision] = (expected[e.decision] ?? 0) + 1;
+    expect(fresh.counts(ROLLOUT)).toEqual(expected);
+    nock.cleanAll();
+  }, 180_000);
+
+  it('thousands of checkpoints and holds in one phase: compacted again and again inside the phase, replay equals the uncompacted replay', async () => {
+    const stored = new Map<string, any>();
+    let rv = 1;
+    nock(SERVER)
+      .persist()
+      .get(CM_PATH)
+      .reply(() => (stored.has('cm') ? [200, stored.get('cm')] : [404, statusError(404, 'NotFound', 'not found')]))
+      .post('/api/v1/namespaces/learning/configmaps')
+      .reply(201, (_u, b: any) => (stored.set('cm', { ...b, metadata: { ...b.metadata, resourceVersion: String(++rv) } }), stored.get('cm')))
+      .put(CM_PATH)
+      .reply(200, (_u, b: any) => (stored.set('cm', { ...b, metadata: { ...b.metadata, resourceVersion: String(++rv) } }), stored.get('cm')));
+    const of = 3000;
+    const entries: JournalEntry[] = [record(1, { kind: 'lifecycle', decision: 'start', enters: { phase: 'canary', index: 0 } }), mark(1)];
+    let index = 0;
+    for (let seq = 2; seq <= 2000; seq++) {
+      const at = new Date(Date.UTC(2025, 10, 3, 10, 0, 0) + seq * 1000).toISOString();
+      const hold = seq % 4 === 0;
+      const metrics = [{ name: 'error-rate', query: 'sum(rate(errors[1m]))', value: hold ? null : 0.001, max: 0.01, verdict: hold ? ('nodata' as const) : ('pass' as const), critical: true }];
+      entries.push(record(seq, { decision: hold ? 'hold' : 'continue', at, metrics, checkpoint: { index: hold ? index : index++, of, due: at, window: '1m', ...(hold ? { attempt: 1 } : {}) }, ...(hold ? { next: { what: 'again', at } } : {}) }));
+    }
+    const j = new ConfigMapJournal({ client: kubeClient(), maxBytes: 48 * 1024 });
+    for (const e of entries) await j.append(ROLLOUT, e);
+    expect(j.compactions).toBeGreaterThan(10);
+    expect(Buffer.byteLength(stored.get('cm').data[JOURNAL_KEY])).toBeLessThanOrEqual(48 * 1024);
+    const fresh = new ConfigMapJournal({ client: kubeClient() });
+    const { base, entries: kept } = await fresh.readWithBase(ROLLOUT);
+    expect(replay(ROLLOUT, kept, base)).toEqual(replay(ROLLOUT, entries));
+    expect(replay(ROLLOUT, kept, base)).toMatchObject({ seq: 2000, checkpointIndex: index, phaseStartSeq: 1 });
+    nock.cleanAll();
+  }, 180_000);
+
+  it('a stored record is bounded: long text cut with a marker, metrics left out past the line limit and counted', () => {
+    const long = record(2, {
+      reason: 'r'.repeat(10_000),
+      metrics: Array.from({ length: 60 }, (_, i) => ({ name: `m${i}`, query: 'q'.repeat(5000), value: 1, verdict: 'pass' as const, critical: false })),
+    });
+    const b = boundEntry(long) as any;
+    expect(Buffer.byteLength(JSON.stringify(b))).toBeLessThanOrEqual(MAX_STORED_LINE_BYTES);
+    expect(b.reason).toMatch(/^r{2048}… \[7952 more characters not stored\]$/);
+    expect(b.metrics[0].query).toMatch(/… \[3976 more characters not stored\]$/);
+    expect(b.metricsOmitted).toBe(60 - b.metrics.length);
+    expect({ ...b, reason: long.reason, metrics: long.metrics, metricsOmitted: undefined }).toEqual({ ...long, metricsOmitted: undefined });
+    const small = record(3);
+    expect(boundEntry(small)).toBe(small);
   });
 });

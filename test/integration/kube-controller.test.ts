@@ -6,12 +6,15 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeController, type KubeControllerOptions } from '../../src/kube/controller.js';
 import { submitKubeRequest } from '../../src/kube/requests.js';
-import { JOURNAL_KEY } from '../../src/kube/kube-journal.js';
+import { ConfigMapJournal, JOURNAL_KEY } from '../../src/kube/kube-journal.js';
+import { loadPlanObject } from '../../src/plan/load.js';
+import { replay } from '../../src/controller/state.js';
+import type { JournalEntry } from '../../src/journal/record.js';
 import { silentLogger } from '../../src/observe/log.js';
 import type { MetricsProvider, Sample } from '../../src/metrics/provider.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
@@ -204,6 +207,40 @@ describe('rollgate controller in a cluster', () => {
     api.update(PLAN, (o) => ({ ...o, metadata: { ...o.metadata, uid: 'uid-analyzer-3', generation: 1 } }));
     await until(() => api.get(CM)?.metadata.annotations?.['rollgate.dev/plan-uid'] === 'uid-analyzer-3' && journalOf(api).length === 2, 5000, 'a third journal');
     expect(journalOf(api).filter((e: any) => 'seq' in e).map((e: any) => [e.seq, e.decision])).toEqual([[1, 'start']]);
+  });
+
+  it('a leader takes over a journal compacted inside a long phase: it replays from the snapshot and goes on at the same checkpoint', async () => {
+    const target = join(dir, 'split.json');
+    const obj = rolloutPlan('analyzer', fileSpec(target, { phases: [{ name: 'canary', weight: 10, checkpoints: { every: '1h', until: '100h' } }, { name: 'full', weight: 100, checkpoints: ['1h'] }] }));
+    api.create(PLAN, obj);
+    const { loaded } = loadPlanObject(obj, 'test', { env: {} });
+    const hour = 3_600_000;
+    const t0 = Date.now() - 39.5 * hour; // 39 checkpoints passed, the 40th due in half an hour
+    const iso = (t: number) => new Date(t).toISOString();
+    const base = { rollout: 'learning/analyzer', revision: '1.0.0', planHash: loaded!.hash, phase: 'canary', phaseIndex: 0, mirror: { from: 0, to: 0 }, actor: 'controller' };
+    const entries: JournalEntry[] = [
+      { ...base, seq: 1, kind: 'lifecycle', decision: 'start', at: iso(t0), reason: 'revision 1.0.0 starts with phase canary', weight: { from: 0, to: 10 }, enters: { phase: 'canary', index: 0 } },
+      { applied: 1, rollout: 'learning/analyzer', weight: 10, mirror: 0, at: iso(t0) },
+    ];
+    for (let i = 0; i < 39; i++) {
+      const due = iso(t0 + (i + 1) * hour);
+      entries.push({ ...base, seq: i + 2, kind: 'checkpoint', decision: 'continue', at: due, reason: `1/1 metrics pass ${'.'.repeat(400)}`, weight: { from: 10, to: 10 }, checkpoint: { index: i, of: 100, due, window: '1h' } });
+    }
+    const writer = new ConfigMapJournal({ client: kubeClient(), maxBytes: 6000 });
+    writer.own('learning/analyzer', { apiVersion: 'rollgate.dev/v1alpha1', kind: 'RolloutPlan', name: 'analyzer', uid: 'uid-analyzer' });
+    for (const e of entries) await writer.append('learning/analyzer', e);
+    const compacted = JSON.parse(api.get(CM)!.data['compacted.json']);
+    expect(compacted.base).toMatchObject({ phaseStartSeq: 1, status: 'progressing' }); // cut inside the phase
+    expect(journalOf(api)[0].seq).toBeGreaterThan(2);
+    await writeFile(target, JSON.stringify({ stable: 90, canary: 10, mirror: 0 }));
+
+    const c = await start();
+    await until(() => c.runner('learning/analyzer') !== undefined, 5000, 'managed');
+    await c.settled();
+    const state = c.runner('learning/analyzer')!.state;
+    expect(state).toEqual(replay('learning/analyzer', entries));
+    expect(state).toMatchObject({ seq: 40, checkpointIndex: 39, phaseName: 'canary', weight: 10, status: 'progressing' });
+    expect(journalOf(api).filter((e: any) => e.decision === 'start')).toEqual([]); // not started again
   });
 
   it('a manual request: the CLI writes the annotation, the leader journals it with the kubeconfig user and answers in status', async () => {

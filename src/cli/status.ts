@@ -2,6 +2,11 @@
  * `rollgate status [NAME] [--state-dir D] [--watch] [--output json|text]`: current phase,
  * split, next action and last decision of each rollout, from the journals.
  *
+ * In state-dir mode each rollout also carries `controller`: whether a `rollgate run` owns the
+ * state dir and runs (the lock and its holder's pid); when none does, the text output starts
+ * with a WARNING line. A next action whose due time passed by more than `--overdue-after`
+ * (default 1m) is marked overdue (`overdue` in JSON, `(OVERDUE by ...)` in text).
+ *
  * Cluster mode (`-n NS`, `-A/--all-namespaces`, `--kubeconfig`, `--context`, `--cluster`):
  * the same table and JSON from the RolloutPlans' `.status` (written by the leading
  * `rollgate controller`); a RolloutPlan with no status yet is "not yet seen by a controller".
@@ -12,6 +17,8 @@ import type { DecisionRecord } from '../journal/record.js';
 import type { KubeClient } from '../kube/client.js';
 import { objectKey, type RolloutPlanObject } from '../kube/rolloutplans.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
+import { formatDuration, parseDuration } from '../plan/duration.js';
+import { stateDirOwner } from '../journal/lock.js';
 import { findRollout, openJournal, readRollout, type RolloutView } from './journal-reader.js';
 import { defaultNamespace, getRolloutPlan, clusterMode, kubeClientFor, kubeFailure, KubeReadError, listRolloutPlans, splitName, type ClusterFlags } from './kube-reader.js';
 
@@ -20,6 +27,7 @@ interface StatusFlags extends ClusterFlags {
   watch?: boolean;
   output: string;
   interval: string;
+  overdueAfter?: string;
 }
 
 export const NOT_SEEN = 'not yet seen by a controller';
@@ -36,9 +44,31 @@ export interface StatusSummary {
   waitingFor: string | null;
   next: string;
   lastDecision: { seq: number; decision: string; kind: string | null; at: string | null; reason: string | null; actor: string | null } | null;
+  /**
+   * The next action's due time passed more than the overdue margin ago (`--overdue-after`,
+   * default 1m) with nothing journalled since: no controller is acting on it, or it is stuck.
+   */
+  overdue: { what: string; due: string; bySeconds: number } | null;
   /** Cluster mode only, when the RolloutPlan has no status yet. */
   note?: string;
 }
+
+/** How late a due action may be before `status` calls it overdue (a slow Prometheus, retries). */
+export const DEFAULT_OVERDUE_MS = 60_000;
+
+export interface OverdueClock {
+  now: number;
+  marginMs: number;
+}
+
+function overdueOf(status: string | null, waitingFor: string | null, due: { what: string; at: string } | null | undefined, clock: OverdueClock): StatusSummary['overdue'] {
+  if (!due || status === null || status === 'complete' || status === 'rolled-back' || status === 'paused' || waitingFor === 'approval') return null;
+  const at = Date.parse(due.at);
+  if (!Number.isFinite(at) || clock.now - at <= clock.marginMs) return null;
+  return { what: due.what, due: new Date(at).toISOString(), bySeconds: Math.round((clock.now - at) / 1000) };
+}
+
+const defaultClock = (): OverdueClock => ({ now: Date.now(), marginMs: DEFAULT_OVERDUE_MS });
 
 function next(status: string, waitingFor: string | null, last: DecisionRecord | undefined, nextAt?: string | null): string {
   if (status === 'complete' || status === 'rolled-back') return '-';
@@ -49,7 +79,7 @@ function next(status: string, waitingFor: string | null, last: DecisionRecord | 
   return nextAt ? `next action at ${nextAt}` : '-';
 }
 
-export function statusSummary(v: RolloutView): StatusSummary {
+export function statusSummary(v: RolloutView, clock: OverdueClock = defaultClock()): StatusSummary {
   const s = v.state;
   const last = s.last;
   return {
@@ -63,6 +93,7 @@ export function statusSummary(v: RolloutView): StatusSummary {
     waitingFor: s.waitingFor,
     next: next(s.status, s.waitingFor, v.records.at(-1) ?? undefined),
     lastDecision: last ? { seq: last.seq, decision: last.decision, kind: last.kind, at: last.at, reason: last.reason, actor: last.actor } : null,
+    overdue: overdueOf(s.status, s.waitingFor, v.records.at(-1)?.next, clock),
   };
 }
 
@@ -71,7 +102,7 @@ export function statusSummary(v: RolloutView): StatusSummary {
  * (`applied` is null); `waitingFor` comes from the latest record that began or queued a phase
  * among the status's last records.
  */
-export function planStatusSummary(plan: RolloutPlanObject): StatusSummary {
+export function planStatusSummary(plan: RolloutPlanObject, clock: OverdueClock = defaultClock()): StatusSummary {
   const st = plan.status;
   const spec = plan.spec as { revision?: unknown } | undefined;
   const specRevision = typeof spec?.revision === 'string' ? spec.revision : '';
@@ -87,6 +118,7 @@ export function planStatusSummary(plan: RolloutPlanObject): StatusSummary {
       waitingFor: null,
       next: '-',
       lastDecision: null,
+      overdue: null,
       note: NOT_SEEN,
     };
   }
@@ -114,6 +146,7 @@ export function planStatusSummary(plan: RolloutPlanObject): StatusSummary {
     waitingFor,
     next: next(st.status, waitingFor, latest, st.nextAt),
     lastDecision,
+    overdue: overdueOf(st.status, waitingFor, latest?.next ?? (st.nextAt ? { what: 'next action', at: st.nextAt } : null), clock),
   };
 }
 
@@ -133,12 +166,17 @@ function lastText(s: StatusSummary): string {
   return `#${l.seq} ${l.decision}${l.at ? ` at ${l.at}` : ''}${l.reason !== null ? `: ${l.reason}` : ''}`;
 }
 
-function format(summaries: StatusSummary[], output: string, none: string): string {
+function nextText(s: StatusSummary): string {
+  return s.overdue ? `${s.next} (OVERDUE by ${formatDuration(s.overdue.bySeconds * 1000)})` : s.next;
+}
+
+function format(summaries: StatusSummary[], output: string, none: string, banner?: string): string {
   if (output === 'json') return summaries.map((s) => JSON.stringify(s)).join('\n');
-  if (summaries.length === 0) return none;
+  const head = banner ? `${banner}\n` : '';
+  if (summaries.length === 0) return `${head}${none}`;
   const rows = [['ROLLOUT', 'REVISION', 'STATUS', 'PHASE', 'SPLIT', 'NEXT', 'LAST DECISION']];
-  for (const s of summaries) rows.push([s.rollout, s.revision, s.status ?? s.note ?? '-', s.phase || '-', split(s), s.next, lastText(s)]);
-  return table(rows);
+  for (const s of summaries) rows.push([s.rollout, s.revision, s.status ?? s.note ?? '-', s.phase || '-', split(s), nextText(s), lastText(s)]);
+  return `${head}${table(rows)}`;
 }
 
 async function views(journal: FileJournal, name?: string): Promise<RolloutView[]> {
@@ -146,9 +184,24 @@ async function views(journal: FileJournal, name?: string): Promise<RolloutView[]
   return Promise.all(ids.map((id) => readRollout(journal, id)));
 }
 
-async function render(journal: FileJournal, flags: StatusFlags, name?: string): Promise<string> {
-  const vs = await views(journal, name);
-  return format(vs.map(statusSummary), flags.output, `no rollouts in ${journal.stateDir}`);
+/** The overdue margin of `--overdue-after`. */
+function overdueClock(flags: StatusFlags, now: () => number): OverdueClock {
+  if (flags.overdueAfter === undefined) return { now: now(), marginMs: DEFAULT_OVERDUE_MS };
+  const ms = parseDuration(flags.overdueAfter);
+  if (ms === null) throw new CliError(`--overdue-after: expected a duration such as 30s or 2m, got "${flags.overdueAfter}"`, 2);
+  return { now: now(), marginMs: ms };
+}
+
+/**
+ * State-dir mode: each rollout's summary with `controller` (who owns the state dir, and whether
+ * it runs); in text, a first line says so when no controller is acting on these rollouts.
+ */
+async function render(journal: FileJournal, flags: StatusFlags, now: () => number, name?: string): Promise<string> {
+  const [vs, owner] = await Promise.all([views(journal, name), stateDirOwner(journal.stateDir)]);
+  const clock = overdueClock(flags, now);
+  const summaries = vs.map((v) => ({ ...statusSummary(v, clock), controller: owner }));
+  const banner = owner.state === 'running' ? undefined : owner.state === 'none' ? `WARNING: ${owner.detail}` : `NOTE: ${owner.detail}`;
+  return format(summaries, flags.output, `no rollouts in ${journal.stateDir}`, banner);
 }
 
 /** The RolloutPlans `status` shows in cluster mode: one (NAME) or every one of the namespace(s). */
@@ -167,10 +220,11 @@ async function clusterPlans(client: KubeClient, flags: StatusFlags, name?: strin
   return [plan];
 }
 
-async function renderCluster(client: KubeClient, flags: StatusFlags, name?: string): Promise<string> {
+async function renderCluster(client: KubeClient, flags: StatusFlags, now: () => number, name?: string): Promise<string> {
   const plans = await clusterPlans(client, flags, name);
   const none = flags.allNamespaces ? 'no RolloutPlans in any namespace' : `no RolloutPlans in namespace ${defaultNamespace(client, flags)}`;
-  return format(plans.map(planStatusSummary), flags.output, none);
+  const clock = overdueClock(flags, now);
+  return format(plans.map((p) => planStatusSummary(p, clock)), flags.output, none);
 }
 
 /** Prints `render()` once, or with --watch until SIGINT/SIGTERM; `retry` errors are reported and retried. */
@@ -212,15 +266,16 @@ async function show(render: () => Promise<string>, flags: StatusFlags, retry: (e
 /** A failed read worth retrying under --watch: unreachable API server, throttling, server errors. */
 const transient = (err: unknown) => err instanceof KubeReadError && err.transient;
 
-/** `opts.client`: the Kubernetes client to use in cluster mode (tests); else from the flags. */
-export async function statusCommand(name: string | undefined, flags: StatusFlags, opts: { client?: KubeClient } = {}): Promise<number> {
+/** `opts.client`: the Kubernetes client to use in cluster mode (tests); else from the flags. `opts.now`: the clock overdue is judged by. */
+export async function statusCommand(name: string | undefined, flags: StatusFlags, opts: { client?: KubeClient; now?: () => number } = {}): Promise<number> {
   if (flags.output !== 'json' && flags.output !== 'text') throw new CliError(`--output: expected json or text, got "${flags.output}"`, 2);
   if (flags.allNamespaces && flags.namespace) throw new CliError('-A/--all-namespaces and -n/--namespace exclude each other', 2);
+  const now = opts.now ?? Date.now;
   if (opts.client || clusterMode(flags)) {
     const client = opts.client ?? kubeClientFor(flags);
     const once = async () => {
       try {
-        return await renderCluster(client, flags, name);
+        return await renderCluster(client, flags, now, name);
       } catch (err) {
         throw kubeFailure(err, 'cannot read RolloutPlans', client);
       }
@@ -228,7 +283,7 @@ export async function statusCommand(name: string | undefined, flags: StatusFlags
     return show(once, flags, transient);
   }
   const journal = openJournal(flags.stateDir);
-  return show(() => render(journal, flags, name), flags, () => false);
+  return show(() => render(journal, flags, now, name), flags, () => false);
 }
 
 export function register(program: Command): void {
@@ -240,6 +295,7 @@ export function register(program: Command): void {
     .option('-w, --watch', 'refresh until interrupted')
     .option('--interval <seconds>', 'refresh interval with --watch', '2')
     .option('--output <format>', 'text or json', 'text')
+    .option('--overdue-after <duration>', 'call a next action overdue once its due time passed by more than this (default 1m)')
     .option('-n, --namespace <ns>', 'cluster mode: the RolloutPlans of this namespace')
     .option('-A, --all-namespaces', 'cluster mode: the RolloutPlans of every namespace')
     .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')

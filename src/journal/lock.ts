@@ -119,6 +119,38 @@ export async function readStateDirLock(stateDir: string): Promise<LockInfo | nul
   return (await readLockContent(join(stateDir, LOCK_FILE)))?.info ?? null;
 }
 
+/** Who owns a state dir, as `status` reports it. */
+export interface StateDirOwner {
+  /** running: a live controller holds the lock; none: no lock, or its holder is gone; unknown: another host. */
+  state: 'running' | 'none' | 'unknown';
+  pid: number | null;
+  hostname: string | null;
+  since: string | null;
+  /** One sentence for people. */
+  detail: string;
+}
+
+/** Whether a controller owns `stateDir` (the lock and its holder's liveness); reads only. */
+export async function stateDirOwner(stateDir: string): Promise<StateDirOwner> {
+  const file = join(stateDir, LOCK_FILE);
+  const content = await readLockContent(file);
+  const info = content?.info ?? null;
+  if (!info) {
+    const why = content ? `its lock file ${file} is unreadable` : 'no lock file there';
+    return { state: 'none', pid: null, hostname: null, since: null, detail: `no rollgate run owns state dir ${stateDir}: ${why}; nothing is acting on these rollouts` };
+  }
+  const who = `${info.owner || 'rollgate'} pid ${info.pid} on ${info.hostname} (since ${info.startedAt})`;
+  const base = { pid: info.pid, hostname: info.hostname, since: info.startedAt };
+  switch (holderLiveness(info)) {
+    case 'alive':
+      return { ...base, state: 'running', detail: `state dir ${stateDir} is owned by ${who}` };
+    case 'dead':
+      return { ...base, state: 'none', detail: `no rollgate run owns state dir ${stateDir}: its lock names ${who}, which is not running; nothing is acting on these rollouts` };
+    default:
+      return { ...base, state: 'unknown', detail: `state dir ${stateDir} is locked by ${who}, which cannot be checked from ${osHostname()}` };
+  }
+}
+
 /** A lock file still empty or unparsable this long after its creation was abandoned mid-write. */
 const UNPARSABLE_GRACE_MS = 2000;
 

@@ -29,6 +29,8 @@ const baseFlags = { stateDir: '/nonexistent/state-dir', output: 'text', interval
 
 /** The journal of analyzer: start, checkpoint 1/2 passed, with applied marks and a next checkpoint. */
 const NEXT = { what: 'checkpoint 2/2 of canary', at: '2025-11-03T11:00:00.000Z' };
+/** The CLI's clock in these tests: before NEXT is due, so nothing is overdue. */
+const NOW = () => Date.parse('2025-11-03T10:30:00.000Z');
 const r1 = record(1, { enters: { phase: 'canary', index: 0 } });
 const r2 = record(2, { checkpoint: { index: 1, of: 2, due: '2025-11-03T10:30:00Z', window: '30m' }, next: NEXT });
 
@@ -118,7 +120,7 @@ async function exitOf(p: Promise<number>): Promise<{ code: number; message: stri
 describe('rollgate status -n NS', () => {
   it('prints the standalone table from the RolloutPlans status, sorted; an empty status is "not yet seen by a controller"', async () => {
     nock(SERVER).get(LIST_PATH).query({ limit: '500' }).reply(200, list(plans()));
-    expect(await statusCommand(undefined, baseFlags, { client: kubeClient() })).toBe(0);
+    expect(await statusCommand(undefined, baseFlags, { client: kubeClient(), now: NOW })).toBe(0);
     const rows = out.trimEnd().split('\n');
     expect(rows).toHaveLength(4);
     expect(rows[0]).toMatch(/^ROLLOUT\s+REVISION\s+STATUS\s+PHASE\s+SPLIT\s+NEXT\s+LAST DECISION$/);
@@ -130,10 +132,10 @@ describe('rollgate status -n NS', () => {
 
   it('--output json: one object per RolloutPlan with the standalone fields (the same as a replay of the journal, but applied)', async () => {
     nock(SERVER).get(LIST_PATH).query({ limit: '500' }).reply(200, list(plans()));
-    expect(await statusCommand(undefined, { ...baseFlags, output: 'json' }, { client: kubeClient() })).toBe(0);
+    expect(await statusCommand(undefined, { ...baseFlags, output: 'json' }, { client: kubeClient(), now: NOW })).toBe(0);
     const objs = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs.map((o) => o.rollout)).toEqual(['learning/analyzer', 'learning/fresh', 'learning/search']);
-    const standalone = statusSummary({ id: ROLLOUT, state: replay(ROLLOUT, [r1, mark(1), r2]), records: [r1, r2] });
+    const standalone = statusSummary({ id: ROLLOUT, state: replay(ROLLOUT, [r1, mark(1), r2]), records: [r1, r2] }, { now: NOW(), marginMs: 60_000 });
     expect(Object.keys(objs[0]!)).toEqual(Object.keys(standalone));
     expect(objs[0]).toEqual({ ...standalone, applied: null });
     expect(objs[1]).toMatchObject({ rollout: 'learning/fresh', revision: '3.0.0', status: null, lastDecision: null, note: 'not yet seen by a controller' });
@@ -153,13 +155,13 @@ describe('rollgate status -n NS', () => {
       .query({ limit: '500', continue: 'token-1' })
       .reply(200, list([{ ...analyzer, metadata: { ...analyzer!.metadata, namespace: 'apps' } }]));
     const client = kubeClient();
-    await statusCommand('analyzer', { ...baseFlags, output: 'json' }, { client });
-    await statusCommand('learning/analyzer', { ...baseFlags, namespace: undefined, output: 'json' } as never, { client });
+    await statusCommand('analyzer', { ...baseFlags, output: 'json' }, { client, now: NOW });
+    await statusCommand('learning/analyzer', { ...baseFlags, namespace: undefined, output: 'json' } as never, { client, now: NOW });
     const [a, b] = out.trimEnd().split('\n');
     expect(a).toBe(b);
     expect(JSON.parse(a!)).toMatchObject({ rollout: 'learning/analyzer', status: 'progressing' });
     out = '';
-    await statusCommand(undefined, { ...baseFlags, namespace: undefined, allNamespaces: true } as never, { client });
+    await statusCommand(undefined, { ...baseFlags, namespace: undefined, allNamespaces: true } as never, { client, now: NOW });
     expect(out.trimEnd().split('\n').slice(1).map((r) => r.split(/\s+/)[0])).toEqual(['apps/analyzer', 'learning/search']);
     expect(nock.isDone()).toBe(true);
   });
@@ -171,9 +173,9 @@ describe('rollgate status -n NS', () => {
       .get('/apis/rollgate.dev/v1alpha1/namespaces/empty/rolloutplans')
       .query({ limit: '500' })
       .reply(200, list([]));
-    const res = await exitOf(statusCommand('ghost', baseFlags, { client: kubeClient() }));
+    const res = await exitOf(statusCommand('ghost', baseFlags, { client: kubeClient(), now: NOW }));
     expect(res).toEqual({ code: 1, message: 'unknown rollout learning/ghost: no RolloutPlan ghost in namespace learning' });
-    expect(await statusCommand(undefined, { ...baseFlags, namespace: 'empty' }, { client: kubeClient() })).toBe(0);
+    expect(await statusCommand(undefined, { ...baseFlags, namespace: 'empty' }, { client: kubeClient(), now: NOW })).toBe(0);
     expect(out).toBe('no RolloutPlans in namespace empty\n');
   });
 
@@ -183,7 +185,7 @@ describe('rollgate status -n NS', () => {
       .get(LIST_PATH)
       .query({ limit: '500' })
       .reply(403, { ...statusError(403, 'Forbidden', message), details: { group: 'rollgate.dev', kind: 'rolloutplans' } });
-    const res = await exitOf(statusCommand(undefined, baseFlags, { client: kubeClient() }));
+    const res = await exitOf(statusCommand(undefined, baseFlags, { client: kubeClient(), now: NOW }));
     expect(res).toEqual({ code: 1, message: `cannot list RolloutPlans in namespace learning: forbidden (403): ${message}` });
     expect(res.message).not.toContain('\n');
     expect(out).toBe('');
@@ -197,7 +199,7 @@ describe('rollgate status -n NS', () => {
     const tty = process.stdout.isTTY;
     process.stdout.isTTY = false; // as when piped: a table only when it changed
     onTestFinished(() => void (process.stdout.isTTY = tty));
-    const running = statusCommand('analyzer', { ...baseFlags, watch: true }, { client: kubeClient() });
+    const running = statusCommand('analyzer', { ...baseFlags, watch: true }, { client: kubeClient(), now: NOW });
     await vi.waitFor(() => expect(out).toContain('full'), { timeout: 3000, interval: 50 });
     process.emit('SIGINT');
     expect(await running).toBe(0);

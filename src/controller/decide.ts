@@ -12,6 +12,7 @@ import type { CheckpointOutcome } from '../gates/outcome.js';
 import { applyRecord, isTerminal, type RolloutState } from './state.js';
 import { phaseGate } from './gates.js';
 import { pendingCheckpoint } from './schedule.js';
+import { badQueries } from './judge.js';
 
 export interface PlanContext {
   plan: Plan;
@@ -157,6 +158,14 @@ export function decideCheckpoint(b: DecisionBuilder, j: CheckpointJudgement): vo
       ...(attempt !== undefined ? { attempt } : {}),
     },
   };
+  // A query Prometheus refused is a plan problem: no retry fixes it, so the rollout pauses at
+  // once for a person (unless another metric gives evidence of a breach: that rolls back).
+  const refused = badQueries(j.metrics);
+  const breach = o === 'fail' && j.metrics.some((m) => m.verdict === 'fail');
+  if (refused.length > 0 && !breach) {
+    b.push({ ...base, decision: 'pause', reason: `${badQueryText(refused)}; ${fixThePlan(plan)}` });
+    return;
+  }
   if (o === 'fail') {
     startRollback(b, { ...base, decision: 'rollback' });
     return;
@@ -233,6 +242,24 @@ export interface GuardBreach {
 
 export function decideGuardRollback(b: DecisionBuilder, breach: GuardBreach): void {
   startRollback(b, { kind: 'guard', decision: 'rollback', reason: breach.reason, metrics: breach.metrics });
+}
+
+/** `error-rate: bad query (...): Prometheus said: ...; query: ...` for each refused metric. */
+function badQueryText(refused: MetricResult[]): string {
+  return refused.map((m) => `${m.name}: ${m.reason ?? 'bad query'}`).join(', ');
+}
+
+function fixThePlan(plan: Plan): string {
+  return `paused for a person: fix the query in the plan, then rollgate resume ${plan.metadata.name}`;
+}
+
+/**
+ * The guard met a query Prometheus refused: the rollout is unguarded for that metric, so it
+ * pauses at once (a progressing or waiting rollout; a paused one stays paused).
+ */
+export function decideGuardPause(b: DecisionBuilder, metrics: MetricResult[]): void {
+  if (b.state.status !== 'progressing' && b.state.status !== 'waiting') return;
+  b.push({ kind: 'guard', decision: 'pause', reason: `guard: ${badQueryText(badQueries(metrics))}; ${fixThePlan(b.ctx.plan)}`, metrics });
 }
 
 /** While waiting: begins the phase when its gates open, or records a changed wait. */

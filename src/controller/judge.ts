@@ -62,10 +62,16 @@ export async function gatherEvidence(
       critical: m.critical,
       weight: m.weight,
       ...(sample.value === null ? { reason: sample.reason } : {}),
+      ...(sample.value === null && sample.problem ? { problem: sample.problem } : {}),
     });
     judged.push({ name: m.name, verdict, critical: m.critical, weight: m.weight, noData: m.noData ?? plan.spec.analysis.noData, why });
   }
   return { metrics: results, judged };
+}
+
+/** The metrics whose query Prometheus refused (HTTP 400/422): a plan problem. */
+export function badQueries(metrics: MetricResult[]): MetricResult[] {
+  return metrics.filter((m) => m.problem === 'bad-query');
 }
 
 export function outcomeOf(plan: Plan, e: Evidence): CheckpointOutcome {

@@ -5,7 +5,7 @@
  */
 import type { Journal } from '../journal/journal.js';
 import type { AppliedMark, DecisionRecord } from '../journal/record.js';
-import type { MetricsProvider } from '../metrics/provider.js';
+import type { MetricsProvider, SampleProblem } from '../metrics/provider.js';
 import type { TrafficRouter, Split } from '../routers/router.js';
 import type { Logger } from '../observe/log.js';
 import { isoTime, formatWindow } from '../plan/duration.js';
@@ -15,6 +15,7 @@ import { applyEntry, liveSplit, replayJournal, splitConfirmed, type RolloutState
 import {
   DecisionBuilder,
   decideCheckpoint,
+  decideGuardPause,
   decideGuardRollback,
   decideManual,
   decidePlanUpdate,
@@ -27,7 +28,7 @@ import {
 } from './decide.js';
 import { nextDecisionAt, pendingCheckpoint } from './schedule.js';
 import { phaseGate } from './gates.js';
-import { gatherEvidence, guardMetrics, guardWindow, outcomeOf, phaseMetrics } from './judge.js';
+import { badQueries, gatherEvidence, guardMetrics, guardWindow, outcomeOf, phaseMetrics, type Evidence } from './judge.js';
 
 /** Hooks for logs, metrics, notifications and command output. All optional. */
 export interface RolloutObserver {
@@ -35,6 +36,8 @@ export interface RolloutObserver {
   onApplied?(mark: AppliedMark, durationMs: number): void;
   onApplyError?(rollout: string, error: Error, durationMs: number): void;
   onGuard?(rollout: string, result: 'pass' | 'fail' | 'nodata', strikes: number): void;
+  /** A metric's query failed in a way that needs a person (Prometheus refused it). */
+  onQueryProblem?(rollout: string, metric: string, problem: SampleProblem): void;
 }
 
 export interface RolloutDeps {
@@ -230,6 +233,7 @@ export class RolloutRunner {
           'checkpoint',
         );
         const outcome = outcomeOf(this.plan, evidence);
+        this.reportProblems(evidence, 'checkpoint');
         await this.decide((b) =>
           decideCheckpoint(b, {
             index: pending.index,
@@ -292,7 +296,11 @@ export class RolloutRunner {
     if (result === 'nodata') {
       this.deps.log.debug({ rollout: this.id, metrics: evidence.metrics.map((m) => ({ name: m.name, reason: m.reason })) }, 'guard: no data (never a rollback)');
     }
-    if (this.guardStrikes < plan.spec.guard.consecutive) return;
+    const refused = this.reportProblems(evidence, 'guard');
+    if (this.guardStrikes < plan.spec.guard.consecutive) {
+      if (refused) await this.decide((b) => decideGuardPause(b, evidence.metrics));
+      return;
+    }
     const consecutive = this.guardStrikes;
     this.guardStrikes = 0;
     const detail = evidence.judged.filter((m) => m.verdict === 'fail').map((m) => `${m.name}: ${m.why}`).join(', ');
@@ -302,6 +310,22 @@ export class RolloutRunner {
         metrics: evidence.metrics,
       }),
     );
+  }
+
+  /**
+   * Logs (at error) and counts every query Prometheus refused: a plan problem that leaves the
+   * metric unjudged until a person fixes the plan. True when there was one.
+   */
+  private reportProblems(evidence: Evidence, mode: 'checkpoint' | 'guard'): boolean {
+    const refused = badQueries(evidence.metrics);
+    for (const m of refused) {
+      this.deps.observer?.onQueryProblem?.(this.id, m.name, 'bad-query');
+      this.deps.log.error(
+        { rollout: this.id, metric: m.name, query: m.query, reason: m.reason, mode },
+        `${mode} metric ${m.name}: Prometheus refused its query (a plan problem): ${m.reason}; the rollout pauses until the plan is fixed`,
+      );
+    }
+    return refused.length > 0;
   }
 
   private guardProviderFor: { base: MetricsProvider; interval: number; provider: MetricsProvider } | null = null;

@@ -272,6 +272,7 @@ export class StandaloneController {
           onApplied: (_m, ms) => this.metrics.observeRouterApply(router.name, ms, true),
           onApplyError: (_id, _e, ms) => this.metrics.observeRouterApply(router.name, ms, false),
           onGuard: (_id, result) => this.metrics.observeGuard(id, result),
+          onQueryProblem: (_id, metric, problem) => this.metrics.observeQueryProblem(id, metric, problem),
         },
       },
     );

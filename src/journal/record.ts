@@ -38,6 +38,8 @@ export const metricResultSchema = z.object({
   weight: z.number().optional(),
   /** Why a value is missing (empty result, NaN, several samples, Prometheus error...). */
   reason: z.string().optional(),
+  /** Missing data that needs a person: `bad-query` (Prometheus refused the query, HTTP 400/422). */
+  problem: z.enum(['bad-query']).optional(),
 });
 export type MetricResult = z.infer<typeof metricResultSchema>;
 

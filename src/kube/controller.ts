@@ -291,6 +291,7 @@ export class KubeController {
           onApplied: (_m, ms) => this.metrics.observeRouterApply(io.router.name, ms, true),
           onApplyError: (_id, _e, ms) => this.metrics.observeRouterApply(io.router.name, ms, false),
           onGuard: (_id, result) => this.metrics.observeGuard(key, result),
+          onQueryProblem: (_id, metric, problem) => this.metrics.observeQueryProblem(key, metric, problem),
         },
       },
     );

@@ -75,7 +75,8 @@ export class PrometheusHistory implements MetricsProvider {
       return await this.prometheus.evaluate(query, at);
     } catch (err) {
       if (unavailable(err)) throw new HistoryUnavailableError(this.address, `query at ${new Date(at).toISOString()} failed`, err);
-      return { value: null, reason: (err as Error).message };
+      const problem = err instanceof PrometheusError && err.kind === 'bad-query' ? { problem: 'bad-query' as const } : {};
+      return { value: null, reason: (err as Error).message, ...problem };
     }
   }
 

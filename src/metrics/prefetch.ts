@@ -42,7 +42,7 @@ export interface RangePrefetchOptions {
 interface Chunk {
   start: number;
   end: number;
-  samples: Promise<Map<number, Sample> | { failed: string; transient: boolean }>;
+  samples: Promise<Map<number, Sample> | { failed: string; transient: boolean; badQuery: boolean }>;
 }
 
 interface QueryState {
@@ -99,7 +99,7 @@ export class RangePrefetchProvider implements MetricsProvider {
     if ('failed' in samples) {
       // Transient failures are forgotten so that the next tick asks again.
       if (samples.transient) state.chunks = state.chunks.filter((c) => c !== chunk);
-      return { value: null, reason: samples.failed };
+      return { value: null, reason: samples.failed, ...(samples.badQuery ? { problem: 'bad-query' as const } : {}) };
     }
     this.stats.cachedAnswers++;
     return samples.get(at) ?? { value: null, reason: 'empty result' };
@@ -115,7 +115,7 @@ export class RangePrefetchProvider implements MetricsProvider {
     // unavailable, a bug) is not data-shaped and propagates to the caller.
     const samples = this.inner.range(query, start, end, this.stepMs).catch((err: unknown) => {
       if (!(err instanceof PrometheusError)) throw err;
-      return { failed: err.message, transient: err.retryable };
+      return { failed: err.message, transient: err.retryable, badQuery: err.kind === 'bad-query' };
     });
     return { start, end, samples };
   }

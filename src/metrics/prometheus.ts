@@ -144,7 +144,8 @@ export class PrometheusProvider implements MetricsProvider {
     try {
       return await this.evaluate(query, at);
     } catch (err) {
-      return { value: null, reason: this.safeMessage(err) };
+      const problem = err instanceof PrometheusError && err.kind === 'bad-query' ? { problem: 'bad-query' as const } : {};
+      return { value: null, reason: this.safeMessage(err), ...problem };
     }
   }
 

@@ -2,7 +2,13 @@
  * A metrics provider answers PromQL at a given instant. Every failure is data-shaped: a value
  * is a finite number or it is missing with a reason; missing data never passes a gate.
  */
-export type Sample = { value: number } | { value: null; reason: string };
+export type Sample = { value: number } | { value: null; reason: string; problem?: SampleProblem };
+
+/**
+ * Missing data that no retry or wait can fix and that needs a person: `bad-query` is a query
+ * Prometheus refused (HTTP 400/422), i.e. a plan problem. The engine pauses on it at once.
+ */
+export type SampleProblem = 'bad-query';
 
 export interface MetricsProvider {
   /** Instant query evaluated at `at` (epoch ms), the query API's `time=`. */

@@ -68,6 +68,11 @@ export class ControllerMetrics {
   private readonly verdicts = this.counter('metric_verdicts_total', 'Verdicts of gate metrics', ['rollout', 'metric', 'verdict']);
   private readonly lateness = this.histogram('checkpoint_lateness_seconds', 'Delay between a checkpoint being due and being judged', ['rollout'], LATENESS_BUCKETS);
   private readonly nextCheckpoint = this.gauge('next_checkpoint_timestamp_seconds', 'When the controller next acts on its own for a rollout (Unix seconds)', ['rollout']);
+  private readonly queryProblems = this.counter(
+    'metric_query_errors_total',
+    'Gate metric queries that need a person, by kind (bad-query: Prometheus refused the query, HTTP 400/422: a plan problem)',
+    ['rollout', 'metric', 'kind'],
+  );
   private readonly guards = this.counter('guard_evaluations_total', 'Guard evaluations by result', ['rollout', 'result']);
   private readonly queryDuration = this.histogram('prometheus_query_duration_seconds', 'Duration of Prometheus queries', [], CALL_BUCKETS);
   private readonly queryErrors = this.counter('prometheus_query_errors_total', 'Failed Prometheus queries by reason', ['reason']);
@@ -143,6 +148,11 @@ export class ControllerMetrics {
   /** One guard tick: `pass`, `fail`, `nodata`, ... */
   observeGuard(rollout: string, result: string): void {
     this.inc(this.guards, { rollout, result });
+  }
+
+  /** A gate metric's query that needs a person (`bad-query`). */
+  observeQueryProblem(rollout: string, metric: string, kind: string): void {
+    this.inc(this.queryProblems, { rollout, metric, kind });
   }
 
   /** One Prometheus query; `reason` (timeout, http-5xx, network, bad-response...) when it failed. */

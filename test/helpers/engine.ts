@@ -8,7 +8,7 @@ import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { SimulatedRouter } from '../../src/routers/simulated.js';
 import type { TrafficRouter } from '../../src/routers/router.js';
 import { VirtualClock } from '../../src/controller/clock.js';
-import { RolloutRunner } from '../../src/controller/rollout.js';
+import { RolloutRunner, type RolloutObserver } from '../../src/controller/rollout.js';
 import { Scheduler } from '../../src/controller/scheduler.js';
 import { isTerminal, splitConfirmed } from '../../src/controller/state.js';
 import type { DecisionRecord } from '../../src/journal/record.js';
@@ -64,6 +64,8 @@ export async function engine(
     /** A real provider (e.g. a PrometheusProvider) instead of the scripted one. */
     metrics?: MetricsProvider;
     log?: Logger;
+    /** More observer hooks (records are always collected in `records`). */
+    observer?: RolloutObserver;
   } = {},
 ): Promise<Engine> {
   const clock = new VirtualClock(opts.from ?? T0);
@@ -81,7 +83,13 @@ export async function engine(
       log: opts.log ?? silentLogger(),
       ...(opts.autoApprove ? { autoApproveActor: 'simulate' } : {}),
       ...(opts.driftCheckMs ? { driftCheckMs: opts.driftCheckMs } : {}),
-      observer: { onRecord: (r) => records.push(r) },
+      observer: {
+        ...opts.observer,
+        onRecord: (r, s) => {
+          records.push(r);
+          opts.observer?.onRecord?.(r, s);
+        },
+      },
     },
   );
   const scheduler = new Scheduler(clock, silentLogger());

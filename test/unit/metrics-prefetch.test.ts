@@ -82,13 +82,13 @@ describe('RangePrefetchProvider', () => {
     expect(inner.ranges).toHaveLength(2);
   });
 
-  it('a bad query is nodata with the reason and is not asked again for the chunk', async () => {
+  it('a bad query is nodata with the reason and the bad-query problem, and is not asked again for the chunk', async () => {
     const { inner, p } = setup();
     inner.failRange = new PrometheusError('bad query (a plan problem, not retried): parse error; query: q', { kind: 'bad-query', status: 400 });
     await p.instant('q', T0);
     for (let i = 1; i <= 5; i++) {
       const s = await p.instant('q', T0 + i * STEP);
-      expect(s).toEqual({ value: null, reason: 'bad query (a plan problem, not retried): parse error; query: q' });
+      expect(s).toEqual({ value: null, reason: 'bad query (a plan problem, not retried): parse error; query: q', problem: 'bad-query' });
     }
     expect(inner.ranges).toHaveLength(1);
   });

@@ -103,6 +103,25 @@ describe('a query Prometheus refuses', () => {
     expect(Number(counted?.[1])).toBe(errors.length);
   });
 
+  it('an execution error (valid syntax, HTTP 422) at a checkpoint also pauses at once', async () => {
+    const plan = withQuery(
+      demoPlan(`
+  metrics:
+    - { name: error-rate, query: 'sum(vector(0))', max: 0.01, critical: true }
+  guard: { metrics: [] }
+  phases:
+    - { name: canary, weight: 10, checkpoints: [15m] }`),
+      'error-rate',
+      // Two series on the "one" side of a group_left: Prometheus fails while evaluating it.
+      'vector(1) * on() group_left() (label_replace(vector(1), "a", "1", "", "") or label_replace(vector(1), "a", "2", "", ""))',
+    );
+    const { e, errors } = await run(plan, T0 + HOUR);
+    expect(decisions(e.records)).toEqual(['lifecycle:start@canary', 'checkpoint:pause@canary']);
+    expect(e.records[1]!.metrics![0]).toMatchObject({ problem: 'bad-query', verdict: 'nodata' });
+    expect(e.records[1]!.reason).toMatch(/Prometheus said: .*duplicate series/);
+    expect(errors).toHaveLength(1);
+  });
+
   it('the same plan with sound queries passes (the setup can advance)', async () => {
     const plan = demoPlan(`
   metrics:

@@ -19,20 +19,39 @@ import { scanJournalFile, type ScanSummary } from './scan.js';
 
 export { scanJournalFile, streamJournalFile, type ScanSummary, type ScanOptions, type TornTail } from './scan.js';
 
+/** What the journal does with a file it appends to (a subset of node's FileHandle). */
+export type JournalFileHandle = Pick<FileHandle, 'write' | 'datasync' | 'truncate' | 'stat' | 'close'>;
+
+/**
+ * How the journal opens the files it appends to: node's `fs.promises.open` by default. A
+ * constructor dependency, so that a fault harness can give one whose writes or fdatasyncs fail
+ * (EIO) where the machine cannot produce such faults for real.
+ */
+export interface JournalFileSystem {
+  open(path: string, flags: 'a'): Promise<JournalFileHandle>;
+}
+
+const nodeFileSystem: JournalFileSystem = { open: (path, flags) => open(path, flags) };
+
 export interface FileJournalOptions {
   log?: Logger;
   /** Never write or truncate (a reader beside a running controller). */
   readOnly?: boolean;
+  /** Opens the files appended to. Default: node's fs. */
+  fs?: JournalFileSystem;
 }
 
 interface OpenJournal {
-  fh: FileHandle;
+  fh: JournalFileHandle;
   lastSeq: number;
+  /** Bytes of whole lines: where a failed append is cut back to. */
+  size: number;
 }
 
 export class FileJournal implements Journal {
   private readonly log: Logger;
   private readonly readOnly: boolean;
+  private readonly fs: JournalFileSystem;
   private readonly files = new Map<string, OpenJournal>();
   /** Last seq of rollouts read but not yet opened for append. */
   private readonly knownLastSeq = new Map<string, number>();
@@ -45,6 +64,7 @@ export class FileJournal implements Journal {
   ) {
     this.log = opts.log ?? silentLogger();
     this.readOnly = opts.readOnly ?? false;
+    this.fs = opts.fs ?? nodeFileSystem;
   }
 
   /** The journal file of a rollout (`namespace/name`). */
@@ -90,10 +110,15 @@ export class FileJournal implements Journal {
         while (off < line.length) off += (await j.fh.write(line, off, line.length - off)).bytesWritten;
         await j.fh.datasync();
       } catch (err) {
-        // The file's tail is unknown now: forget it; the next access re-reads the file.
+        // The append failed, so the entry must not be there: a line written whole whose
+        // fdatasync failed would otherwise be read back later as if it had been acknowledged.
+        // Cut the file back to its last whole line; if even that fails, forget the file and
+        // let the next access re-read it (a torn tail is truncated then).
+        await this.cutBack(j, err).catch(() => undefined);
         await this.forget(rollout);
         throw new Error(`journal ${file}: append failed: ${(err as Error).message}`, { cause: err });
       }
+      j.size += line.length;
       if (!isAppliedMark(entry)) j.lastSeq = entry.seq;
     });
   }
@@ -132,24 +157,31 @@ export class FileJournal implements Journal {
       await this.dropTornTail(summary);
       lastSeq = summary.exists ? summary.lastSeq : undefined;
     }
-    let fh: FileHandle;
+    let fh: JournalFileHandle;
     if (lastSeq === undefined) {
       fh = await this.create(file);
       lastSeq = 0;
     } else {
-      fh = await open(file, 'a');
+      fh = await this.fs.open(file, 'a');
     }
-    const j = { fh, lastSeq };
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    const j = { fh, lastSeq, size };
     this.files.set(rollout, j);
     this.knownLastSeq.delete(rollout);
     return j;
   }
 
   /** Creates a journal file and makes its directory entries durable. */
-  private async create(file: string): Promise<FileHandle> {
+  private async create(file: string): Promise<JournalFileHandle> {
     const dir = join(file, '..');
     const madeFrom = await mkdir(dir, { recursive: true });
-    const fh = await open(file, 'a');
+    const fh = await this.fs.open(file, 'a');
     await fsyncDir(dir);
     if (madeFrom !== undefined) {
       await fsyncDir(join(dir, '..'));
@@ -178,6 +210,13 @@ export class FileJournal implements Journal {
       { file: summary.file, line: torn.line, bytes: torn.bytes, reason: torn.reason },
       `journal ${where}: truncated a torn last line of ${torn.bytes} bytes (${torn.reason}); it was never acknowledged`,
     );
+  }
+
+  /** Truncates a journal back to its last acknowledged line after a failed append, durably. */
+  private async cutBack(j: OpenJournal, cause: unknown): Promise<void> {
+    await j.fh.truncate(j.size);
+    await j.fh.datasync();
+    this.log.warn({ size: j.size, err: (cause as Error).message }, 'journal append failed; the file was cut back to its last acknowledged line');
   }
 
   private async forget(rollout: string): Promise<void> {

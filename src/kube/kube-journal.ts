@@ -91,6 +91,12 @@ export class ConfigMapJournal implements Journal {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly known = new Set<string>();
   private readonly owners = new Map<string, JournalOwner>();
+  /**
+   * Set when the API server refused an ownerReference (the OwnerReferencesPermissionEnforcement
+   * admission plugin, e.g. on OpenShift, wants `delete` on configmaps for it): from then on
+   * ConfigMaps are written without one; the plan-uid annotation still keeps journals apart.
+   */
+  private ownerRefsRefused = false;
   private closed = false;
   /** Conflicts met (tests and metrics). */
   conflicts = 0;
@@ -204,6 +210,14 @@ export class ConfigMapJournal implements Journal {
         return;
       } catch (err) {
         this.cache.delete(rollout);
+        if (err instanceof KubeApiError && err.code === 403 && /ownerRef/i.test(err.message) && !this.ownerRefsRefused && this.owners.has(rollout)) {
+          this.ownerRefsRefused = true;
+          this.log.warn(
+            { rollout, configMap: where, err: err.message },
+            `${where}: the API server refuses an ownerReference to the RolloutPlan (grant delete on configmaps where the OwnerReferencesPermissionEnforcement admission plugin runs); journals are written without one and are no longer garbage-collected with their RolloutPlan`,
+          );
+          continue;
+        }
         if (err instanceof KubeApiError && err.conflict) {
           this.conflicts++;
           this.log.debug({ rollout, configMap: where, attempt: attempt + 1 }, `${where}: conflict on append; re-reading`);
@@ -260,6 +274,8 @@ export class ConfigMapJournal implements Journal {
     const owner = this.owners.get(rollout);
     if (owner) {
       metadata.annotations = { ...(metadata.annotations ?? {}), [PLAN_UID_ANNOTATION]: owner.uid };
+    }
+    if (owner && !this.ownerRefsRefused) {
       const others = (metadata.ownerReferences ?? []).filter((r) => !(r.apiVersion === owner.apiVersion && r.kind === owner.kind));
       metadata.ownerReferences = [...others, { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }

@@ -117,6 +117,31 @@ describe('ConfigMap journal', () => {
     expect(nock.isDone()).toBe(true);
   });
 
+  it('where the API server refuses the ownerReference (OwnerReferencesPermissionEnforcement), the journal is written without one, with the plan uid', async () => {
+    const posted: any[] = [];
+    const put: any[] = [];
+    nock(SERVER)
+      .get(CM_PATH)
+      .reply(404, statusError(404, 'NotFound', 'configmaps "rollgate-journal-analyzer" not found'))
+      .post('/api/v1/namespaces/learning/configmaps', (b) => (posted.push(b), true))
+      .reply(403, statusError(403, 'Forbidden', `configmaps "rollgate-journal-analyzer" is forbidden: cannot set an ownerRef on a resource you can't delete: , <nil>`))
+      .get(CM_PATH)
+      .reply(404, statusError(404, 'NotFound', 'configmaps "rollgate-journal-analyzer" not found'))
+      .post('/api/v1/namespaces/learning/configmaps', (b) => (posted.push(b), true))
+      .reply(201, (_u, b: any) => ({ ...b, metadata: { ...b.metadata, resourceVersion: '11' } }))
+      .put(CM_PATH, (b) => (put.push(b), true))
+      .reply(200, (_u, b: any) => ({ ...b, metadata: { ...b.metadata, resourceVersion: '12' } }));
+    const j = new ConfigMapJournal({ client: kubeClient() });
+    j.own(ROLLOUT, { apiVersion: 'rollgate.dev/v1alpha1', kind: 'RolloutPlan', name: 'analyzer', uid: 'uid-analyzer' });
+    await j.append(ROLLOUT, record(1));
+    await j.append(ROLLOUT, mark(1));
+    expect(posted[0].metadata.ownerReferences).toEqual([{ apiVersion: 'rollgate.dev/v1alpha1', kind: 'RolloutPlan', name: 'analyzer', uid: 'uid-analyzer', controller: true, blockOwnerDeletion: false }]);
+    expect(posted[1].metadata.ownerReferences).toBeUndefined();
+    expect(posted[1].metadata.annotations).toEqual({ 'rollgate.dev/plan-uid': 'uid-analyzer' });
+    expect(put[0].metadata.ownerReferences).toBeUndefined();
+    expect(nock.isDone()).toBe(true);
+  });
+
   it('a corrupt line is an error naming the ConfigMap, key and line', async () => {
     nock(SERVER).get(CM_PATH).reply(200, configMap('5', `${lines(record(1))}{"seq":"x"}\n`));
     const j = new ConfigMapJournal({ client: kubeClient() });

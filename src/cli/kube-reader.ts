@@ -126,7 +126,7 @@ export interface KubeHistory extends RolloutView {
 /**
  * The journal of a rollout from its ConfigMap (GET only). A rollout without one (no
  * ConfigMap, or no records in it) is a CliError (exit 1) saying whether its RolloutPlan
- * exists. A journal whose RolloutPlan was deleted is still shown (the audit trail survives it).
+ * exists. A journal whose RolloutPlan was deleted is shown until garbage collection removes it with the plan.
  */
 export async function readKubeHistory(client: KubeClient, namespace: string, name: string): Promise<KubeHistory> {
   const id = rolloutId(namespace, name);

@@ -63,11 +63,13 @@ describe('simulate with Prometheus history that becomes unavailable', () => {
     expect(records.map((r) => r.decision)).toEqual(['start']);
   }, 60_000);
 
-  it('a bad query (HTTP 400) is judged as a plan problem, not as unavailable history', async () => {
+  it('a query Prometheus refuses (HTTP 422) is judged as a plan problem, not as unavailable history', async () => {
     prom = await startPrometheus();
     const provider = history(prom.url);
     const from = Date.now() - 3 * HOUR;
-    const result = await simulate(loaded('sum(rate(foo[{{window}}])'), { from, until: from + 3 * HOUR, provider, log: silentLogger() });
+    // Valid syntax (validate accepts it); two series on the "one" side fail at evaluation.
+    const failsAtEvaluation = 'vector(1) * on() group_left() (label_replace(vector(1), "a", "1", "", "") or label_replace(vector(1), "a", "2", "", ""))';
+    const result = await simulate(loaded(failsAtEvaluation), { from, until: from + 3 * HOUR, provider, log: silentLogger() });
     expect(result.records.length).toBeGreaterThan(1);
     expect(result.exitCode).not.toBe(0);
     expect(JSON.stringify(result.records)).toContain('bad query');

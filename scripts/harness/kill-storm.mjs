@@ -44,7 +44,7 @@ console.log(
     machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
     seed: Number(values.seed),
     trials: report.trials.length,
-    nginxTrials: report.trials.filter((t) => t.router === 'nginx').length,
+    nginxTrials: report.trials.filter((t) => t.router !== 'file').length,
     kills: report.kills,
     killsByMode: report.killsByMode,
     killsDuringRollback: report.killsDuringRollback,

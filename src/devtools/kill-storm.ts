@@ -24,13 +24,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { siteConfig } from '../demo/stack.js';
-import { nginxNames, parseInclude, probeSocketFor, renderInclude } from '../routers/nginx-config.js';
+import { nginxNames, probeSocketFor, renderInclude } from '../routers/nginx-config.js';
+import { NginxRouter } from '../routers/nginx.js';
 import { startNginx, type RunningNginx } from './local-nginx.js';
 import { sleep } from './local-process.js';
 import { startBackends, type TestBackends } from './test-backends.js';
 
 export type Scenario = 'healthy' | 'guard-rollback' | 'checkpoint-rollback';
-export type RouterKind = 'file' | 'nginx';
+/** The file router, or the nginx router in one of its two modes (docs/routers.md). */
+export type RouterKind = 'file' | 'nginx-lua' | 'nginx-reload';
 export type KillMode = 'random' | 'after-append' | 'during-rollback';
 
 export interface KillStormOptions {
@@ -40,7 +42,7 @@ export interface KillStormOptions {
   mainJs: string;
   /** A real Prometheus (`http://127.0.0.1:PORT`). */
   prometheus: string;
-  /** Share of trials on the nginx router (the rest use the file router). Default 0.25. */
+  /** Share of trials on the nginx router, its lua and reload modes in turn (the rest use the file router). Default 0.25. */
   nginxShare?: number;
   /** Kills per trial, inclusive range. Default [4, 7]. */
   killsPerTrial?: [number, number];
@@ -113,7 +115,8 @@ interface RouterRig {
   kind: RouterKind;
   /** YAML of spec.traffic. */
   traffic: string;
-  read(): Split | null;
+  /** The split the router is applying now; null when it cannot be read. */
+  read(): Promise<Split | null>;
   stop(): Promise<void>;
 }
 
@@ -153,7 +156,7 @@ async function fileRig(dir: string): Promise<RouterRig> {
   return {
     kind: 'file',
     traffic: `  traffic:\n    router: file\n    file:\n      path: ${file}`,
-    read() {
+    async read() {
       if (!existsSync(file)) return { weight: 0, mirror: 0 }; // nothing applied yet: all traffic on stable
       try {
         const s = JSON.parse(readFileSync(file, 'utf8')) as { canary: number; mirror: number };
@@ -166,13 +169,14 @@ async function fileRig(dir: string): Promise<RouterRig> {
   };
 }
 
-async function nginxRig(name: string): Promise<RouterRig> {
+async function nginxRig(name: string, mode: 'lua' | 'reload'): Promise<RouterRig> {
   const backends: TestBackends<'stable' | 'canary'> = await startBackends(['stable', 'canary'] as const);
   let nginx: RunningNginx;
   const includeIn = (dir: string) => join(dir, 'rollgate', `${name}.conf`);
   try {
     nginx = await startNginx({
       workerProcesses: 1,
+      lua: mode === 'lua',
       files: ({ dir }) => ({
         [`rollgate/${name}.conf`]: renderInclude({
           rollout: name,
@@ -191,8 +195,11 @@ async function nginxRig(name: string): Promise<RouterRig> {
   }
   const include = includeIn(nginx.dir);
   const list = (argv: string[]) => `[${argv.map((a) => JSON.stringify(a)).join(', ')}]`;
+  // The router's own read: for lua mode the split in nginx's shared dict (and its generation
+  // checked against the file), for reload mode the include nginx was last reloaded with.
+  const router = new NginxRouter({ rollout: name, configFile: include, stable: [backends.stable.address], canary: [backends.canary.address], mode, test: nginx.testArgv, reload: nginx.reloadArgv });
   return {
-    kind: 'nginx',
+    kind: mode === 'lua' ? 'nginx-lua' : 'nginx-reload',
     traffic: [
       '  traffic:',
       '    router: nginx',
@@ -200,12 +207,13 @@ async function nginxRig(name: string): Promise<RouterRig> {
       `      configFile: ${include}`,
       `      stable: [${backends.stable.address}]`,
       `      canary: [${backends.canary.address}]`,
+      `      mode: ${mode}`,
       `      test: ${list(nginx.testArgv)}`,
       `      reload: ${list(nginx.reloadArgv)}`,
     ].join('\n'),
-    read() {
+    async read() {
       try {
-        return parseInclude(readFileSync(include, 'utf8'), nginxNames(name)).split;
+        return await router.read();
       } catch {
         return null;
       }
@@ -452,7 +460,7 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
   const stateDir = join(dir, 'state');
   const journal = join(stateDir, 'journal', 'default', `${name}.jsonl`);
   const plan = join(dir, 'plan.yaml');
-  const rig = spec.router === 'nginx' ? await nginxRig(name) : await fileRig(dir);
+  const rig = spec.router === 'file' ? await fileRig(dir) : await nginxRig(name, spec.router === 'nginx-lua' ? 'lua' : 'reload');
   const violations: string[] = [];
   const killsByMode: Record<KillMode, number> = { random: 0, 'after-append': 0, 'during-rollback': 0 };
   let kills = 0;
@@ -467,11 +475,11 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
    * Without `atKill`: the controller is not running. With it (the journal when it was killed):
    * a restart is running and was ready, so it reconciled the router with that journal.
    */
-  const check = (when: string, atKill?: Entry[]) => {
+  const check = async (when: string, atKill?: Entry[]) => {
     checks++;
     const j = readJournalFile(journal);
     for (const v of journalViolations(j)) violate(`${when}: ${v}`);
-    const split = rig.read();
+    const split = await rig.read();
     // Running: re-read the journal after the router, the controller may have decided more meanwhile.
     const allowed = atKill ? splitsAfterReconcile(atKill, readJournalFile(journal).entries) : splitsWhileDead(j.entries);
     if (!allowed.some((s) => sameSplit(split, s))) {
@@ -519,9 +527,9 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
       killsByMode[mode]++;
       const recs = records(before);
       if (recs.some((e) => e.decision === 'rollback')) killsDuringRollback++;
-      check(`after kill ${kills} (${mode})`);
+      await check(`after kill ${kills} (${mode})`);
       const atKill = readJournalFile(journal).entries;
-      if (!sameSplit(rig.read(), lastDecidedSplit(atKill))) killsBeforeApply++;
+      if (!sameSplit(await rig.read(), lastDecidedSplit(atKill))) killsBeforeApply++;
       const restartedAt = Date.now();
       proc = start();
       restarts++;
@@ -530,7 +538,7 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
         break;
       }
       opts.log?.(`${spec.id}: kill ${kills} (${mode}), restart ready in ${Date.now() - restartedAt} ms`);
-      check(`after restart ${restarts}'s reconcile`, atKill);
+      await check(`after restart ${restarts}'s reconcile`, atKill);
     }
     // Let it finish uninterrupted.
     const finished = await waitUntil(() => (done() ? true : proc!.gone() ? false : undefined), ROLLOUT_DEADLINE_MS, 50);
@@ -544,10 +552,11 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
         await proc.exited;
       }
     }
-    check('at the end');
+    await check('at the end');
     const entries = readJournalFile(journal).entries;
     const outcome = outcomeOf(entries);
-    if (!sameSplit(rig.read(), outcome.final)) violate(`at the end the router shows ${fmt(rig.read())}, the journal ${fmt(outcome.final)}`);
+    const finalSplit = await rig.read();
+    if (!sameSplit(finalSplit, outcome.final)) violate(`at the end the router shows ${fmt(finalSplit)}, the journal ${fmt(outcome.final)}`);
     return {
       report: { id: spec.id, scenario: spec.scenario, router: spec.router, kills, killsByMode, killsDuringRollback, killsBeforeApply, restarts, records: records(entries).length, outcome, violations },
       checks,
@@ -589,10 +598,14 @@ export async function killStorm(opts: KillStormOptions): Promise<KillStormReport
     const specs: TrialSpec[] = [];
     let planned = 0;
     let nginxDue = 0;
+    let nginxTrials = 0;
     for (let i = 0; planned < opts.kills; i++) {
       nginxDue += nginxShare;
-      const router: RouterKind = nginxDue >= 1 ? 'nginx' : 'file';
-      if (router === 'nginx') nginxDue -= 1;
+      let router: RouterKind = 'file';
+      if (nginxDue >= 1) {
+        router = nginxTrials++ % 2 === 0 ? 'nginx-lua' : 'nginx-reload';
+        nginxDue -= 1;
+      }
       const kills = Math.min(opts.kills - planned, minKills + Math.floor(random() * (maxKills - minKills + 1)));
       const seed = Math.floor(random() * 2 ** 32);
       specs.push({ id: `t${String(i + 1).padStart(3, '0')}`, scenario: SCENARIOS[i % SCENARIOS.length]!, router, kills, random: prng(seed) });

@@ -74,7 +74,7 @@ describe('kill storm (CI variant: 20 kills)', () => {
     // The storm really hit what it is for: appends, rollbacks, the journal-to-router gap, nginx.
     expect(report.killsByMode['after-append']).toBeGreaterThan(0);
     expect(report.killsDuringRollback).toBeGreaterThan(0);
-    expect(report.trials.some((t) => t.router === 'nginx' && t.kills > 0)).toBe(true);
+    expect(report.trials.some((t) => t.router !== 'file' && t.kills > 0)).toBe(true);
     expect(report.baselines.map((b) => b.outcome.end).sort()).toContain('rolled back');
     for (const t of report.trials) expect(t.outcome, t.id).toEqual(t.expected);
   });

@@ -533,7 +533,7 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
       const restartedAt = Date.now();
       proc = start();
       restarts++;
-      if (!(await readyz(proc, 30_000))) {
+      if (!(await readyz(proc, 120_000))) {
         violate(`restart ${restarts} never became ready`, proc);
         break;
       }

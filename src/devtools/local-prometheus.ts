@@ -59,10 +59,18 @@ export interface StartPrometheusOptions {
   extraArgs?: string[];
   /** Give up waiting for /-/ready after this long. Default 30 s. */
   startTimeoutMs?: number;
+  /**
+   * Basic auth on every endpoint (`--web.config.file` with `basic_auth_users`): `bcryptHash` is
+   * the bcrypt hash of `password` (Prometheus checks it; the helper authenticates its readiness
+   * probe with `username`/`password`).
+   */
+  basicAuth?: { username: string; password: string; bcryptHash: string };
+  /** `--web.route-prefix` (e.g. `/prom`): every endpoint moves under it, and so does `url`. */
+  routePrefix?: string;
 }
 
 export interface RunningPrometheus {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, plus the route prefix when one was set. */
   url: string;
   port: number;
   /** The TSDB directory (inside a temp dir removed by stop()). */
@@ -161,7 +169,17 @@ async function launch(p: {
   opts: StartPrometheusOptions;
   untrack: () => void;
 }): Promise<RunningPrometheus> {
+  const prefix = (p.opts.routePrefix ?? '').replace(/\/+$/, '');
+  const web: string[] = [];
+  if (prefix) web.push(`--web.route-prefix=${prefix}`);
+  if (p.opts.basicAuth) {
+    const file = join(p.dir, 'web.yml');
+    await writeFile(file, `basic_auth_users:\n  ${JSON.stringify(p.opts.basicAuth.username)}: ${JSON.stringify(p.opts.basicAuth.bcryptHash)}\n`);
+    web.push(`--web.config.file=${file}`);
+  }
+  const auth = p.opts.basicAuth ? `Basic ${Buffer.from(`${p.opts.basicAuth.username}:${p.opts.basicAuth.password}`).toString('base64')}` : undefined;
   const args = [
+    ...web,
     `--config.file=${p.configFile}`,
     `--storage.tsdb.path=${p.dataDir}`,
     `--web.listen-address=127.0.0.1:${p.port}`,
@@ -179,7 +197,7 @@ async function launch(p: {
     p.untrack();
   };
 
-  const url = `http://127.0.0.1:${p.port}`;
+  const url = `http://127.0.0.1:${p.port}${prefix}`;
   const deadline = started + (p.opts.startTimeoutMs ?? 30_000);
   for (;;) {
     if (proc.gone()) {
@@ -187,7 +205,7 @@ async function launch(p: {
       if (/address already in use/i.test(text)) throw new BindError(`port ${p.port} taken`);
       throw new Error(`prometheus exited before it was ready:\n${tail(text)}`);
     }
-    if (await isReady(url)) break;
+    if (await isReady(url, auth)) break;
     if (performance.now() > deadline) {
       const text = proc.output();
       await proc.stop(0);
@@ -198,9 +216,9 @@ async function launch(p: {
   return { url, port: p.port, dataDir: p.dataDir, startupMs: performance.now() - started, importMs: p.importMs, log: proc.output, stop };
 }
 
-async function isReady(url: string): Promise<boolean> {
+async function isReady(url: string, authorization?: string): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000), ...(authorization ? { headers: { authorization } } : {}) });
     return res.ok;
   } catch {
     return false;

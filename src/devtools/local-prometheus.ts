@@ -32,7 +32,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { spawnSupervised, tail, trackTempDir } from './local-process.js';
+import { spawnSupervised, tail, trackTempDir, type SupervisedProcess } from './local-process.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,6 +82,13 @@ export interface RunningPrometheus {
   /** Prometheus' own log so far (for failure messages). */
   log(): string;
   stop(): Promise<void>;
+  /**
+   * Stops the process, keeping its data dir and port (a Prometheus outage): `term` is a clean
+   * shutdown, `kill` a SIGKILL.
+   */
+  stopProcess(how?: 'term' | 'kill'): Promise<void>;
+  /** Starts it again after stopProcess(), same port and data; resolves once /-/ready. */
+  startProcess(): Promise<void>;
 }
 
 export async function startPrometheus(opts: StartPrometheusOptions = {}): Promise<RunningPrometheus> {
@@ -186,8 +193,30 @@ async function launch(p: {
     '--storage.tsdb.retention.time=100y',
     ...(p.opts.extraArgs ?? []),
   ];
-  const started = performance.now();
-  const proc = spawnSupervised('prometheus', PROMETHEUS_BIN, args, join(p.dir, `prometheus-${p.port}.log`));
+  const url = `http://127.0.0.1:${p.port}${prefix}`;
+  const logFile = join(p.dir, `prometheus-${p.port}.log`);
+  const timeoutMs = p.opts.startTimeoutMs ?? 30_000;
+  /** Spawns Prometheus and waits for /-/ready; the milliseconds it took. */
+  const spawnReady = async (): Promise<number> => {
+    const started = performance.now();
+    proc = spawnSupervised('prometheus', PROMETHEUS_BIN, args, logFile);
+    const deadline = started + timeoutMs;
+    for (;;) {
+      if (proc.gone()) {
+        const text = proc.output();
+        if (/address already in use/i.test(text)) throw new BindError(`port ${p.port} taken`);
+        throw new Error(`prometheus exited before it was ready:\n${tail(text)}`);
+      }
+      if (await isReady(url, auth)) return performance.now() - started;
+      if (performance.now() > deadline) {
+        const text = proc.output();
+        await proc.stop(0);
+        throw new Error(`prometheus was not ready within ${timeoutMs} ms:\n${tail(text)}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  let proc: SupervisedProcess;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -196,24 +225,23 @@ async function launch(p: {
     await rm(p.dir, { recursive: true, force: true });
     p.untrack();
   };
-
-  const url = `http://127.0.0.1:${p.port}${prefix}`;
-  const deadline = started + (p.opts.startTimeoutMs ?? 30_000);
-  for (;;) {
-    if (proc.gone()) {
-      const text = proc.output();
-      if (/address already in use/i.test(text)) throw new BindError(`port ${p.port} taken`);
-      throw new Error(`prometheus exited before it was ready:\n${tail(text)}`);
-    }
-    if (await isReady(url, auth)) break;
-    if (performance.now() > deadline) {
-      const text = proc.output();
-      await proc.stop(0);
-      throw new Error(`prometheus was not ready within ${p.opts.startTimeoutMs ?? 30_000} ms:\n${tail(text)}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { url, port: p.port, dataDir: p.dataDir, startupMs: performance.now() - started, importMs: p.importMs, log: proc.output, stop };
+  const startupMs = await spawnReady();
+  return {
+    url,
+    port: p.port,
+    dataDir: p.dataDir,
+    startupMs,
+    importMs: p.importMs,
+    log: () => proc.output(),
+    stop,
+    // SIGKILL right away, or SIGTERM (SIGKILL after 5 s).
+    stopProcess: (how = 'term') => proc.stop(how === 'kill' ? 0 : 5_000),
+    startProcess: async () => {
+      if (stopped) throw new Error('prometheus was stopped for good (stop()); start a new one');
+      if (!proc.gone()) return;
+      await spawnReady();
+    },
+  };
 }
 
 async function isReady(url: string, authorization?: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run harness:kill-storm [-- --kills N --parallel P --seed S --nginx-share F]`: the full
+ * `npm run harness:kill-storm [-- --kills N --parallel P --seed S --nginx-share F --main FILE]`: the full
  * kill storm (default 220 SIGKILLs) against the build in dist/, with a real Prometheus. Prints
  * one line per trial and a JSON summary as the last line; exits 1 on any invariant violation.
  * See src/devtools/kill-storm.ts for what is checked, docs/reliability.md for the figures.
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     parallel: { type: 'string', default: '3' },
     seed: { type: 'string', default: String(Date.now() % 100000) },
     'nginx-share': { type: 'string', default: '0.25' },
+    // The CLI under test; default dist/main.js of this checkout.
+    main: { type: 'string' },
   },
 });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,7 +31,7 @@ try {
     parallel: Number(values.parallel),
     seed: Number(values.seed),
     nginxShare: Number(values['nginx-share']),
-    mainJs: path.join(root, 'dist/main.js'),
+    mainJs: values.main ? path.resolve(values.main) : path.join(root, 'dist/main.js'),
     prometheus: prom.url,
     log: (line) => console.log(line),
   });

@@ -1,0 +1,46 @@
+/**
+ * The Prometheus fault matrix, CI variant (src/devtools/prom-faults.ts; the same matrix is
+ * `npm run harness:prom-faults`): one `rollgate run` with one rollout per fault, guard on. For
+ * every fault: holds (or, for a bad query, an immediate pause) and then a pause, never a
+ * continue/advance; a warn/error log line; the split unchanged; and completion once the fault
+ * ends (resumed where it paused).
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ALL_CASES, faultMatrix } from '../../src/devtools/prom-faults.js';
+
+const MAIN = path.resolve(__dirname, '../../dist/main.js');
+
+/**
+ * A bad query (400/422) must pause at once (issue 7, defect 2); until that fix is on main these
+ * two cases run only in `npm run harness:prom-faults`, where they are reported as violations.
+ */
+const PENDING_DEFECT_2 = new Set(['bad-query-400', 'exec-error-422']);
+const CASES = ALL_CASES.filter((c) => !PENDING_DEFECT_2.has(c));
+
+describe('Prometheus fault matrix', () => {
+  it('never advances on a faulty Prometheus answer, says so, and recovers when the fault ends', { timeout: 420_000 }, async () => {
+    const report = await faultMatrix({ mainJs: MAIN, cases: CASES });
+    expect(report.cases.map((c) => c.case)).toEqual(CASES);
+    expect(report.violations).toEqual([]);
+    for (const c of report.cases) {
+      expect(c.splitDuringFault, c.case).toBe(10);
+      expect(c.recovered, c.case).toBe(true);
+      expect(c.logLine, c.case).toMatch(/"level":(40|50)/);
+      if (c.case === 'killed-restarted') expect(c.holds, c.case).toBeGreaterThan(0);
+      else expect(c.paused, c.case).toBe(true);
+    }
+    // The reasons name the fault.
+    const reason = (c: string) => report.cases.find((x) => x.case === c)?.duringFault.join('\n') ?? '';
+    expect(reason('down')).toMatch(/ECONNREFUSED/);
+    expect(reason('hang')).toMatch(/did not answer within 1s/);
+    expect(reason('http-429')).toMatch(/HTTP 429/);
+    expect(reason('empty-string-value')).toMatch(/value ""/);
+    expect(reason('null-value')).toMatch(/value null/);
+    expect(reason('nan')).toMatch(/NaN/);
+    expect(reason('inf')).toMatch(/\+Inf/);
+    expect(reason('empty')).toMatch(/empty result/);
+    expect(reason('several')).toMatch(/2 samples/);
+    expect(reason('matrix')).toMatch(/matrix/);
+  });
+});

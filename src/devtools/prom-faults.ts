@@ -328,7 +328,7 @@ function cli(mainJs: string, args: string[]): Promise<{ code: number | null; out
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, out });
@@ -400,6 +400,7 @@ export async function faultMatrix(opts: FaultMatrixOptions): Promise<FaultMatrix
     });
     log(`rollgate run: ${cases.length} rollouts, one per fault`);
 
+    let cliQueue: Promise<unknown> = Promise.resolve();
     const one = async (c: FaultCase): Promise<CaseReport> => {
       const violations: string[] = [];
       const report: CaseReport = { case: c, source: SOURCE[c], duringFault: [], holds: 0, paused: false, logLine: '', splitDuringFault: null, recovered: false, violations };
@@ -462,7 +463,10 @@ export async function faultMatrix(opts: FaultMatrixOptions): Promise<FaultMatrix
       if (report.paused) {
         // Data scraped again before the person resumes (the exporter is scraped every second).
         if (['nan', 'inf', 'empty', 'several', 'exec-error-422'].includes(c)) await sleep(2_500);
-        const r = await cli(opts.mainJs, ['resume', c, '--state-dir', stateDir, '--reason', 'fault over']);
+        // One CLI at a time: 15 Node start-ups at once starve a small machine.
+        const resumed = cliQueue.then(() => cli(opts.mainJs, ['resume', c, '--state-dir', stateDir, '--reason', 'fault over']));
+        cliQueue = resumed;
+        const r = await resumed;
         if (r.code !== 0) violations.push(`resume refused (exit ${r.code}): ${r.out.trim().slice(-500)}`);
       }
       const done = await waitUntil(() => recs().find((r) => r.decision === 'complete'), WAIT_MS);

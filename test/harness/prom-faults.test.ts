@@ -19,7 +19,7 @@ const PENDING_DEFECT_2 = new Set(['bad-query-400', 'exec-error-422']);
 const CASES = ALL_CASES.filter((c) => !PENDING_DEFECT_2.has(c));
 
 describe('Prometheus fault matrix', () => {
-  it('never advances on a faulty Prometheus answer, says so, and recovers when the fault ends', { timeout: 420_000 }, async () => {
+  it('never advances on a faulty Prometheus answer, says so, and recovers when the fault ends', { timeout: 600_000 }, async () => {
     const report = await faultMatrix({ mainJs: MAIN, cases: CASES });
     expect(report.cases.map((c) => c.case)).toEqual(CASES);
     expect(report.violations).toEqual([]);

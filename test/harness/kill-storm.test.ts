@@ -50,6 +50,8 @@ describe('kill storm invariants', () => {
     expect(splitsAfterReconcile(journal, journal)).toEqual([{ weight: 50, mirror: 0 }]);
     const later = [...journal, mark(2, 50), rec(3, 'rollback', 50, 40)];
     expect(splitsAfterReconcile(journal, later)).toEqual([{ weight: 50, mirror: 0 }, { weight: 40, mirror: 0 }]);
+    // Killed before the start record: 0%, or the start the restart decided and applied.
+    expect(splitsAfterReconcile([], journal)).toEqual([{ weight: 0, mirror: 0 }, { weight: 10, mirror: 0 }, { weight: 50, mirror: 0 }]);
   });
 
   it('call a rollout finished only once its last split is applied', () => {

@@ -424,8 +424,9 @@ export async function faultMatrix(opts: FaultMatrixOptions): Promise<FaultMatrix
       report.splitDuringFault = canary(routerFile(c));
       // The first warning or error about it: the provider's (naming the address) or the rollout's.
       const address = addressOf(c);
-      const lines = stderr.split('\n').filter((l) => l.includes(`"default/${c}"`) || l.includes(`"address":"${address}"`));
-      report.logLine = lines.find((l) => /"level":(40|50|60)/.test(l)) ?? '';
+      // (The journal record comes first, its log line right after: wait for it.)
+      const warned = () => stderr.split('\n').find((l) => (l.includes(`"default/${c}"`) || l.includes(`"address":"${address}"`)) && /"level":(40|50|60)/.test(l));
+      report.logLine = (await waitUntil(warned, 30_000)) ?? '';
       if (!stop) violations.push(`no ${c === 'killed-restarted' ? 'hold' : 'pause'} within ${WAIT_MS / 1000} s of the fault`);
       const advanced = during.filter((r) => ['continue', 'advance', 'complete', 'rollback'].includes(r.decision ?? ''));
       if (advanced.length > 0) violations.push(`moved on evidence it did not have: ${advanced.map((r) => `#${r.seq} ${r.decision}: ${r.reason}`).join('; ')}`);

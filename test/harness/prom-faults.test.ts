@@ -11,12 +11,7 @@ import { ALL_CASES, faultMatrix } from '../../src/devtools/prom-faults.js';
 
 const MAIN = path.resolve(__dirname, '../../dist/main.js');
 
-/**
- * A bad query (400/422) must pause at once (issue 7, defect 2); until that fix is on main these
- * two cases run only in `npm run harness:prom-faults`, where they are reported as violations.
- */
-const PENDING_DEFECT_2 = new Set(['bad-query-400', 'exec-error-422']);
-const CASES = ALL_CASES.filter((c) => !PENDING_DEFECT_2.has(c));
+const CASES = ALL_CASES;
 
 describe('Prometheus fault matrix', () => {
   it('never advances on a faulty Prometheus answer, says so, and recovers when the fault ends', { timeout: 600_000 }, async () => {
@@ -42,5 +37,7 @@ describe('Prometheus fault matrix', () => {
     expect(reason('empty')).toMatch(/empty result/);
     expect(reason('several')).toMatch(/2 samples/);
     expect(reason('matrix')).toMatch(/matrix/);
+    expect(reason('bad-query-400')).toMatch(/expected type instant vector/);
+    expect(reason('exec-error-422')).toMatch(/same labelset/);
   });
 });

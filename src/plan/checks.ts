@@ -6,6 +6,7 @@ import { error, warning, type PathSegment, type PlanIssue } from './diagnostic.j
 import { formatDuration, isoTime as isoMs } from './duration.js';
 import { checkPhases } from './checks-phases.js';
 import { checkQueries } from './check-queries.js';
+import { checkLimits } from './limits.js';
 import { BUILTIN_TEMPLATE_NAMES, templateRefs } from './template.js';
 import { metricThresholds, THRESHOLD_FIELDS } from './thresholds.js';
 import type { Plan, RouterName, Thresholds } from './schema.js';
@@ -261,7 +262,9 @@ export const PLAN_CHECKS: readonly PlanCheck[] = [
   checkQueries,
 ];
 
-/** Every cross-field problem of a schema-valid plan. */
+/** Every cross-field problem of a schema-valid plan; only its limits when it exceeds them. */
 export function checkPlan(plan: Plan, opts: CheckOptions = {}): PlanIssue[] {
+  const limits = checkLimits(plan);
+  if (limits.length > 0) return limits;
   return PLAN_CHECKS.flatMap((check) => check(plan, opts));
 }

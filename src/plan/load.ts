@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isCollection, isMap, isScalar, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import { checkPlan } from './checks.js';
 import { describeValue, error, formatPath, hasErrors, valueAt, type Diagnostic, type PlanIssue } from './diagnostic.js';
 import { expandEnv, type EnvMode } from './env.js';
+import { fileSizeProblem, PLAN_LIMITS, tooDeepAt } from './limits.js';
 import { locate } from './positions.js';
 import { KIND, planSchema, rolloutId, type Plan } from './schema.js';
 import { zodIssuesToPlanIssues } from './zod-issues.js';
@@ -74,11 +75,65 @@ function validate(data: unknown, unresolved: Set<string>, opts: LoadOptions): { 
   return { plan: retry.data, issues: checkPlan(retry.data, opts).filter((i) => !about(i)) };
 }
 
+interface StructureProblem {
+  offset: number;
+  message: string;
+}
+
+/**
+ * What the parser accepts but a plan cannot hold, found before the document is turned into
+ * data: an alias without its anchor, more aliases than the limit, and a mapping key that is
+ * itself a list or mapping (a plan's keys are names).
+ */
+function structureProblems(doc: Document.Parsed): StructureProblem[] {
+  const out: StructureProblem[] = [];
+  let aliases = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      aliases += 1;
+      const offset = node.range?.[0] ?? 0;
+      if (aliases === PLAN_LIMITS.aliases + 1) out.push({ offset, message: `more than ${PLAN_LIMITS.aliases} aliases in one document` });
+      if (!node.resolve(doc)) out.push({ offset, message: `unresolved alias *${node.source}: no anchor &${node.source} before it in this document` });
+      return out.length >= 10 ? visit.BREAK : undefined;
+    },
+    Pair(_key, pair) {
+      if (isCollection(pair.key)) {
+        const kind = isMap(pair.key) ? 'a mapping' : 'a list';
+        out.push({ offset: pair.key.range?.[0] ?? 0, message: `expected a name as mapping key, got ${kind}` });
+      }
+      return out.length >= 10 ? visit.BREAK : undefined;
+    },
+  });
+  return out;
+}
+
+function firstAliasOffset(doc: Document.Parsed): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
 /** Loads every document of `text`, reported as `file`. */
 export function loadPlanText(text: string, file: string, opts: LoadOptions): LoadResult {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const result: LoadResult = { plans: [], diagnostics: [] };
+  const tooBig = fileSizeProblem(Buffer.byteLength(text, 'utf8'));
+  if (tooBig) return { plans: [], diagnostics: [{ file, line: 1, col: 1, path: '(file)', message: tooBig, severity: 'error' }] };
+  const lineCounter = new LineCounter();
+  const deep = tooDeepAt(text);
+  if (deep >= 0) {
+    // Checked before parsing: the parser's time grows fast with nesting.
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf('\n'); i >= 0 && i < deep; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
+    const { line, col } = lineCounter.linePos(deep);
+    const message = `flow collections ([ or {) nested more than ${PLAN_LIMITS.flowDepth} levels deep`;
+    return { plans: [], diagnostics: [{ file, line, col, path: '(yaml)', message, severity: 'error' }] };
+  }
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   if (!Array.isArray(docs)) return result; // an empty stream
   const env = opts.env ?? process.env;
   const ids = new Map<string, number>();
@@ -102,7 +157,20 @@ export function loadPlanText(text: string, file: string, opts: LoadOptions): Loa
     result.diagnostics.push(...diagnostics);
     if (hasErrors(diagnostics) || isEmptyDocument(doc)) return;
 
-    const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+    const structure = structureProblems(doc);
+    if (structure.length > 0) {
+      for (const { offset, message } of structure) result.diagnostics.push({ file, ...lineCounter.linePos(offset), path: '(yaml)', message, severity: 'error' });
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: PLAN_LIMITS.aliasExpansion });
+    } catch (err) {
+      // yaml refuses an alias expansion past maxAliasCount (a "billion laughs" document).
+      const { line, col } = lineCounter.linePos(firstAliasOffset(doc));
+      result.diagnostics.push({ file, line, col, path: '(yaml)', message: `aliases expand to too many nodes (${(err as Error).message})`, severity: 'error' });
+      return;
+    }
     if (!isMap(root) || raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       result.diagnostics.push(toDiagnostic(error([], `expected a ${KIND} mapping, got ${describeValue(raw)}`)));
       return;
@@ -141,6 +209,9 @@ function readError(file: string, err: unknown): Diagnostic {
 export async function loadPlanFile(file: string, opts: LoadOptions): Promise<LoadResult> {
   let text: string;
   try {
+    // Not read at all past the size limit.
+    const tooBig = fileSizeProblem((await stat(file)).size);
+    if (tooBig) return { plans: [], diagnostics: [{ file, line: 1, col: 1, path: '(file)', message: tooBig, severity: 'error' }] };
     text = await readFile(file, 'utf8');
   } catch (err) {
     return { plans: [], diagnostics: [readError(file, err)] };

@@ -123,6 +123,36 @@ describe('rollgate validate', () => {
     expect(r.code).toBe(1);
   });
 
+  it('YAML alias and key errors are positioned diagnostics of their file, and the next files are still checked (issue 7, defect 9)', () => {
+    const alias = fixture('alias.yaml', BASE.replace('    app: shop\n', '    app: *nope\n'));
+    const key = fixture('key.yaml', BASE.replace('  vars:\n', '  vars:\n    ? [a, b]\n    : c\n'));
+    const good = fixture('after.yaml', BASE);
+    const bad = fixture('after-bad.yaml', edit([['weight: 10', 'weight: -1']]));
+    const r = rollgate(['validate', alias, key, good, bad]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toEqual([
+      'alias.yaml:16:10: (yaml): unresolved alias *nope: no anchor &nope before it in this document',
+      'alias.yaml: invalid: 1 error',
+      'key.yaml:16:7: (yaml): expected a name as mapping key, got a list',
+      'key.yaml: invalid: 1 error',
+      'after.yaml: 1 plan valid',
+      expect.stringMatching(/^after-bad\.yaml:35:15: spec\.phases\[0\]\.weight: /),
+      'after-bad.yaml: invalid: 1 error',
+      '',
+    ]);
+    expect(r.code).toBe(1);
+  });
+
+  it('a bomb fails fast with its position: {every: 1s, until: 10y} (issue 7, defect 4)', () => {
+    const file = fixture('bomb.yaml', edit([['{ every: 1h, until: 4h }', '{ every: 1s, until: 10y }']]));
+    const r = rollgate(['validate', file]);
+    expect(r.stdout).toContain(`${file}:40:20: spec.phases[1].checkpoints: 315,360,000 checkpoints, more than the limit of 10,000 per phase`);
+    expect(r.code).toBe(1);
+    const plan = rollgate(['plan', file]);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toContain('more than the limit of 10,000 per phase');
+  });
+
   it('checks every document of a multi-document file and names the bad one', () => {
     const second = BASE.replace('name: shop', 'name: shop-2').replace('weight: 10', 'weight: eleven');
     const before = `${BASE}---\n# an empty document is skipped\n---\n`;

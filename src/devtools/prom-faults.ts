@@ -361,6 +361,14 @@ export async function faultMatrix(opts: FaultMatrixOptions): Promise<FaultMatrix
       stops.push(() => own[c]!.stop());
     }
 
+    let seriesSeen = 0;
+    const poll = setInterval(() => {
+      void fetch(`${prom.url}/api/v1/query?query=count(harness_value)`)
+        .then((r) => r.json() as Promise<{ data?: { result?: Array<{ value: [number, string] }> } }>)
+        .then((b) => (seriesSeen = Number(b.data?.result?.[0]?.value[1] ?? 0)))
+        .catch(() => undefined);
+    }, 200);
+    stops.push(async () => clearInterval(poll));
     // Faults on from the start: the first checkpoint and the guard meet them.
     exporter.series.set('nan', [{ k: 'a', value: 'NaN' }]);
     exporter.series.set('inf', [{ k: 'a', value: '+Inf' }]);
@@ -375,6 +383,10 @@ export async function faultMatrix(opts: FaultMatrixOptions): Promise<FaultMatrix
       { k: 'b', value: '0.001' },
     ]);
     // 'empty': no series at all until the fault ends.
+    // The data faults are on only once Prometheus has scraped them: wait for every series.
+    const want = [...exporter.series.values()].reduce((n, list) => n + list.length, 0);
+    const scraped = await waitUntil(() => (seriesSeen >= want ? true : undefined), 60_000);
+    if (!scraped) throw new Error(`Prometheus did not scrape the exporter's ${want} series within 60 s`);
     for (const c of cases) if (SOURCE[c] === 'fault server') faults.on.add(c);
     if (own.down) await own.down.stopProcess('term');
 
@@ -425,7 +437,9 @@ export async function faultMatrix(opts: FaultMatrixOptions): Promise<FaultMatrix
       // The first warning or error about it: the provider's (naming the address) or the rollout's.
       const address = addressOf(c);
       // (The journal record comes first, its log line right after: wait for it.)
-      const warned = () => stderr.split('\n').find((l) => (l.includes(`"default/${c}"`) || l.includes(`"address":"${address}"`)) && /"level":(40|50|60)/.test(l));
+      // The provider's lines name only the address: use them where the case has its own.
+      const ownAddress = address !== prom.url;
+      const warned = () => stderr.split('\n').find((l) => (l.includes(`"default/${c}"`) || (ownAddress && l.includes(`"address":"${address}"`))) && /"level":(40|50|60)/.test(l));
       report.logLine = (await waitUntil(warned, 30_000)) ?? '';
       if (!stop) violations.push(`no ${c === 'killed-restarted' ? 'hold' : 'pause'} within ${WAIT_MS / 1000} s of the fault`);
       const advanced = during.filter((r) => ['continue', 'advance', 'complete', 'rollback'].includes(r.decision ?? ''));

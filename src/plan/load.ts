@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isCollection, isMap, isScalar, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import { checkPlan } from './checks.js';
-import { describeValue, error, formatPath, hasErrors, valueAt, type Diagnostic, type PlanIssue } from './diagnostic.js';
+import { describeValue, error, formatPath, hasErrors, valueAt, type Diagnostic, type PathSegment, type PlanIssue } from './diagnostic.js';
 import { expandEnv, type EnvMode } from './env.js';
 import { fileSizeProblem, PLAN_LIMITS, tooDeepAt } from './limits.js';
 import { locate } from './positions.js';
@@ -306,4 +306,16 @@ export function loadPlanObject(obj: unknown, source: string, opts: Omit<LoadOpti
   const diagnostics = [...expanded.issues, ...issues].map(diag);
   if (!plan || hasErrors(diagnostics)) return { loaded: null, diagnostics };
   return { loaded: { plan, file: source, hash: planHash(expanded.value), document: 0 }, diagnostics };
+}
+
+/**
+ * Where `path` stands in document `document` of `text`: for problems found after a plan
+ * loaded (e.g. by running its queries), reported at the same positions as the loader's.
+ */
+export function positionInText(text: string, document: number, path: PathSegment[]): { line: number; col: number } {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, logLevel: 'silent' });
+  const doc = Array.isArray(docs) ? docs[document] : undefined;
+  if (!doc) return { line: 1, col: 1 };
+  return locate(doc.contents as Node | null, path, text, lineCounter);
 }

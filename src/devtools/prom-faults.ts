@@ -19,9 +19,10 @@
  * that the rollout completes once the fault ends (after `rollgate resume` where it paused; a
  * bad query is fixed in the plan first).
  */
+import { listenOnLoopback, type Listening } from './listen.js';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,33 +123,13 @@ export interface FaultMatrixOptions {
 // ---------------------------------------------------------------------------------------------
 // the exporter real Prometheus scrapes, and the fault server
 
-interface Listening {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
-
-async function listen(server: Server): Promise<Listening> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    port: addr.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** Series `harness_value{case=...,k=...}` with values set by the harness (text format). */
 class Exporter {
   readonly series = new Map<string, Array<{ k: string; value: string }>>();
   listening!: Listening;
   async start(): Promise<void> {
-    this.listening = await listen(
+    this.listening = await listenOnLoopback(
       createServer((_req, res) => {
         const lines = ['# TYPE harness_value gauge'];
         for (const [c, list] of this.series) for (const s of list) lines.push(`harness_value{case="${c}",k="${s.k}"} ${s.value}`);
@@ -179,7 +160,7 @@ class FaultServer {
   constructor(private readonly upstream: string) {}
 
   async start(): Promise<void> {
-    this.listening = await listen(createServer((req, res) => void this.handle(req, res)));
+    this.listening = await listenOnLoopback(createServer((req, res) => void this.handle(req, res)));
   }
 
   end(c: FaultCase): void {

@@ -11,9 +11,10 @@
  * base64(user:password) and URL-encoded. Used by `npm run harness:secrets`
  * (scripts/harness/secrets.mjs) and its CI variant (test/harness/secrets.test.ts).
  */
+import { listenOnLoopback, type Listening } from './listen.js';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrometheus, type RunningPrometheus } from './local-prometheus.js';
@@ -85,24 +86,6 @@ export function findLeaks(outputs: Record<string, string>, secrets: Record<strin
 // ---------------------------------------------------------------------------------------------
 // servers
 
-interface Listening {
-  url: string;
-  close(): Promise<void>;
-}
-
-async function listen(server: Server): Promise<Listening> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 function body(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -146,7 +129,7 @@ class EchoProxy {
   }
 
   async start(): Promise<void> {
-    this.listening = await listen(createServer((req, res) => void this.handle(req, res)));
+    this.listening = await listenOnLoopback(createServer((req, res) => void this.handle(req, res)));
   }
 
   stop(): Promise<void> {
@@ -187,7 +170,7 @@ class EchoProxy {
 /** A webhook receiver that fails its first post (echoing the URL it was posted to) and records the rest. */
 async function startWebhook(): Promise<Listening & { posts: Array<{ url: string; body: string }>; failed: number }> {
   const state = { posts: [] as Array<{ url: string; body: string }>, failed: 0 };
-  const l = await listen(
+  const l = await listenOnLoopback(
     createServer((req, res) => {
       void body(req).then((b) => {
         if (state.failed === 0) {

@@ -80,6 +80,18 @@ export interface RenderedInclude {
   effective: Split;
 }
 
+/** The stable and canary upstreams, the same in both modes. */
+export function upstreamBlocks(names: NginxNames, stable: readonly string[], canary: readonly string[]): string[] {
+  return [
+    `upstream ${names.stableUpstream} {`,
+    ...stable.map((a) => `    server ${a};`),
+    '}',
+    `upstream ${names.canaryUpstream} {`,
+    ...canary.map((a) => `    server ${a};`),
+    '}',
+  ];
+}
+
 function fmt(share: number): string {
   return Number.isInteger(share) ? String(share) : share.toFixed(2).replace(/0+$/, '');
 }
@@ -94,12 +106,7 @@ export function renderInclude(input: IncludeInput): RenderedInclude {
   const weight = nginxShare(input.split.weight);
   const mirror = nginxShare(input.split.mirror);
   const routing = [
-    `upstream ${names.stableUpstream} {`,
-    ...input.stable.map((a) => `    server ${a};`),
-    '}',
-    `upstream ${names.canaryUpstream} {`,
-    ...input.canary.map((a) => `    server ${a};`),
-    '}',
+    ...upstreamBlocks(names, input.stable, input.canary),
     ...splitBlock('${request_id}', names.upstreamVar, weight, names.canaryUpstream, names.stableUpstream),
     ...splitBlock('${request_id}:mirror', names.mirrorVar, mirror, names.canaryUpstream, '""'),
   ];

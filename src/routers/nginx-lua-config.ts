@@ -28,7 +28,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { NginxNames } from './nginx-config.js';
+import { upstreamBlocks, type NginxNames } from './nginx-config.js';
 import type { Split } from './router.js';
 
 /** Basis points per percent: shares travel as integers 0-10000 (0.01 % steps). */
@@ -70,12 +70,7 @@ export function renderLuaInclude(input: LuaIncludeInput): RenderedLuaInclude {
   const { names } = input;
   const dict = sharedDictName(names);
   const routing = [
-    `upstream ${names.stableUpstream} {`,
-    ...input.stable.map((a) => `    server ${a};`),
-    '}',
-    `upstream ${names.canaryUpstream} {`,
-    ...input.canary.map((a) => `    server ${a};`),
-    '}',
+    ...upstreamBlocks(names, input.stable, input.canary),
     '# The split, set by rollgate through the control endpoint below: weight * 100000 + mirror,',
     '# each in 0.01 % steps (0-10000). Kept across `nginx -s reload`, empty after a restart.',
     `lua_shared_dict ${dict} 64k;`,

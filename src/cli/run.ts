@@ -28,6 +28,19 @@ function faultHook(): ((seq: number) => void) | undefined {
 
 export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
+  // Listening for SIGTERM/SIGINT before anything is opened: a signal during start-up (journal
+  // replay, the HTTP server already answering) stops cleanly once start-up is done, instead of
+  // killing the process with the state-dir lock held.
+  let stopSignal: string | null = null;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      stopSignal = signal;
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
   let controller: StandaloneController;
   try {
     const beforeApply = faultHook();
@@ -44,16 +57,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
     throw err;
   }
   log.info({ stateDir: flags.stateDir, rollouts: controller.runners().map((r) => r.id) }, 'rollgate run started');
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  const loop = controller.start();
-  await Promise.race([stopped, loop]);
+  if (stopSignal === null) await Promise.race([stopped, controller.start()]);
   await controller.close();
   log.info('rollgate run stopped cleanly');
   return 0;

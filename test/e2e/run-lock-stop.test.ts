@@ -17,6 +17,7 @@ import {
   startRun,
   stopRun,
   waitExit,
+  waitFor,
   waitForMark,
   waitForRecord,
   workspace,
@@ -151,6 +152,18 @@ describe('rollgate run: HTTP endpoints and clean stop', () => {
     run.child.kill('SIGINT');
     const exit = await waitExit(run, 10_000);
     expect(exit).toEqual({ code: 0, signal: null });
+    expect(exists(lockFile(ws.stateDir))).toBe(false);
+  });
+
+  it('a SIGTERM during start-up, as soon as the lock is taken, still stops cleanly (exit 0, lock released)', async () => {
+    const ws = workspace();
+    settledPlan(ws);
+    const run = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url });
+    // The lock is taken first thing: the journal replay, the router and the HTTP server follow.
+    await waitFor(() => exists(lockFile(ws.stateDir)), { what: 'the state-dir lock', intervalMs: 2 });
+    run.child.kill('SIGTERM');
+    const exit = await waitExit(run, 20_000);
+    expect(exit, run.stderr()).toEqual({ code: 0, signal: null });
     expect(exists(lockFile(ws.stateDir))).toBe(false);
   });
 });

@@ -55,6 +55,16 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
     throw new CliError(`cannot load the Kubernetes configuration: ${(err as Error).message}`, 1);
   }
   const lease = leaseNamespace(flags, client.kc.getContextObject(client.kc.getCurrentContext())?.namespace);
+  // Listening for SIGTERM/SIGINT before start-up, as `rollgate run` does: a signal while the
+  // controller starts stops it cleanly once started (the Lease released), not by the default kill.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
   const controller = await KubeController.start({
     client,
     log,
@@ -64,14 +74,7 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
     ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
   });
   log.info({ server: client.server, namespaces: namespaces.length ? namespaces : 'all', lease: `${lease}/rollgate-controller`, identity: controller.elector.identity }, 'rollgate controller started');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await stopped;
   await controller.stop();
   log.info('rollgate controller stopped cleanly');
   return 0;

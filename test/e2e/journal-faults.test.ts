@@ -92,11 +92,12 @@ describe.skipIf(skip !== undefined)(`journal faults under rollgate run${skip ? `
           },
           { what: `trial ${trial}: /readyz to turn 503 on a full disk`, detail: () => run.stderr().slice(-2000) },
         );
-        // While full: nothing new is journalled, so the split holds (checked a few times).
+        // While full: nothing new is journalled, so the split holds (checked at each of a few
+        // /readyz answers, which pace the checks).
         const frozen = recordsNow();
         for (let i = 0; i < 5; i++) {
           checkSplit();
-          await new Promise((r) => setTimeout(r, 100));
+          await readyz(url);
         }
         if (recordsNow() !== frozen) violations.push(`trial ${trial}: a record was journalled while the disk was full`);
       } finally {

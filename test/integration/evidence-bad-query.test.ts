@@ -26,6 +26,16 @@ function withQuery(plan: LoadedPlan, name: string, query: string): LoadedPlan {
   return plan;
 }
 
+/** error-rate judged at checkpoints only (no guard): a canary phase, then `more` phases. */
+function checkpointPlan(more: string): LoadedPlan {
+  return demoPlan(`
+  metrics:
+    - { name: error-rate, query: 'sum(vector(0))', max: 0.01, critical: true }
+  guard: { metrics: [] }
+  phases:
+    - { name: canary, weight: 10, checkpoints: [15m] }${more}`);
+}
+
 async function run(plan: LoadedPlan, until: number, stopWhenPaused = true) {
   const lines: string[] = [];
   const log = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } });
@@ -44,12 +54,7 @@ async function run(plan: LoadedPlan, until: number, stopWhenPaused = true) {
 describe('a query Prometheus refuses', () => {
   it('at a checkpoint: pauses at once (no holds), naming the metric, the query and the Prometheus error', async () => {
     const plan = withQuery(
-      demoPlan(`
-  metrics:
-    - { name: error-rate, query: 'sum(vector(0))', max: 0.01, critical: true }
-  guard: { metrics: [] }
-  phases:
-    - { name: canary, weight: 10, checkpoints: [15m] }
+      checkpointPlan(`
     - { name: full, weight: 100, checkpoints: [15m] }`),
       'error-rate',
       'sum(rate(http_requests_total{code="500"}[{{window}}])',
@@ -105,12 +110,7 @@ describe('a query Prometheus refuses', () => {
 
   it('an execution error (valid syntax, HTTP 422) at a checkpoint also pauses at once', async () => {
     const plan = withQuery(
-      demoPlan(`
-  metrics:
-    - { name: error-rate, query: 'sum(vector(0))', max: 0.01, critical: true }
-  guard: { metrics: [] }
-  phases:
-    - { name: canary, weight: 10, checkpoints: [15m] }`),
+      checkpointPlan(''),
       'error-rate',
       // Two series on the "one" side of a group_left: Prometheus fails while evaluating it.
       'vector(1) * on() group_left() (label_replace(vector(1), "a", "1", "", "") or label_replace(vector(1), "a", "2", "", ""))',

@@ -10,6 +10,14 @@ import { NginxRouter, type NginxMode } from '../../src/routers/nginx.js';
 import { nginxNames, probeSocketFor, renderInclude } from '../../src/routers/nginx-config.js';
 import { renderLuaInclude } from '../../src/routers/nginx-lua-config.js';
 
+/** Splits asked of the router and what it applies: shares rounded to nginx's 0.01% steps (both modes). */
+export const ROUNDED_SPLITS = [
+  [{ weight: 33.333, mirror: 0 }, { weight: 33.33, mirror: 0 }],
+  [{ weight: 0.004, mirror: 12.5 }, { weight: 0, mirror: 12.5 }],
+  [{ weight: 99.999, mirror: 100 }, { weight: 100, mirror: 100 }],
+  [{ weight: 7.25, mirror: 0.05 }, { weight: 7.25, mirror: 0.05 }],
+] as const;
+
 export interface NginxRig {
   nginx: RunningNginx;
   backends: TestBackends<'stable' | 'canary'>;

@@ -4,7 +4,7 @@
  * with real stable/canary backends: weight and mirror changes go through the control endpoint
  * on the unix socket, never through a reload, so steady keep-alive traffic loses nothing.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { sendRequests, sharePercent, startSteadyLoad, type SteadyResponse } from '../../src/devtools/test-backends.js';
@@ -14,7 +14,7 @@ import { CONTROL_PATH } from '../../src/routers/nginx-lua-config.js';
 import { createRouter } from '../../src/routers/registry.js';
 import { silentLogger } from '../../src/observe/log.js';
 import { engine, MIN, planFrom, T0 } from '../helpers/engine.js';
-import { startNginxRig, type NginxRig } from './router-nginx-helpers.js';
+import { ROUNDED_SPLITS, startNginxRig, type NginxRig } from './router-nginx-helpers.js';
 
 let rig: NginxRig;
 beforeAll(async () => {
@@ -26,12 +26,13 @@ beforeEach(() => rig.backends.reset());
 
 const reloads = () => (rig.nginx.log().match(/reconfiguring/g) ?? []).length;
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function waitFor(cond: () => boolean, what: string, timeout = 20_000): Promise<void> {
+  return vi.waitFor(
+    () => {
+      if (!cond()) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout, interval: 10 },
+  );
 }
 
 /** Half-width of the band a binomial share stays in: 5 standard deviations, in points. */
@@ -116,12 +117,7 @@ describe('lua mode: mirror', () => {
 
 describe('lua mode: what read() reports, across reloads and restarts', () => {
   it('round-trips through read() with shares rounded to 0.01%', async () => {
-    for (const [asked, effective] of [
-      [{ weight: 33.333, mirror: 0 }, { weight: 33.33, mirror: 0 }],
-      [{ weight: 0.004, mirror: 12.5 }, { weight: 0, mirror: 12.5 }],
-      [{ weight: 99.999, mirror: 100 }, { weight: 100, mirror: 100 }],
-      [{ weight: 7.25, mirror: 0.05 }, { weight: 7.25, mirror: 0.05 }],
-    ] as const) {
+    for (const [asked, effective] of ROUNDED_SPLITS) {
       expect(await rig.router.apply(asked)).toEqual(effective);
       expect(await rig.router.read()).toEqual(effective);
     }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { sendRequests, sharePercent } from '../../src/devtools/test-backends.js';
 import { NginxRouter } from '../../src/routers/nginx.js';
 import { RouterError } from '../../src/routers/router.js';
-import { startNginxRig, type NginxRig } from './router-nginx-helpers.js';
+import { ROUNDED_SPLITS, startNginxRig, type NginxRig } from './router-nginx-helpers.js';
 
 let rig: NginxRig;
 beforeAll(async () => {
@@ -90,12 +90,7 @@ describe('mirror', () => {
 
 describe('the include file', () => {
   it('round-trips through read(), with shares rounded to the 0.01% split_clients accepts', async () => {
-    for (const [asked, effective] of [
-      [{ weight: 33.333, mirror: 0 }, { weight: 33.33, mirror: 0 }],
-      [{ weight: 0.004, mirror: 12.5 }, { weight: 0, mirror: 12.5 }],
-      [{ weight: 99.999, mirror: 100 }, { weight: 100, mirror: 100 }],
-      [{ weight: 7.25, mirror: 0.05 }, { weight: 7.25, mirror: 0.05 }],
-    ] as const) {
+    for (const [asked, effective] of ROUNDED_SPLITS) {
       expect(await rig.router.apply(asked)).toEqual(effective);
       expect(await rig.router.read()).toEqual(effective);
     }

@@ -6,9 +6,7 @@ import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { isErrno, sleep, writeFileAtomic } from './fsutil.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { LOCK_FILE, holderLiveness, readStateDirLock } from './lock.js';
+import { stateDirOwner } from './lock.js';
 import {
   inboxDir,
   manualRequestSchema,
@@ -55,17 +53,9 @@ function newRequestId(): string {
 
 /** Throws unless a live controller (or one on another host, which cannot be checked) holds the lock. */
 async function checkOwner(stateDir: string): Promise<void> {
-  const lock = await readStateDirLock(stateDir);
-  if (!lock) {
-    const why = existsSync(join(stateDir, LOCK_FILE)) ? `its lock file ${join(stateDir, LOCK_FILE)} is unreadable` : 'no lock file there';
-    throw new InboxError(
-      `no rollgate run owns state dir ${stateDir}: ${why} (start \`rollgate run --state-dir ${stateDir}\`, or pass the --state-dir it uses)`,
-    );
-  }
-  if (holderLiveness(lock) === 'dead') {
-    throw new InboxError(
-      `no rollgate run owns state dir ${stateDir}: its lock names pid ${lock.pid} on ${lock.hostname} (since ${lock.startedAt}), which is not running`,
-    );
+  const owner = await stateDirOwner(stateDir);
+  if (owner.state === 'none') {
+    throw new InboxError(`${owner.detail} (start \`rollgate run --state-dir ${stateDir}\`, or pass the --state-dir it uses)`);
   }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes deploy/base/crd.yaml from the compiled CRD generator (dist/kube/crd.js), which builds
+// Writes deploy/base/crd.yaml from the compiled CRD generator (dist/cluster/crd.js), which builds
 // it from the plan's zod schema. Run it as `npm run gen:crd` (build first) after any change to
 // src/plan/schema.ts; test/unit/kube-crd.test.ts fails until the file is regenerated.
 // `--check` writes nothing and exits 1 when the committed file differs.
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const target = `${root}deploy/base/crd.yaml`;
-const { crdYaml } = await import(new URL('../dist/kube/crd.js', import.meta.url).href);
+const { crdYaml } = await import(new URL('../dist/cluster/crd.js', import.meta.url).href);
 const text = crdYaml();
 
 let current = null;

@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
-import { KubeController } from '../kube/controller.js';
-import { createLogger } from '../observe/log.js';
+import { KubeController } from '../cluster/host.js';
+import { createLogger } from '../support/log.js';
 import { CliError, parseListen } from './options.js';
 
 interface ControllerFlags {

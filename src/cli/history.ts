@@ -7,7 +7,7 @@
  * compacted journal is said so on stderr (how many records were dropped).
  */
 import type { Command } from 'commander';
-import type { DecisionRecord } from '../journal/record.js';
+import type { DecisionRecord } from '../core/record.js';
 import type { KubeClient } from '../kube/client.js';
 import { formatDecisionText } from '../observe/decision-log.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';

@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { FileJournal } from '../journal/file-journal.js';
-import type { Journal } from '../journal/journal.js';
-import { isAppliedMark, type DecisionRecord } from '../journal/record.js';
-import { replayJournal, type RolloutState } from '../controller/state.js';
-import { resolveRollout } from '../controller/resolve.js';
+import type { Journal } from '../core/journal.js';
+import { isAppliedMark, type DecisionRecord } from '../core/record.js';
+import { replayJournal, type RolloutState } from '../core/state.js';
+import { resolveRollout } from '../core/resolve.js';
 import { CliError } from './options.js';
 
 export function openJournal(stateDir: string): FileJournal {

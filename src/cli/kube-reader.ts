@@ -8,10 +8,11 @@
  * API failures become one-line CliErrors (exit 1) naming what was being read.
  */
 import { KubeApiError, KubeClient, loadKubeConfig } from '../kube/client.js';
-import { ConfigMapJournal } from '../kube/kube-journal.js';
-import type { CompactedSummary } from '../kube/journal-compaction.js';
-import { JournalCorruptError, parseRolloutId } from '../journal/journal.js';
-import { objectKey, rolloutPlanPath, rolloutPlansPath, type KubeList, type RolloutPlanObject } from '../kube/rolloutplans.js';
+import { ConfigMapJournal } from '../cluster/kube-journal.js';
+import type { CompactedSummary } from '../cluster/journal-compaction.js';
+import { JournalCorruptError, parseRolloutId } from '../core/journal.js';
+import { rolloutPlanPath, rolloutPlansPath, type RolloutPlanObject } from '../cluster/rolloutplans.js';
+import { objectKey, type KubeList } from '../kube/objects.js';
 import { readRollout, type RolloutView } from './journal-reader.js';
 import { CliError } from './options.js';
 

@@ -9,9 +9,9 @@
  *   `rollgate controller` in its status; the actor is the kubeconfig user.
  */
 import type { Command } from 'commander';
-import { InboxError, submitManualRequest, MANUAL_ACTIONS, type ManualAction } from '../journal/inbox.js';
+import { InboxError, submitManualRequest, MANUAL_ACTIONS, type ManualAction } from '../statedir/inbox.js';
 import { clusterMode, defaultNamespace, kubeClientFor, splitName } from './kube-reader.js';
-import { KubeRequestError, submitKubeRequest } from '../kube/requests.js';
+import { KubeRequestError, submitKubeRequest } from '../cluster/requests.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 
 interface ManualFlags {

@@ -4,9 +4,9 @@
  * released) and exits 0.
  */
 import type { Command } from 'commander';
-import { StandaloneController, PlanLoadError } from '../controller/standalone.js';
-import { StateDirLockedError } from '../journal/lock.js';
-import { createLogger } from '../observe/log.js';
+import { StandaloneController, PlanLoadError } from '../standalone/host.js';
+import { StateDirLockedError } from '../statedir/lock.js';
+import { createLogger } from '../support/log.js';
 import { CliError, DEFAULT_STATE_DIR, parseListen } from './options.js';
 
 interface RunFlags {

@@ -13,9 +13,9 @@ import { rolloutId } from '../plan/schema.js';
 import { isoTime } from '../plan/duration.js';
 import { PrometheusProvider, providerOptionsFromPlan } from '../metrics/prometheus.js';
 import { HistoryUnavailableError, PrometheusHistory } from '../metrics/history.js';
-import { simulate } from '../controller/simulate.js';
+import { simulate } from '../host/simulate.js';
 import { formatDecisionText } from '../observe/decision-log.js';
-import { createLogger } from '../observe/log.js';
+import { createLogger } from '../support/log.js';
 import { CliError, parseTimeOption } from './options.js';
 
 /** Retries of the reachability probe: one, so that a dead address fails within seconds. */

@@ -13,12 +13,13 @@
  */
 import type { Command } from 'commander';
 import type { FileJournal } from '../journal/file-journal.js';
-import type { DecisionRecord } from '../journal/record.js';
+import type { DecisionRecord } from '../core/record.js';
 import type { KubeClient } from '../kube/client.js';
-import { objectKey, type RolloutPlanObject } from '../kube/rolloutplans.js';
+import { type RolloutPlanObject } from '../cluster/rolloutplans.js';
+import { objectKey } from '../kube/objects.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 import { formatDuration, parseDuration } from '../plan/duration.js';
-import { stateDirOwner } from '../journal/lock.js';
+import { stateDirOwner } from '../statedir/lock.js';
 import { findRollout, openJournal, readRollout, type RolloutView } from './journal-reader.js';
 import { defaultNamespace, getRolloutPlan, clusterMode, kubeClientFor, kubeFailure, KubeReadError, listRolloutPlans, splitName, type ClusterFlags } from './kube-reader.js';
 

@@ -5,10 +5,10 @@
  * Prometheus and a query that returns several series are errors; an empty result, NaN or
  * an infinity is a warning (there may be no traffic yet, but a checkpoint would be nodata).
  */
-import { guardWindow, phaseMetrics, renderQuery } from '../controller/judge.js';
+import { guardWindow, phaseMetrics, renderQuery } from '../engine/judge.js';
 import { PrometheusError, PrometheusProvider, providerOptionsFromPlan } from '../metrics/prometheus.js';
-import type { Sample } from '../metrics/provider.js';
-import { silentLogger } from '../observe/log.js';
+import type { Sample } from '../core/metrics-provider.js';
+import { silentLogger } from '../support/log.js';
 import type { Diagnostic, Severity } from '../plan/diagnostic.js';
 import { formatPath, type PathSegment } from '../plan/diagnostic.js';
 import { formatWindow } from '../plan/duration.js';

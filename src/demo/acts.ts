@@ -8,7 +8,7 @@
  *   first failed live response of the canary version to the last live response it served
  *   (after the rollback was applied and a quiet period passed with no canary response).
  */
-import type { DecisionRecord } from '../journal/record.js';
+import type { DecisionRecord } from '../core/record.js';
 import type { LiveStack, RolloutAct } from './stack.js';
 
 export type ActOutcome = 'complete' | 'rolled back' | 'paused';

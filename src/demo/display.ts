@@ -8,8 +8,8 @@
  * stdout is not a TTY (CI, a pipe, a file) there are no cursor tricks: every line is printed
  * once, and the status line every 5 seconds.
  */
-import type { RolloutState } from '../controller/state.js';
-import type { AppliedMark, DecisionRecord } from '../journal/record.js';
+import type { RolloutState } from '../core/state.js';
+import type { AppliedMark, DecisionRecord } from '../core/record.js';
 import { formatMetrics, formatTraffic, formatWhere } from '../observe/decision-text.js';
 import type { LoadGenerator } from './load.js';
 

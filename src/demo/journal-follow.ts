@@ -11,9 +11,9 @@
  */
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { applyEntry, initialState, type RolloutState } from '../controller/state.js';
-import { parseRolloutId } from '../journal/journal.js';
-import { appliedMarkSchema, decisionRecordSchema, type AppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
+import { applyEntry, initialState, type RolloutState } from '../core/state.js';
+import { parseRolloutId } from '../core/journal.js';
+import { appliedMarkSchema, decisionRecordSchema, type AppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
 
 export interface FollowHandlers {
   onRecord?: (r: DecisionRecord, state: RolloutState) => void;

@@ -23,7 +23,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startNginx, NGINX_BIN, type RunningNginx } from '../devtools/local-nginx.js';
+import { nginxSiteConfig, startNginx, NGINX_BIN, type RunningNginx } from '../devtools/local-nginx.js';
 import { startPrometheus, type RunningPrometheus } from '../devtools/local-prometheus.js';
 import { nginxNames, probeSocketFor } from '../routers/nginx-config.js';
 import { renderLuaInclude } from '../routers/nginx-lua-config.js';
@@ -77,26 +77,6 @@ export interface LiveStack {
   stop(): Promise<void>;
 }
 
-/** The server block a user adds next to the router's include (docs: nginx router). */
-export function siteConfig(p: { port: number; include: string; rollout: string }): string {
-  const n = nginxNames(p.rollout);
-  return `
-  include ${p.include};
-  server {
-    listen 127.0.0.1:${p.port};
-    location / {
-      mirror ${n.mirrorLocation};
-      proxy_pass http://$${n.upstreamVar};
-    }
-    location = ${n.mirrorLocation} {
-      internal;
-      if ($${n.mirrorVar} = "") { return 204; }
-      proxy_set_header X-Rollgate-Mirror 1;
-      proxy_pass http://$${n.mirrorVar}$request_uri;
-    }
-  }`;
-}
-
 export async function startLiveStack(opts: LiveStackOptions): Promise<LiveStack> {
   const cleanups: Array<() => Promise<void>> = [];
   const dir = await mkdtemp(path.join(tmpdir(), 'rollgate-live-'));
@@ -137,7 +117,7 @@ export async function startLiveStack(opts: LiveStackOptions): Promise<LiveStack>
     await mkdir(path.dirname(include), { recursive: true });
     const second = [...services.values()][1] ?? first;
     await writeFile(include, initialInclude(include, first.hostPort, second.hostPort));
-    const nginx = await startNginx({ lua: true, http: ({ port }) => siteConfig({ port, include, rollout: ROLLOUT_NAME }) });
+    const nginx = await startNginx({ lua: true, http: ({ port }) => nginxSiteConfig({ port, include, rollout: ROLLOUT_NAME }) });
     cleanups.push(() => nginx.stop());
 
     const prometheus = await startPrometheus({

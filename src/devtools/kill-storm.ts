@@ -23,10 +23,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { siteConfig } from '../demo/stack.js';
 import { nginxNames, probeSocketFor, renderInclude } from '../routers/nginx-config.js';
 import { NginxRouter } from '../routers/nginx.js';
-import { startNginx, type RunningNginx } from './local-nginx.js';
+import { nginxSiteConfig, startNginx, type RunningNginx } from './local-nginx.js';
 import { sleep } from './local-process.js';
 import { startBackends, type TestBackends } from './test-backends.js';
 
@@ -187,7 +186,7 @@ async function nginxRig(name: string, mode: 'lua' | 'reload'): Promise<RouterRig
           split: { weight: 0, mirror: 0 },
         }).text,
       }),
-      http: ({ port, dir }) => siteConfig({ port, include: includeIn(dir), rollout: name }),
+      http: ({ port, dir }) => nginxSiteConfig({ port, include: includeIn(dir), rollout: name }),
     });
   } catch (err) {
     await backends.close();

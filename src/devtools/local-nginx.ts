@@ -39,6 +39,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './ports.js';
+import { nginxNames } from '../routers/nginx-config.js';
 import { localServer, sleep, spawnSupervised, tail, trackTempDir, type LocalServer, type SupervisedProcess } from './local-process.js';
 
 export const NGINX_BIN = process.env.ROLLGATE_NGINX_BIN ?? '/usr/sbin/nginx';
@@ -204,4 +205,24 @@ export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+/** The server block a user adds next to the router's include (docs: nginx router). */
+export function nginxSiteConfig(p: { port: number; include: string; rollout: string }): string {
+  const n = nginxNames(p.rollout);
+  return `
+  include ${p.include};
+  server {
+    listen 127.0.0.1:${p.port};
+    location / {
+      mirror ${n.mirrorLocation};
+      proxy_pass http://$${n.upstreamVar};
+    }
+    location = ${n.mirrorLocation} {
+      internal;
+      if ($${n.mirrorVar} = "") { return 204; }
+      proxy_set_header X-Rollgate-Mirror 1;
+      proxy_pass http://$${n.mirrorVar}$request_uri;
+    }
+  }`;
 }

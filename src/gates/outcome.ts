@@ -1,5 +1,5 @@
 /**
- * How a checkpoint's verdicts become one outcome (plan-format.md, analysis).
+ * How a checkpoint's verdicts become one outcome (docs/plan-reference.md, analysis).
  *
  * Without a score: any fail rolls back; else any nodata or hold is inconclusive; else pass.
  * With a score: a failing critical metric rolls back; missing data is inconclusive (missing
@@ -8,7 +8,7 @@
  * A nodata verdict under the `fail` noData policy counts as a fail everywhere.
  */
 import type { Analysis, NoDataPolicy } from '../plan/schema.js';
-import type { Verdict } from '../journal/record.js';
+import type { Verdict } from '../core/record.js';
 
 export type Outcome = 'pass' | 'caution' | 'inconclusive' | 'fail';
 

@@ -2,7 +2,7 @@
  * One metric's verdict: pass, hold, fail or nodata. Missing data is never a pass.
  */
 import type { Thresholds } from '../plan/schema.js';
-import type { Verdict } from '../journal/record.js';
+import type { Verdict } from '../core/record.js';
 
 /**
  * Checkpoint verdict. A value that misses min/max fails, unless that side has a

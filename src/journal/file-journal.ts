@@ -10,11 +10,11 @@
  */
 import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from '../observe/log.js';
-import { contractViolation, validateJournalEntry } from './contract.js';
-import { fsyncDir, isErrno } from './fsutil.js';
-import { JournalContractError, parseRolloutId, type Journal } from './journal.js';
-import { isAppliedMark, type JournalEntry } from './record.js';
+import { silentLogger, type Logger } from '../support/log.js';
+import { contractViolation, validateJournalEntry } from '../core/journal-contract.js';
+import { fsyncDir, isErrno } from '../support/fsutil.js';
+import { JournalContractError, parseRolloutId, type Journal } from '../core/journal.js';
+import { isAppliedMark, type JournalEntry } from '../core/record.js';
 import { scanJournalFile, type ScanSummary } from './scan.js';
 
 export { scanJournalFile, streamJournalFile, type ScanSummary, type ScanOptions, type TornTail } from './scan.js';

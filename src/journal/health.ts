@@ -5,8 +5,8 @@
  * `/readyz` answers 503 with that reason meanwhile: a controller that cannot journal cannot
  * decide anything, since a decision is durable before it acts.
  */
-import type { Journal } from './journal.js';
-import type { JournalEntry } from './record.js';
+import type { Journal } from '../core/journal.js';
+import type { JournalEntry } from '../core/record.js';
 
 export interface JournalFailure {
   rollout: string;

@@ -2,8 +2,8 @@
  * A journal held in memory, with the same contract checks as the file journal: used by
  * `simulate` (which must touch nothing) and by tests.
  */
-import { isAppliedMark, type JournalEntry } from './record.js';
-import { JournalContractError, type Journal } from './journal.js';
+import { isAppliedMark, type JournalEntry } from '../core/record.js';
+import { JournalContractError, type Journal } from '../core/journal.js';
 
 export class MemoryJournal implements Journal {
   private readonly entries = new Map<string, JournalEntry[]>();

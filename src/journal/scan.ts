@@ -9,10 +9,10 @@
  * naming file and line.
  */
 import { open } from 'node:fs/promises';
-import { contractViolation, parseJournalLine } from './contract.js';
-import { JournalCorruptError } from './journal.js';
-import { isAppliedMark, type JournalEntry } from './record.js';
-import { isErrno } from './fsutil.js';
+import { contractViolation, parseJournalLine } from '../core/journal-contract.js';
+import { JournalCorruptError } from '../core/journal.js';
+import { isAppliedMark, type JournalEntry } from '../core/record.js';
+import { isErrno } from '../support/fsutil.js';
 
 export interface TornTail {
   /** 1-based line number of the torn line. */

@@ -21,8 +21,8 @@
  * "synced" (the first list is in) is available for /readyz.
  */
 import { KubeApiError, type KubeClient } from './client.js';
-import type { Logger } from '../observe/log.js';
-import { objectKey, type KubeList, type KubeObject } from './rolloutplans.js';
+import type { Logger } from '../support/log.js';
+import { objectKey, type KubeList, type KubeObject } from './objects.js';
 import type { KubeStatus } from './client.js';
 
 export interface InformerHandlers<T extends KubeObject> {

@@ -16,8 +16,8 @@
  */
 import { hostname } from 'node:os';
 import { KubeApiError, type KubeClient } from './client.js';
-import type { Logger } from '../observe/log.js';
-import { leasePath } from './rolloutplans.js';
+import type { Logger } from '../support/log.js';
+import { leasePath } from './objects.js';
 
 export const LEASE_NAME = 'rollgate-controller';
 

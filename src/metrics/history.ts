@@ -9,9 +9,9 @@
  * A bad query (HTTP 400/422) is a plan problem, not an unavailable history: it stays a
  * `nodata` sample (instant) or a PrometheusError (range) as in `rollgate run`.
  */
-import { safeUrl } from '../observe/log.js';
+import { safeUrl } from '../support/log.js';
 import { PrometheusError, type PrometheusProvider } from './prometheus.js';
-import type { MetricsProvider, Sample } from './provider.js';
+import type { MetricsProvider, Sample } from '../core/metrics-provider.js';
 
 /** `simulate`'s exit status when the Prometheus history cannot be read (decision-record.md). */
 export const HISTORY_UNAVAILABLE_EXIT = 12;

@@ -22,7 +22,7 @@
  * dropped (simulated time moves forward), and at most `maxQueries` queries are remembered
  * (least recently used dropped first).
  */
-import type { MetricsProvider, Sample } from './provider.js';
+import type { MetricsProvider, Sample } from '../core/metrics-provider.js';
 import { PrometheusError } from './errors.js';
 import { MAX_RANGE_POINTS } from './prometheus.js';
 

@@ -15,12 +15,12 @@
  */
 import axios, { type AxiosResponse } from 'axios';
 import pRetry from 'p-retry';
-import { safeUrl, type Logger } from '../observe/log.js';
+import { safeUrl, type Logger } from '../support/log.js';
 import { formatDuration } from '../plan/duration.js';
 import type { PrometheusConfig } from '../plan/schema.js';
 import { Credentials } from './credentials.js';
 import { PrometheusError, parseRetryAfter } from './errors.js';
-import type { MetricsProvider, Sample } from './provider.js';
+import type { MetricsProvider, Sample } from '../core/metrics-provider.js';
 import { isApiEnvelope, judgeInstant, judgeRange, type Judged } from './result.js';
 
 export { PrometheusError } from './errors.js';

@@ -12,7 +12,7 @@
  * text, shortened; never an exception, never a number.
  */
 import { z } from 'zod';
-import type { Sample } from './provider.js';
+import type { Sample } from '../core/metrics-provider.js';
 
 /** `[ <unix seconds>, "<value>" ]` as Prometheus encodes one point (the value is checked later). */
 const pointSchema = z.tuple([z.number().finite(), z.unknown()]);

@@ -2,8 +2,8 @@
  * The decision log: exactly one pino line per decision, with every value needed to understand
  * it both as structured fields (for queries) and in the message (for people).
  */
-import type { Decision, DecisionRecord } from '../journal/record.js';
-import type { Logger } from './log.js';
+import type { Decision, DecisionRecord } from '../core/record.js';
+import type { Logger } from '../support/log.js';
 import { formatDecisionLine } from './decision-text.js';
 
 export { formatDecisionText, formatDecisionLine } from './decision-text.js';

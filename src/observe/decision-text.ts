@@ -2,7 +2,7 @@
  * Decision records in words: the phrases shared by the decision log line, the terminal
  * output of `simulate --output text` / `status`, and webhook summaries.
  */
-import type { DecisionRecord, MetricResult } from '../journal/record.js';
+import type { DecisionRecord, MetricResult } from '../core/record.js';
 
 type Split = DecisionRecord['weight'];
 

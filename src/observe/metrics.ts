@@ -4,7 +4,7 @@
  * `observe*` methods; `removeRollout` drops every series of a deleted rollout.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
-import type { DecisionRecord } from '../journal/record.js';
+import type { DecisionRecord } from '../core/record.js';
 
 const P = 'rollgate_';
 

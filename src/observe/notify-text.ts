@@ -3,7 +3,7 @@
  * `:rotating_light: learning/analyzer rolled back at ramp: error-rate=0.012 > 0.005`.
  * Built from the record only (no plan, so no secret can slip in).
  */
-import type { Decision, DecisionRecord } from '../journal/record.js';
+import type { Decision, DecisionRecord } from '../core/record.js';
 import { formatCulprits, formatSplit } from './decision-text.js';
 
 const EMOJI: Record<Decision, string> = {

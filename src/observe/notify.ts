@@ -8,10 +8,10 @@
  * its index in `notify` and `scheme://host/…`.
  */
 import pRetry from 'p-retry';
-import type { Decision, DecisionRecord } from '../journal/record.js';
+import type { Decision, DecisionRecord } from '../core/record.js';
 import type { Notify } from '../plan/schema.js';
-import type { Logger } from './log.js';
-import { redactWebhook } from './redact.js';
+import type { Logger } from '../support/log.js';
+import { redactWebhook } from '../support/redact.js';
 import { notifySummary } from './notify-text.js';
 import { postWebhook, WebhookError } from './webhook.js';
 

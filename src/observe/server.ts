@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from './log.js';
+import type { Logger } from '../support/log.js';
 
 export interface Readiness {
   ok: boolean;

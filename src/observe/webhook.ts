@@ -5,7 +5,7 @@
  * they carry the full request configuration.
  */
 import axios, { AxiosError } from 'axios';
-import { redactWebhook } from './redact.js';
+import { redactWebhook } from '../support/redact.js';
 
 export class WebhookError extends Error {
   override readonly name = 'WebhookError';

@@ -3,7 +3,7 @@
  * with the plan's vars and the built-ins of the moment it is judged. One function for the
  * engine (judge.ts) and for validation, so what is checked is what runs.
  */
-import { alertsQuery } from '../metrics/alerts.js';
+import { alertsQuery } from './alerts.js';
 import { formatWindow } from './duration.js';
 import type { Metric, Plan } from './schema.js';
 import { renderTemplateMapped, type RenderedTemplate } from './template.js';

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { parseDuration, parseInstant } from './duration.js';
-import { DECISIONS } from '../journal/record.js';
+import { DECISIONS } from '../core/record.js';
 
 export const API_VERSION = 'rollgate.dev/v1alpha1';
 export const KIND = 'RolloutPlan';

@@ -8,8 +8,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Plan } from '../plan/schema.js';
-import { isErrno, removeStaleTempFiles, writeFileAtomic } from '../journal/fsutil.js';
-import { RouterError, type RouterAdapter, type RouterContext, type Split, type TrafficRouter } from './router.js';
+import { isErrno, removeStaleTempFiles, writeFileAtomic } from '../support/fsutil.js';
+import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
+import type { RouterAdapter, RouterContext } from './adapter.js';
 
 const share = z.number().min(0).max(100);
 const fileSplitSchema = z.object({ stable: share, canary: share, mirror: share.default(0) });

@@ -14,7 +14,7 @@
 import { PATCH } from '../kube/client.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Plan } from '../plan/schema.js';
-import type { Logger } from '../observe/log.js';
+import type { Logger } from '../support/log.js';
 import {
   DEFAULT_KUBE_RETRY,
   KubeRouter,
@@ -29,7 +29,8 @@ import {
   type KubeRetryOptions,
 } from './kube-router.js';
 import { round6 } from './file.js';
-import type { RouterAdapter, RouterContext, Split } from './router.js';
+import type { Split } from '../core/router.js';
+import type { RouterAdapter, RouterContext } from './adapter.js';
 
 interface BackendRef {
   name?: string;

@@ -5,7 +5,8 @@
  * returns the split that pair gives. HAProxy cannot mirror. See docs/routers.md.
  */
 import type { Plan } from '../plan/schema.js';
-import { RouterError, type RouterAdapter, type RouterContext, type Split, type TrafficRouter } from './router.js';
+import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
+import type { RouterAdapter, RouterContext } from './adapter.js';
 import {
   RuntimeApiError,
   pairPercent,

@@ -27,9 +27,10 @@ import {
   type KubeRetryOptions,
 } from './kube-router.js';
 import { round6 } from './file.js';
-import type { RouterAdapter, RouterContext, Split } from './router.js';
+import type { Split } from '../core/router.js';
+import type { RouterAdapter, RouterContext } from './adapter.js';
 import type { KubeClient } from '../kube/client.js';
-import type { Logger } from '../observe/log.js';
+import type { Logger } from '../support/log.js';
 
 export const CANARY = 'nginx.ingress.kubernetes.io/canary';
 export const CANARY_WEIGHT = 'nginx.ingress.kubernetes.io/canary-weight';

@@ -14,10 +14,11 @@
  */
 import pRetry from 'p-retry';
 import { KubeApiError, type KubeClient, type PatchType } from '../kube/client.js';
-import type { Logger } from '../observe/log.js';
+import type { Logger } from '../support/log.js';
 import type { Plan, RouterName } from '../plan/schema.js';
 import { round6 } from './file.js';
-import { RouterError, type RouterContext, type Split, type TrafficRouter } from './router.js';
+import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
+import type { RouterContext } from './adapter.js';
 
 /** A namespaced object as the API returns it; routers read the rest through their own views. */
 export interface KubeObject {

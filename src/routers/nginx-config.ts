@@ -11,7 +11,7 @@
  * shares are rounded to 0.01 and 0%/100% are written as a lone `*` entry.
  */
 import { createHash } from 'node:crypto';
-import type { Split } from './router.js';
+import type { Split } from '../core/router.js';
 
 /** split_clients accepts two decimals: shares are multiples of 0.01%. */
 export const NGINX_SHARE_STEP = 0.01;

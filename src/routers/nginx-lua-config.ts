@@ -29,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { upstreamBlocks, type NginxNames } from './nginx-config.js';
-import type { Split } from './router.js';
+import type { Split } from '../core/router.js';
 
 /** Basis points per percent: shares travel as integers 0-10000 (0.01 % steps). */
 export const BASIS_POINTS = 100;

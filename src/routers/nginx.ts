@@ -34,9 +34,10 @@ import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import type { Plan } from '../plan/schema.js';
-import type { Logger } from '../observe/log.js';
-import { isErrno, writeFileAtomic } from '../journal/fsutil.js';
-import { RouterError, type RouterAdapter, type RouterContext, type Split, type TrafficRouter } from './router.js';
+import type { Logger } from '../support/log.js';
+import { isErrno, writeFileAtomic } from '../support/fsutil.js';
+import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
+import type { RouterAdapter, RouterContext } from './adapter.js';
 import {
   IncludeParseError,
   checkAddresses,

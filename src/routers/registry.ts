@@ -10,7 +10,8 @@ import { ingressNginxRouterAdapter } from './ingress-nginx.js';
 import { gatewayApiRouterAdapter } from './gateway-api.js';
 import { smiRouterAdapter } from './smi.js';
 import { istioRouterAdapter } from './istio.js';
-import type { RouterAdapter, RouterContext, TrafficRouter } from './router.js';
+import type { TrafficRouter } from '../core/router.js';
+import type { RouterAdapter, RouterContext } from './adapter.js';
 
 export const routerAdapters: Partial<Record<RouterName, RouterAdapter>> = {
   file: fileRouterAdapter,
@@ -22,7 +23,7 @@ export const routerAdapters: Partial<Record<RouterName, RouterAdapter>> = {
   istio: istioRouterAdapter,
 };
 
-/** Whether each router can copy requests to the canary (plan-format.md, traffic). */
+/** Whether each router can copy requests to the canary (docs/plan-reference.md, traffic). */
 const MIRROR_CAPABLE: Record<RouterName, boolean> = {
   file: true,
   nginx: true,

@@ -1,7 +1,7 @@
 /**
  * The router of `simulate`: it remembers the split and touches no traffic.
  */
-import type { Split, TrafficRouter } from './router.js';
+import type { Split, TrafficRouter } from '../core/router.js';
 
 export class SimulatedRouter implements TrafficRouter {
   readonly name = 'simulated';

@@ -11,7 +11,7 @@
 import { PATCH } from '../kube/client.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Plan } from '../plan/schema.js';
-import type { Logger } from '../observe/log.js';
+import type { Logger } from '../support/log.js';
 import {
   DEFAULT_KUBE_RETRY,
   KubeRouter,
@@ -24,7 +24,8 @@ import {
   type KubePatch,
   type KubeRetryOptions,
 } from './kube-router.js';
-import type { RouterAdapter, RouterContext, Split } from './router.js';
+import type { Split } from '../core/router.js';
+import type { RouterAdapter, RouterContext } from './adapter.js';
 
 export const SMI_VERSIONS = ['v1alpha4', 'v1alpha3', 'v1alpha2'] as const;
 

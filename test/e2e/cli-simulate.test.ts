@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OpenMetricsHistory, between } from '../helpers/openmetrics.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
-import { decisionRecordSchema } from '../../src/journal/record.js';
+import { decisionRecordSchema } from '../../src/core/record.js';
 
 const MAIN = path.resolve(__dirname, '../../dist/main.js');
 const HOUR = 3600;

@@ -6,14 +6,14 @@ import { loadPlanText } from '../../src/plan/load.js';
 import type { LoadedPlan } from '../../src/plan/load.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { SimulatedRouter } from '../../src/routers/simulated.js';
-import type { TrafficRouter } from '../../src/routers/router.js';
-import { VirtualClock } from '../../src/controller/clock.js';
-import { RolloutRunner, type RolloutObserver } from '../../src/controller/rollout.js';
-import { Scheduler } from '../../src/controller/scheduler.js';
-import { isTerminal, splitConfirmed } from '../../src/controller/state.js';
-import type { DecisionRecord } from '../../src/journal/record.js';
-import type { MetricsProvider } from '../../src/metrics/provider.js';
-import { silentLogger, type Logger } from '../../src/observe/log.js';
+import type { TrafficRouter } from '../../src/core/router.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { RolloutRunner, type RolloutObserver } from '../../src/engine/rollout.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
+import { isTerminal, splitConfirmed } from '../../src/core/state.js';
+import type { DecisionRecord } from '../../src/core/record.js';
+import type { MetricsProvider } from '../../src/core/metrics-provider.js';
+import { silentLogger, type Logger } from '../../src/support/log.js';
 import { ScriptedProvider, type Script } from './scripted-provider.js';
 
 export const T0 = Date.parse('2025-11-03T10:00:00Z'); // a Monday

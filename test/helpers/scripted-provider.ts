@@ -2,7 +2,7 @@
  * A metrics provider for unit tests of the engine: values come from a function of the query
  * and the evaluation instant. Integration tests use a real Prometheus instead.
  */
-import type { MetricsProvider, Sample } from '../../src/metrics/provider.js';
+import type { MetricsProvider, Sample } from '../../src/core/metrics-provider.js';
 
 export type Script = (query: string, at: number) => number | null | Sample;
 

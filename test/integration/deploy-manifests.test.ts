@@ -6,9 +6,9 @@ import { parse, parseAllDocuments } from 'yaml';
 import { PROMTOOL_BIN, startPrometheus, type RunningPrometheus } from '../../src/devtools/local-prometheus.js';
 import { sleep } from '../../src/devtools/local-process.js';
 import { ControllerMetrics } from '../../src/observe/metrics.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { startHttpServer, type HttpServer } from '../../src/observe/server.js';
-import type { DecisionRecord } from '../../src/journal/record.js';
+import type { DecisionRecord } from '../../src/core/record.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const KUBECTL = process.env.ROLLGATE_KUBECTL_BIN ?? '/usr/bin/kubectl';

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusProvider } from '../../src/metrics/prometheus.js';
-import { createLogger } from '../../src/observe/log.js';
+import { createLogger } from '../../src/support/log.js';
 import { ControllerMetrics } from '../../src/observe/metrics.js';
 import { decisions, demoPlan, engine, HOUR, MIN, T0 } from '../helpers/engine.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusProvider } from '../../src/metrics/prometheus.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { decisions, demoPlan, engine, HOUR, T0 } from '../helpers/engine.js';
 import { startAnsweringServer, success, type AnsweringServer } from '../helpers/answering-server.js';
 

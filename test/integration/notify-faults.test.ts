@@ -5,8 +5,8 @@
  */
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DecisionRecord } from '../../src/journal/record.js';
-import { createLogger } from '../../src/observe/log.js';
+import type { DecisionRecord } from '../../src/core/record.js';
+import { createLogger } from '../../src/support/log.js';
 import { Notifier } from '../../src/observe/notify.js';
 import { postWebhook, WebhookError } from '../../src/observe/webhook.js';
 

@@ -5,8 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { DecisionRecord } from '../../src/journal/record.js';
-import { createLogger } from '../../src/observe/log.js';
+import type { DecisionRecord } from '../../src/core/record.js';
+import { createLogger } from '../../src/support/log.js';
 import { Notifier, type NotifierOptions, type NotifyBody } from '../../src/observe/notify.js';
 import type { Notify } from '../../src/plan/schema.js';
 

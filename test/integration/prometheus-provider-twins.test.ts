@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { PrometheusProvider, type QueryInfo, type PrometheusProviderOptions } from '../../src/metrics/prometheus.js';
 import { OpenMetricsHistory } from '../helpers/openmetrics.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';

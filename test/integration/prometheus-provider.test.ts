@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { PrometheusProvider, type QueryInfo } from '../../src/metrics/prometheus.js';
 import { RangePrefetchProvider } from '../../src/metrics/prefetch.js';
-import { alertsQuery } from '../../src/metrics/alerts.js';
-import type { Sample } from '../../src/metrics/provider.js';
+import { alertsQuery } from '../../src/plan/alerts.js';
+import type { Sample } from '../../src/core/metrics-provider.js';
 import { OpenMetricsHistory, between, exponentialLatency } from '../helpers/openmetrics.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 

@@ -8,7 +8,7 @@ import { startHaproxy, type RunningHaproxy } from '../../src/devtools/local-hapr
 import { sendRequests, sharePercent, startBackends, type TestBackends } from '../../src/devtools/test-backends.js';
 import { HaproxyRouter } from '../../src/routers/haproxy.js';
 import { pairPercent, weightPairFor } from '../../src/routers/haproxy-runtime.js';
-import { RouterError } from '../../src/routers/router.js';
+import { RouterError } from '../../src/core/router.js';
 
 let backends: TestBackends<'stable' | 'canary'>;
 let haproxy: RunningHaproxy;

@@ -12,7 +12,7 @@ import { nginxLuaInstalled } from '../../src/devtools/local-nginx.js';
 import { NginxRouter, socketRequest } from '../../src/routers/nginx.js';
 import { CONTROL_PATH } from '../../src/routers/nginx-lua-config.js';
 import { createRouter } from '../../src/routers/registry.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { engine, MIN, planFrom, T0 } from '../helpers/engine.js';
 import { ROUNDED_SPLITS, startNginxRig, type NginxRig } from './router-nginx-helpers.js';
 

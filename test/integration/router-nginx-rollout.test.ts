@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { engine, MIN, planFrom, T0 } from '../helpers/engine.js';
 import { sendRequests, sharePercent } from '../../src/devtools/test-backends.js';
 import { createRouter } from '../../src/routers/registry.js';
-import { silentLogger } from '../../src/observe/log.js';
-import { isAppliedMark } from '../../src/journal/record.js';
+import { silentLogger } from '../../src/support/log.js';
+import { isAppliedMark } from '../../src/core/record.js';
 import { startNginxRig, type NginxRig } from './router-nginx-helpers.js';
 
 let rig: NginxRig;

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sendRequests, sharePercent } from '../../src/devtools/test-backends.js';
 import { NginxRouter } from '../../src/routers/nginx.js';
-import { RouterError } from '../../src/routers/router.js';
+import { RouterError } from '../../src/core/router.js';
 import { ROUNDED_SPLITS, startNginxRig, type NginxRig } from './router-nginx-helpers.js';
 
 let rig: NginxRig;

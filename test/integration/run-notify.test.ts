@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/controller/clock.js';
-import { StandaloneController } from '../../src/controller/standalone.js';
-import { createLogger } from '../../src/observe/log.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { StandaloneController } from '../../src/standalone/host.js';
+import { createLogger } from '../../src/support/log.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
 
 const T0 = Date.parse('2025-11-03T10:00:00Z');

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenMetricsHistory, between } from '../helpers/openmetrics.js';
 import type { RunningPrometheus } from '../helpers/prometheus.js';
-import type { SimulationResult } from '../../src/controller/simulate.js';
+import type { SimulationResult } from '../../src/host/simulate.js';
 import {
   comparable,
   decisions,

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenMetricsHistory, exponentialLatency, DEFAULT_BUCKETS } from '../helpers/openmetrics.js';
 import type { RunningPrometheus } from '../helpers/prometheus.js';
-import type { SimulationResult } from '../../src/controller/simulate.js';
+import type { SimulationResult } from '../../src/host/simulate.js';
 import {
   comparable,
   decisions,

@@ -9,9 +9,9 @@ import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.j
 import { loadPlanText } from '../../src/plan/load.js';
 import { PrometheusProvider } from '../../src/metrics/prometheus.js';
 import { HistoryUnavailableError, PrometheusHistory } from '../../src/metrics/history.js';
-import { simulate } from '../../src/controller/simulate.js';
-import { silentLogger } from '../../src/observe/log.js';
-import type { DecisionRecord } from '../../src/journal/record.js';
+import { simulate } from '../../src/host/simulate.js';
+import { silentLogger } from '../../src/support/log.js';
+import type { DecisionRecord } from '../../src/core/record.js';
 
 const HOUR = 3_600_000;
 let prom: RunningPrometheus | undefined;

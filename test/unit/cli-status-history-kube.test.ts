@@ -13,11 +13,11 @@ import { statusCommand, statusSummary, planStatusSummary } from '../../src/cli/s
 import { historyCommand } from '../../src/cli/history.js';
 import { buildProgram } from '../../src/cli/index.js';
 import { CliError } from '../../src/cli/options.js';
-import { JOURNAL_KEY, COMPACTED_KEY } from '../../src/kube/kube-journal.js';
-import { replay } from '../../src/controller/state.js';
+import { JOURNAL_KEY, COMPACTED_KEY } from '../../src/cluster/kube-journal.js';
+import { replay } from '../../src/core/state.js';
 import { formatDecisionText } from '../../src/observe/decision-log.js';
-import type { DecisionRecord, JournalEntry } from '../../src/journal/record.js';
-import type { RolloutPlanObject, RolloutPlanStatus } from '../../src/kube/rolloutplans.js';
+import type { DecisionRecord, JournalEntry } from '../../src/core/record.js';
+import type { RolloutPlanObject, RolloutPlanStatus } from '../../src/cluster/rolloutplans.js';
 import { fileSpec, kubeClient, mark, record, rolloutPlan, ROLLOUT, SERVER, statusError } from './kube-fixtures.js';
 
 const LIST_PATH = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans';
@@ -34,7 +34,7 @@ const NOW = () => Date.parse('2025-11-03T10:30:00.000Z');
 const r1 = record(1, { enters: { phase: 'canary', index: 0 } });
 const r2 = record(2, { checkpoint: { index: 1, of: 2, due: '2025-11-03T10:30:00Z', window: '30m' }, next: NEXT });
 
-/** The status the controller writes for analyzer (src/kube/status.ts buildStatus). */
+/** The status the controller writes for analyzer (src/cluster/status.ts buildStatus). */
 function analyzerStatus(): RolloutPlanStatus {
   return {
     observedGeneration: 1,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decisions, engine, HOUR, MIN, demoPlan, T0 } from '../helpers/engine.js';
-import { replay } from '../../src/controller/state.js';
+import { replay } from '../../src/core/state.js';
 
 const iso = (t: number) => new Date(t).toISOString();
 

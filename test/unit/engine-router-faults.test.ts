@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decisions, engine, HOUR, MIN, demoPlan, T0 } from '../helpers/engine.js';
-import { RouterError, type Split, type TrafficRouter } from '../../src/routers/router.js';
+import { RouterError, type Split, type TrafficRouter } from '../../src/core/router.js';
 
 const iso = (t: number) => new Date(t).toISOString();
 

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/observe/log.js';
-import { acquireStateDirLock, type StateDirLock } from '../../src/journal/lock.js';
+import { silentLogger } from '../../src/support/log.js';
+import { acquireStateDirLock, type StateDirLock } from '../../src/statedir/lock.js';
 import {
   classifyInboxName,
   defaultActor,
@@ -12,7 +12,7 @@ import {
   watchInbox,
   type InboxWatcher,
   type ManualRequest,
-} from '../../src/journal/inbox.js';
+} from '../../src/statedir/inbox.js';
 
 let dir: string;
 let lock: StateDirLock | null;

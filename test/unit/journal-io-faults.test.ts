@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileJournal, type JournalFileHandle, type JournalFileSystem } from '../../src/journal/file-journal.js';
 import { JournalHealth } from '../../src/journal/health.js';
-import type { DecisionRecord } from '../../src/journal/record.js';
+import type { DecisionRecord } from '../../src/core/record.js';
 
 const ROLLOUT = 'learning/analyzer';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { FileJournal, scanJournalFile, streamJournalFile } from '../../src/journal/file-journal.js';
-import { JournalContractError, JournalCorruptError, parseRolloutId } from '../../src/journal/journal.js';
-import type { AppliedMark, DecisionRecord } from '../../src/journal/record.js';
+import { JournalContractError, JournalCorruptError, parseRolloutId } from '../../src/core/journal.js';
+import type { AppliedMark, DecisionRecord } from '../../src/core/record.js';
 
 const ROLLOUT = 'learning/analyzer';
 

@@ -1,5 +1,5 @@
 /**
- * A small validator of values against the structural OpenAPI v3 schemas src/kube/crd.ts
+ * A small validator of values against the structural OpenAPI v3 schemas src/cluster/crd.ts
  * writes, following what the Kubernetes API server does on create/update with kubectl's
  * default field validation (Strict): types, nullable, required, enum, string length and
  * pattern, numeric bounds (exclusive as booleans), list lengths, maps via
@@ -7,7 +7,7 @@
  * and unknown fields rejected where they would be pruned (except in metadata, an ObjectMeta). It covers exactly the keywords
  * structuralProblems() admits, and throws on any other so it cannot silently pass.
  */
-import type { OpenApiSchema } from '../../src/kube/crd.js';
+import type { OpenApiSchema } from '../../src/cluster/crd.js';
 
 const HANDLED = new Set([
   'type', 'description', 'properties', 'required', 'additionalProperties', 'items', 'enum', 'pattern',

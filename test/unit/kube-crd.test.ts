@@ -10,7 +10,7 @@ import {
   structuralProblems,
   toStructural,
   type OpenApiSchema,
-} from '../../src/kube/crd.js';
+} from '../../src/cluster/crd.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { validateOpenApi } from './kube-crd-openapi.js';
 
@@ -42,7 +42,7 @@ function walk(node: OpenApiSchema, visit: (n: OpenApiSchema, at: string) => void
 }
 
 describe('the committed CRD', () => {
-  it('deploy/base/crd.yaml is what src/kube/crd.ts generates from the plan schema', () => {
+  it('deploy/base/crd.yaml is what src/cluster/crd.ts generates from the plan schema', () => {
     const committed = readFileSync(CRD_FILE, 'utf8');
     if (committed !== crdYaml()) {
       expect.fail('deploy/base/crd.yaml is out of date with src/plan/schema.ts: run `npm run gen:crd` and commit the result');

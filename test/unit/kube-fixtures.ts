@@ -4,8 +4,8 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
-import type { DecisionRecord, AppliedMark } from '../../src/journal/record.js';
-import type { RolloutPlanObject } from '../../src/kube/rolloutplans.js';
+import type { DecisionRecord, AppliedMark } from '../../src/core/record.js';
+import type { RolloutPlanObject } from '../../src/cluster/rolloutplans.js';
 
 export const SERVER = 'https://k8s.test:6443';
 

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { PassThrough } from 'node:stream';
 import { Informer } from '../../src/kube/informer.js';
-import type { RolloutPlanObject } from '../../src/kube/rolloutplans.js';
-import { silentLogger } from '../../src/observe/log.js';
+import type { RolloutPlanObject } from '../../src/cluster/rolloutplans.js';
+import { silentLogger } from '../../src/support/log.js';
 import { kubeClient, rolloutPlan, SERVER, statusError } from './kube-fixtures.js';
 import { FakeKube } from '../integration/kube-helpers.js';
 

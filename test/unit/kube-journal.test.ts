@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
-import { ConfigMapJournal, JOURNAL_KEY, COMPACTED_KEY } from '../../src/kube/kube-journal.js';
-import { compactJournal } from '../../src/kube/journal-compaction.js';
-import { boundEntry, MAX_STORED_LINE_BYTES } from '../../src/kube/journal-bounds.js';
-import { JournalContractError, JournalCorruptError } from '../../src/journal/journal.js';
-import { replay } from '../../src/controller/state.js';
-import type { JournalEntry } from '../../src/journal/record.js';
+import { ConfigMapJournal, JOURNAL_KEY, COMPACTED_KEY } from '../../src/cluster/kube-journal.js';
+import { compactJournal } from '../../src/cluster/journal-compaction.js';
+import { boundEntry, MAX_STORED_LINE_BYTES } from '../../src/cluster/journal-bounds.js';
+import { JournalContractError, JournalCorruptError } from '../../src/core/journal.js';
+import { replay } from '../../src/core/state.js';
+import type { JournalEntry } from '../../src/core/record.js';
 import { kubeClient, mark, record, ROLLOUT, SERVER, statusError } from './kube-fixtures.js';
 
 const CM_PATH = '/api/v1/namespaces/learning/configmaps/rollgate-journal-analyzer';

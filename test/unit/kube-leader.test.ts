@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { LeaderElector, type Lease } from '../../src/kube/leader.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { kubeClient, SERVER, statusError } from './kube-fixtures.js';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/rollgate-system/leases';

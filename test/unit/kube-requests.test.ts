@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
-import { requestOf, submitKubeRequest, KubeRequestError } from '../../src/kube/requests.js';
+import { requestOf, submitKubeRequest, KubeRequestError } from '../../src/cluster/requests.js';
 import { kubeClient, rolloutPlan, SERVER, statusError } from './kube-fixtures.js';
 
 const PLAN = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans/analyzer';

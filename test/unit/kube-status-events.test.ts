@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
-import { buildStatus, StatusWriter } from '../../src/kube/status.js';
-import { EventRecorder, EVENT_REASONS } from '../../src/kube/events.js';
-import { replay } from '../../src/controller/state.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { buildStatus, StatusWriter } from '../../src/cluster/status.js';
+import { EventRecorder, EVENT_REASONS } from '../../src/cluster/events.js';
+import { replay } from '../../src/core/state.js';
+import { silentLogger } from '../../src/support/log.js';
 import { planFrom } from '../helpers/engine.js';
 import { kubeClient, mark, record, rolloutPlan, ROLLOUT, SERVER, statusError } from './kube-fixtures.js';
-import { DECISIONS } from '../../src/journal/record.js';
+import { DECISIONS } from '../../src/core/record.js';
 
 const PLAN = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans/analyzer';
 const loaded = planFrom(`

@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import { acquireStateDirLock, readStateDirLock, StateDirLockedError } from '../../src/journal/lock.js';
+import { acquireStateDirLock, readStateDirLock, StateDirLockedError } from '../../src/statedir/lock.js';
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -43,7 +43,7 @@ const HAND_WRITTEN_HOLDER = `
   setInterval(() => {}, 1000);
 `;
 
-const DIST_LOCK = resolve('dist/journal/lock.js');
+const DIST_LOCK = resolve('dist/statedir/lock.js');
 /** A process holding the lock through rollgate's own (compiled) implementation. */
 const REAL_HOLDER = `
   const { acquireStateDirLock } = await import(${JSON.stringify(pathToFileURL(DIST_LOCK).href)});

@@ -1,6 +1,6 @@
 /** The `alerts` metric's PromQL template (behaviour checked against real Prometheus in integration). */
 import { describe, expect, it } from 'vitest';
-import { alertsQuery } from '../../src/metrics/alerts.js';
+import { alertsQuery } from '../../src/plan/alerts.js';
 
 describe('alertsQuery', () => {
   it('counts distinct firing alerts over the window, 0 when none', () => {

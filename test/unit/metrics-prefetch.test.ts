@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { RangePrefetchProvider } from '../../src/metrics/prefetch.js';
 import { PrometheusError } from '../../src/metrics/errors.js';
-import type { MetricsProvider, Sample } from '../../src/metrics/provider.js';
+import type { MetricsProvider, Sample } from '../../src/core/metrics-provider.js';
 
 const STEP = 30_000;
 const T0 = 1_700_000_000_000;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusProvider } from '../../src/metrics/prometheus.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { startAnsweringServer, type AnsweringServer } from '../helpers/answering-server.js';
 
 let server: AnsweringServer;

@@ -7,7 +7,7 @@ import nock from 'nock';
 import { mkdtemp, rm, writeFile, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type Logger } from '../../src/observe/log.js';
+import { createLogger, type Logger } from '../../src/support/log.js';
 import { PrometheusProvider, PrometheusError, type QueryInfo, type PrometheusProviderOptions } from '../../src/metrics/prometheus.js';
 import { freePort } from '../helpers/ports.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/journal/record.js';
+import type { DecisionRecord } from '../../src/core/record.js';
 import { notifySummary } from '../../src/observe/notify-text.js';
 
 function record(over: Partial<DecisionRecord> = {}): DecisionRecord {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/journal/record.js';
-import { createLogger } from '../../src/observe/log.js';
+import type { DecisionRecord } from '../../src/core/record.js';
+import { createLogger } from '../../src/support/log.js';
 import { decisionLevel, formatDecisionText, logDecision } from '../../src/observe/decision-log.js';
 
 function capture(level = 'debug') {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { register as globalRegistry } from 'prom-client';
-import type { DecisionRecord } from '../../src/journal/record.js';
+import type { DecisionRecord } from '../../src/core/record.js';
 import { ControllerMetrics, statusOf } from '../../src/observe/metrics.js';
 
 function record(over: Partial<DecisionRecord> = {}): DecisionRecord {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControllerMetrics } from '../../src/observe/metrics.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { startHttpServer, type HttpServer, type Readiness } from '../../src/observe/server.js';
 
 describe('controller HTTP endpoints', () => {

@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import { FileRouter, renderFileSplit } from '../../src/routers/file.js';
 import { canMirror, createRouter, routerAdapters } from '../../src/routers/registry.js';
-import { RouterError } from '../../src/routers/router.js';
+import { RouterError } from '../../src/core/router.js';
 import { ROUTERS, type Plan, type RouterName } from '../../src/plan/schema.js';
 
 let dir: string;

@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CANARY, CANARY_WEIGHT, CANARY_WEIGHT_TOTAL, IngressNginxRouter } from '../../src/routers/ingress-nginx.js';
 import { createRouter } from '../../src/routers/registry.js';
-import { RouterError } from '../../src/routers/router.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { RouterError } from '../../src/core/router.js';
+import { silentLogger } from '../../src/support/log.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { FakeKubeApi } from '../helpers/fake-kube-api.js';
 

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IstioRouter } from '../../src/routers/istio.js';
 import { createRouter } from '../../src/routers/registry.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { silentLogger } from '../../src/support/log.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { FakeKubeApi, type Json } from '../helpers/fake-kube-api.js';
 

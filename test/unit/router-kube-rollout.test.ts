@@ -5,13 +5,13 @@
  * applied, and a restart re-applies the journalled split to a route someone reset.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/controller/clock.js';
-import { RolloutRunner } from '../../src/controller/rollout.js';
-import { Scheduler } from '../../src/controller/scheduler.js';
-import { isTerminal } from '../../src/controller/state.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { RolloutRunner } from '../../src/engine/rollout.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
+import { isTerminal } from '../../src/core/state.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
-import { isAppliedMark, type AppliedMark, type DecisionRecord } from '../../src/journal/record.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { isAppliedMark, type AppliedMark, type DecisionRecord } from '../../src/core/record.js';
+import { silentLogger } from '../../src/support/log.js';
 import { createRouter } from '../../src/routers/registry.js';
 import { GatewayApiRouter } from '../../src/routers/gateway-api.js';
 import { decisions, HOUR, MIN, planFrom, T0 } from '../helpers/engine.js';

@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmiRouter } from '../../src/routers/smi.js';
 import { createRouter } from '../../src/routers/registry.js';
-import { RouterError } from '../../src/routers/router.js';
-import { silentLogger } from '../../src/observe/log.js';
+import { RouterError } from '../../src/core/router.js';
+import { silentLogger } from '../../src/support/log.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { FakeKubeApi, type Json } from '../helpers/fake-kube-api.js';
 

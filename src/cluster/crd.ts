@@ -17,7 +17,7 @@
  *   its author wrote and the plan hash does not depend on the API server); they are documented
  *   in the description instead;
  * - string patterns also accept a `${NAME}` environment reference, which the controller expands
- *   before validating (plan-format.md: any string value may reference one); `format` is dropped
+ *   before validating (docs/plan-reference.md: any string value may reference one); `format` is dropped
  *   for the same reason;
  * - JSON Schema's numeric `exclusiveMinimum` becomes OpenAPI 3.0's `minimum` + boolean flag.
  *
@@ -75,7 +75,7 @@ const KNOWN = new Set([
 /** Converts one JSON Schema node (zod's draft 2020-12 output) to a structural OpenAPI v3 node. */
 export function toStructural(node: JsonSchema, path = '$'): OpenApiSchema {
   for (const key of Object.keys(node)) {
-    if (!KNOWN.has(key)) throw new Error(`${path}: JSON Schema keyword "${key}" has no structural OpenAPI equivalent here; extend src/kube/crd.ts`);
+    if (!KNOWN.has(key)) throw new Error(`${path}: JSON Schema keyword "${key}" has no structural OpenAPI equivalent here; extend src/cluster/crd.ts`);
   }
   const union = (node.anyOf ?? node.oneOf) as JsonSchema[] | undefined;
   if (union) return unionNode(union, node, path);
@@ -326,7 +326,7 @@ export function buildRolloutPlanCrd(): Record<string, unknown> {
 /** deploy/base/crd.yaml, byte for byte. */
 export function crdYaml(): string {
   const header = [
-    '# Generated from src/plan/schema.ts by src/kube/crd.ts: do not edit; run `npm run gen:crd`.',
+    '# Generated from src/plan/schema.ts by src/cluster/crd.ts: do not edit; run `npm run gen:crd`.',
     '# test/unit/kube-crd.test.ts fails when this file and the schema drift apart.',
   ].join('\n');
   return `${header}\n${stringify(buildRolloutPlanCrd(), { lineWidth: 0 })}`;

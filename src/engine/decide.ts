@@ -4,13 +4,13 @@
  * Every record is folded into the state as it is made, so one call may emit a chain such as
  * `abort` + `rollback`, or `wait` + `promote` + `advance`.
  */
-import type { DecisionRecord, MetricResult, RecordKind } from '../journal/record.js';
+import type { DecisionRecord, MetricResult, RecordKind } from '../core/record.js';
 import type { Plan } from '../plan/schema.js';
 import { rolloutId } from '../plan/schema.js';
 import { isoTime } from '../plan/duration.js';
 import type { CheckpointOutcome } from '../gates/outcome.js';
-import { applyRecord, isTerminal, type RolloutState } from './state.js';
-import { phaseGate } from './gates.js';
+import { applyRecord, isTerminal, type RolloutState } from '../core/state.js';
+import { phaseGate } from './phase-start.js';
 import { pendingCheckpoint } from './schedule.js';
 import { badQueries } from './judge.js';
 

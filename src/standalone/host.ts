@@ -5,28 +5,28 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Journal } from '../journal/journal.js';
+import type { Journal } from '../core/journal.js';
 import { FileJournal } from '../journal/file-journal.js';
 import { JournalHealth } from '../journal/health.js';
-import { acquireStateDirLock, type StateDirLock } from '../journal/lock.js';
-import { watchInbox, type InboxWatcher, type ManualRequest, type ManualOutcome } from '../journal/inbox.js';
-import type { JournalEntry } from '../journal/record.js';
+import { acquireStateDirLock, type StateDirLock } from '../statedir/lock.js';
+import { watchInbox, type InboxWatcher, type ManualRequest, type ManualOutcome } from '../statedir/inbox.js';
+import type { JournalEntry } from '../core/record.js';
 import { loadPlans, planFiles, type LoadedPlan } from '../plan/load.js';
 import { formatDiagnostic } from '../plan/diagnostic.js';
 import { rolloutId } from '../plan/schema.js';
 import { providerForPlan } from '../metrics/prometheus.js';
-import type { MetricsProvider } from '../metrics/provider.js';
+import type { MetricsProvider } from '../core/metrics-provider.js';
 import { createRouter } from '../routers/registry.js';
-import type { TrafficRouter } from '../routers/router.js';
+import type { TrafficRouter } from '../core/router.js';
 import { logDecision } from '../observe/decision-log.js';
 import { ControllerMetrics } from '../observe/metrics.js';
 import { Notifier } from '../observe/notify.js';
 import { startHttpServer, type HttpServer, type Readiness } from '../observe/server.js';
-import type { Logger } from '../observe/log.js';
-import { RealClock, type Clock } from './clock.js';
-import { RolloutRunner } from './rollout.js';
-import { Scheduler } from './scheduler.js';
-import { resolveRollout } from './resolve.js';
+import type { Logger } from '../support/log.js';
+import { RealClock, type Clock } from '../core/clock.js';
+import { RolloutRunner } from '../engine/rollout.js';
+import { Scheduler } from '../engine/scheduler.js';
+import { resolveRollout } from '../core/resolve.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 
 /** How long a clean stop waits for steps under way. */

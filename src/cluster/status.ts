@@ -6,10 +6,10 @@
  * 409 Conflict re-reads the object and tries again. Writes for one rollout are serialized and
  * coalesced (the newest status wins); a status is rebuilt from the engine's state when sent.
  */
-import { KubeApiError, PATCH, type KubeClient } from './client.js';
-import type { Logger } from '../observe/log.js';
-import type { DecisionRecord } from '../journal/record.js';
-import type { RolloutState } from '../controller/state.js';
+import { KubeApiError, PATCH, type KubeClient } from '../kube/client.js';
+import type { Logger } from '../support/log.js';
+import type { DecisionRecord } from '../core/record.js';
+import type { RolloutState } from '../core/state.js';
 import { checkpointSpecs } from '../plan/checkpoints.js';
 import type { Plan } from '../plan/schema.js';
 import { rolloutPlanPath, rolloutPlanStatusPath, type LastRequest, type RolloutPlanObject, type RolloutPlanStatus } from './rolloutplans.js';

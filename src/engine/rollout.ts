@@ -3,15 +3,15 @@
  * evidence, journals each decision (durably) before it touches the router, then confirms the
  * applied split in the journal. Its state is always `replay(journal)`.
  */
-import type { Journal } from '../journal/journal.js';
-import type { AppliedMark, DecisionRecord } from '../journal/record.js';
-import type { MetricsProvider, SampleProblem } from '../metrics/provider.js';
-import type { TrafficRouter, Split } from '../routers/router.js';
-import type { Logger } from '../observe/log.js';
+import type { Journal } from '../core/journal.js';
+import type { AppliedMark, DecisionRecord } from '../core/record.js';
+import type { MetricsProvider, SampleProblem } from '../core/metrics-provider.js';
+import type { TrafficRouter, Split } from '../core/router.js';
+import type { Logger } from '../support/log.js';
 import { isoTime, formatWindow } from '../plan/duration.js';
 import { rolloutId } from '../plan/schema.js';
-import type { Clock } from './clock.js';
-import { applyEntry, liveSplit, replayJournal, splitConfirmed, type RolloutState } from './state.js';
+import type { Clock } from '../core/clock.js';
+import { applyEntry, liveSplit, replayJournal, splitConfirmed, type RolloutState } from '../core/state.js';
 import {
   DecisionBuilder,
   decideCheckpoint,
@@ -27,7 +27,7 @@ import {
   type PlanContext,
 } from './decide.js';
 import { nextDecisionAt, pendingCheckpoint } from './schedule.js';
-import { phaseGate } from './gates.js';
+import { phaseGate } from './phase-start.js';
 import { badQueries, gatherEvidence, guardMetrics, guardWindow, outcomeOf, phaseMetrics, type Evidence } from './judge.js';
 
 /** Hooks for logs, metrics, notifications and command output. All optional. */

@@ -4,17 +4,17 @@
  * and the same history always give the same records. No traffic is touched, nothing is
  * written; approvals are granted at once and recorded as such.
  */
-import type { DecisionRecord } from '../journal/record.js';
+import type { DecisionRecord } from '../core/record.js';
 import { MemoryJournal } from '../journal/memory-journal.js';
 import type { LoadedPlan } from '../plan/load.js';
-import type { MetricsProvider } from '../metrics/provider.js';
+import type { MetricsProvider } from '../core/metrics-provider.js';
 import { RangePrefetchProvider, type PrefetchStats } from '../metrics/prefetch.js';
 import { SimulatedRouter } from '../routers/simulated.js';
-import type { Logger } from '../observe/log.js';
-import { VirtualClock } from './clock.js';
-import { RolloutRunner } from './rollout.js';
-import { Scheduler } from './scheduler.js';
-import { isTerminal, type RolloutState } from './state.js';
+import type { Logger } from '../support/log.js';
+import { VirtualClock } from '../core/clock.js';
+import { RolloutRunner } from '../engine/rollout.js';
+import { Scheduler } from '../engine/scheduler.js';
+import { isTerminal, type RolloutState } from '../core/state.js';
 
 export const SIMULATE_ACTOR = 'simulate';
 

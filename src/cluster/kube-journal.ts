@@ -18,15 +18,16 @@
  * RBAC grants no `list` on ConfigMaps, so `rollouts()` names the rollouts this process has
  * read or written; the controller knows its rollouts from the RolloutPlans.
  */
-import { KubeApiError, type KubeClient } from './client.js';
-import { silentLogger, type Logger } from '../observe/log.js';
-import { contractViolation, parseJournalLine, validateJournalEntry } from '../journal/contract.js';
-import { JournalContractError, JournalCorruptError, parseRolloutId, type Journal } from '../journal/journal.js';
-import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { silentLogger, type Logger } from '../support/log.js';
+import { contractViolation, parseJournalLine, validateJournalEntry } from '../core/journal-contract.js';
+import { JournalContractError, JournalCorruptError, parseRolloutId, type Journal } from '../core/journal.js';
+import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
 import { compactJournal, type CompactedSummary } from './journal-compaction.js';
 import { boundEntry } from './journal-bounds.js';
-import type { JournalReplay, RolloutState } from '../controller/state.js';
-import { configMapPath, journalConfigMapName, MANAGED_BY_LABEL, COMPONENT, RESOURCE_KIND, ROLLOUT_LABEL, type ObjectMeta } from './rolloutplans.js';
+import type { JournalReplay, RolloutState } from '../core/state.js';
+import { journalConfigMapName, MANAGED_BY_LABEL, COMPONENT, RESOURCE_KIND, ROLLOUT_LABEL } from './rolloutplans.js';
+import { configMapPath, type ObjectMeta } from '../kube/objects.js';
 
 export const JOURNAL_KEY = 'journal.jsonl';
 export const COMPACTED_KEY = 'compacted.json';

@@ -7,7 +7,7 @@
  * is the same as from the full record, except for the shortened text in `state.last`.
  * Applied marks are small and stored as they are.
  */
-import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../journal/record.js';
+import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
 
 /** A stored line is at most this long once bounded (a record whose revision, phase or hash alone exceed it is stored as it is). */
 export const MAX_STORED_LINE_BYTES = 16 * 1024;

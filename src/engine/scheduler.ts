@@ -4,8 +4,8 @@
  * own (a slow Prometheus for one never delays another); in virtual time they step one after
  * the other in time order, so simulations are deterministic.
  */
-import type { Clock } from './clock.js';
-import type { Logger } from '../observe/log.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../support/log.js';
 import type { RolloutRunner } from './rollout.js';
 
 /** How long a real-time loop sleeps at most when nothing is due. */

@@ -4,9 +4,9 @@
  * be renewed in time). A step already under way when leadership is lost therefore cannot
  * journal a decision or move traffic: the next write throws NotLeaderError. Reads stay allowed.
  */
-import type { Journal } from '../journal/journal.js';
-import type { JournalEntry } from '../journal/record.js';
-import type { Split, TrafficRouter } from '../routers/router.js';
+import type { Journal } from '../core/journal.js';
+import type { JournalEntry } from '../core/record.js';
+import type { Split, TrafficRouter } from '../core/router.js';
 
 export class NotLeaderError extends Error {
   constructor(what: string) {

@@ -2,8 +2,8 @@
  * A rollout's state is a fold of its journal: `replay(entries)`. Nothing else is persisted,
  * so a restarted controller continues exactly where the journal says it was.
  */
-import type { AppliedMark, DecisionRecord, JournalEntry } from '../journal/record.js';
-import { isAppliedMark } from '../journal/record.js';
+import type { AppliedMark, DecisionRecord, JournalEntry } from './record.js';
+import { isAppliedMark } from './record.js';
 
 export type RolloutStatus = 'waiting' | 'progressing' | 'paused' | 'rolling-back' | 'rolled-back' | 'complete';
 export type WaitReason = 'approval' | 'window' | 'blackout' | 'startAt';
@@ -90,7 +90,7 @@ export function initialState(rollout: string): RolloutState {
 
 /**
  * The state after `entries`, replayed from `base` (a journal that compacted its older entries
- * into a state snapshot, see src/kube/journal-compaction.ts) or from the initial state.
+ * into a state snapshot, see src/cluster/journal-compaction.ts) or from the initial state.
  */
 export function replay(rollout: string, entries: Iterable<JournalEntry>, base?: RolloutState | null): RolloutState {
   let state = base ? structuredClone(base) : initialState(rollout);

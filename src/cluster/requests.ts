@@ -8,8 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { KubeApiError, PATCH, type KubeClient } from './client.js';
-import { MANUAL_ACTIONS, type ManualAction } from '../journal/inbox-protocol.js';
+import { KubeApiError, PATCH, type KubeClient } from '../kube/client.js';
+import { MANUAL_ACTIONS, type ManualAction } from '../statedir/inbox-protocol.js';
 import { REQUEST_ANNOTATION, rolloutPlanPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
 
 export const kubeRequestSchema = z.object({

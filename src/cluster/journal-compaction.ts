@@ -16,8 +16,8 @@
  * gapless from `throughSeq + 1`), the span of time, and the count of each decision, so the
  * totals in `status.counts` survive compaction.
  */
-import { replay, type RolloutState } from '../controller/state.js';
-import { isAppliedMark, type JournalEntry } from '../journal/record.js';
+import { replay, type RolloutState } from '../core/state.js';
+import { isAppliedMark, type JournalEntry } from '../core/record.js';
 
 export interface CompactedSummary {
   /** Last decision seq dropped; the kept journal starts at throughSeq + 1. */

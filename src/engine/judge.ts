@@ -2,10 +2,10 @@
  * Gathers evidence: renders each metric's query for a span, asks the metrics provider at the
  * span's end, and turns values into verdicts (checkpoint or guard rules).
  */
-import type { MetricResult } from '../journal/record.js';
+import type { MetricResult } from '../core/record.js';
 import type { Metric, Phase, Plan } from '../plan/schema.js';
 import { renderMetricQuery, type TemplateScope } from '../plan/queries.js';
-import type { MetricsProvider } from '../metrics/provider.js';
+import type { MetricsProvider } from '../core/metrics-provider.js';
 import { effectiveThresholds } from '../plan/thresholds.js';
 import { checkpointVerdict, explainVerdict, guardVerdict } from '../gates/verdict.js';
 import { checkpointOutcome, type CheckpointOutcome, type JudgedMetric } from '../gates/outcome.js';

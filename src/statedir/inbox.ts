@@ -5,7 +5,7 @@
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { isErrno, sleep, writeFileAtomic } from './fsutil.js';
+import { isErrno, sleep, writeFileAtomic } from '../support/fsutil.js';
 import { stateDirOwner } from './lock.js';
 import {
   inboxDir,

@@ -1,11 +1,7 @@
 /**
  * The traffic router interface: every adapter sets the canary's share of live traffic and of
- * mirrored copies, and reports what is actually in effect. One file per router, one line in
- * registry.ts to add one.
+ * mirrored copies, and reports what is actually in effect. The adapters live in src/routers/.
  */
-import type { Plan } from '../plan/schema.js';
-import type { Logger } from '../observe/log.js';
-import type { KubeClient } from '../kube/client.js';
 
 /** A traffic split: the canary's share of live requests and of mirrored copies, 0-100. */
 export interface Split {
@@ -26,18 +22,6 @@ export interface TrafficRouter {
   apply(split: Split): Promise<Split>;
   /** What is in effect now, or null when the router has never been set. */
   read(): Promise<Split | null>;
-}
-
-export interface RouterContext {
-  log: Logger;
-  /** The Kubernetes API, for the routers that patch cluster objects (ingress-nginx, gateway-api, smi, istio). */
-  kube?: KubeClient;
-}
-
-export interface RouterAdapter {
-  /** Whether the router can copy requests to the canary (`mirror` > 0). */
-  canMirror: boolean;
-  create(plan: Plan, ctx: RouterContext): TrafficRouter;
 }
 
 export class RouterError extends Error {

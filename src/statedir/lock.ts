@@ -21,8 +21,8 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { silentLogger, type Logger } from '../observe/log.js';
-import { fsyncDir, isErrno, naming, sleep, writeFileAtomic } from './fsutil.js';
+import { silentLogger, type Logger } from '../support/log.js';
+import { fsyncDir, isErrno, naming, sleep, writeFileAtomic } from '../support/fsutil.js';
 import { processIdentity } from './process-identity.js';
 
 export const LOCK_FILE = 'lock';

@@ -5,8 +5,8 @@
  */
 import { watch, mkdirSync, type FSWatcher } from 'node:fs';
 import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import type { Logger } from '../observe/log.js';
-import { isErrno, writeFileAtomic } from './fsutil.js';
+import type { Logger } from '../support/log.js';
+import { isErrno, writeFileAtomic } from '../support/fsutil.js';
 import {
   REQUEST_TTL_MS,
   claimedFile,

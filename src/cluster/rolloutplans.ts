@@ -3,7 +3,8 @@
  * rolloutplans, namespaced, with a status subresource): its shape, its API paths, and the
  * names shared by the controller and the CLI (the request annotation, the journal ConfigMap).
  */
-import type { DecisionRecord } from '../journal/record.js';
+import type { DecisionRecord } from '../core/record.js';
+import type { KubeObject } from '../kube/objects.js';
 
 export const GROUP = 'rollgate.dev';
 export const VERSION = 'v1alpha1';
@@ -17,31 +18,6 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const ROLLOUT_LABEL = 'rollgate.dev/rollout';
 /** Component name in Events, labels and field managers. */
 export const COMPONENT = 'rollgate';
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [key: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-}
-
-export interface KubeList<T> {
-  apiVersion?: string;
-  kind?: string;
-  metadata: { resourceVersion?: string; continue?: string };
-  items: T[];
-}
 
 /** The answer to a manual request, in `status.lastRequest`. */
 export interface LastRequest {
@@ -77,11 +53,6 @@ export interface RolloutPlanObject extends KubeObject {
   status?: RolloutPlanStatus;
 }
 
-/** `namespace/name` of an object. */
-export function objectKey(obj: KubeObject): string {
-  return `${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
-}
-
 const enc = encodeURIComponent;
 
 /** The collection path: every namespace, or one. */
@@ -95,18 +66,6 @@ export function rolloutPlanPath(namespace: string, name: string): string {
 
 export function rolloutPlanStatusPath(namespace: string, name: string): string {
   return `${rolloutPlanPath(namespace, name)}/status`;
-}
-
-export function configMapPath(namespace: string, name?: string): string {
-  return `/api/v1/namespaces/${enc(namespace)}/configmaps${name ? `/${enc(name)}` : ''}`;
-}
-
-export function eventsPath(namespace: string): string {
-  return `/api/v1/namespaces/${enc(namespace)}/events`;
-}
-
-export function leasePath(namespace: string, name?: string): string {
-  return `/apis/coordination.k8s.io/v1/namespaces/${enc(namespace)}/leases${name ? `/${enc(name)}` : ''}`;
 }
 
 /** The journal ConfigMap of a rollout. */

@@ -6,7 +6,7 @@
 import type { Plan } from '../plan/schema.js';
 import { isoTime } from '../plan/duration.js';
 import { increaseAllowedAt } from '../plan/windows.js';
-import type { RolloutState, WaitReason } from './state.js';
+import type { RolloutState, WaitReason } from '../core/state.js';
 
 export interface PhaseGate {
   waitingFor: WaitReason;

@@ -9,30 +9,31 @@
  * when it is lost; the journal and routers are fenced (fence.ts), so after losing the Lease no
  * step still under way can journal a decision or move traffic.
  */
-import type { Clock } from '../controller/clock.js';
-import { RealClock } from '../controller/clock.js';
-import { RolloutRunner } from '../controller/rollout.js';
-import { Scheduler } from '../controller/scheduler.js';
-import type { Journal } from '../journal/journal.js';
+import type { Clock } from '../core/clock.js';
+import { RealClock } from '../core/clock.js';
+import { RolloutRunner } from '../engine/rollout.js';
+import { Scheduler } from '../engine/scheduler.js';
+import type { Journal } from '../core/journal.js';
 import { providerForPlan } from '../metrics/prometheus.js';
-import type { MetricsProvider } from '../metrics/provider.js';
+import type { MetricsProvider } from '../core/metrics-provider.js';
 import { logDecision } from '../observe/decision-log.js';
-import type { Logger } from '../observe/log.js';
+import type { Logger } from '../support/log.js';
 import { ControllerMetrics } from '../observe/metrics.js';
 import { Notifier } from '../observe/notify.js';
 import { startHttpServer, type HttpServer } from '../observe/server.js';
 import { loadPlanObject, type LoadedPlan } from '../plan/load.js';
 import { createRouter } from '../routers/registry.js';
-import type { ControllerOptions } from '../controller/standalone.js';
-import type { TrafficRouter } from '../routers/router.js';
-import type { KubeClient } from './client.js';
+import type { ControllerOptions } from '../standalone/host.js';
+import type { TrafficRouter } from '../core/router.js';
+import type { KubeClient } from '../kube/client.js';
 import { EventRecorder } from './events.js';
 import { fenceJournal, fenceRouter } from './fence.js';
-import { Informer } from './informer.js';
+import { Informer } from '../kube/informer.js';
 import { ConfigMapJournal } from './kube-journal.js';
-import { defaultIdentity, LeaderElector } from './leader.js';
+import { defaultIdentity, LeaderElector } from '../kube/leader.js';
 import { requestOf, takeRequest, type KubeRequest } from './requests.js';
-import { objectKey, REQUEST_ANNOTATION, RESOURCE_API_VERSION, RESOURCE_KIND, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
+import { REQUEST_ANNOTATION, RESOURCE_API_VERSION, RESOURCE_KIND, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
+import { objectKey } from '../kube/objects.js';
 import { buildStatus, StatusWriter } from './status.js';
 
 export interface KubeControllerOptions extends ControllerOptions {

@@ -5,11 +5,12 @@
  * dropped, never retried into the rollout's way.
  */
 import { randomBytes } from 'node:crypto';
-import type { KubeClient } from './client.js';
-import type { Logger } from '../observe/log.js';
-import type { Decision, DecisionRecord } from '../journal/record.js';
+import type { KubeClient } from '../kube/client.js';
+import type { Logger } from '../support/log.js';
+import type { Decision, DecisionRecord } from '../core/record.js';
 import { formatDecisionLine } from '../observe/decision-text.js';
-import { COMPONENT, eventsPath, RESOURCE_API_VERSION, RESOURCE_KIND, type RolloutPlanObject } from './rolloutplans.js';
+import { COMPONENT, RESOURCE_API_VERSION, RESOURCE_KIND, type RolloutPlanObject } from './rolloutplans.js';
+import { eventsPath } from '../kube/objects.js';
 
 export const EVENT_REASONS: Record<Decision, string> = {
   start: 'Started',

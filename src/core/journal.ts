@@ -1,10 +1,10 @@
 /**
  * The journal the engine writes its decisions to (principle 1: the journal is the truth). One
- * interface, several stores: FileJournal (JSONL + fsync, standalone `rollgate run`) now, a
- * Kubernetes-backed journal (CR status + Events) later.
+ * interface, three stores: FileJournal (JSONL + fdatasync, `rollgate run`), MemoryJournal
+ * (`simulate`) and ConfigMapJournal (a ConfigMap per rollout, `rollgate controller`).
  */
 import type { JournalEntry } from './record.js';
-import type { JournalReplay } from '../controller/state.js';
+import type { JournalReplay } from './state.js';
 
 export interface Journal {
   /** Every entry of a rollout (`namespace/name`), in order; [] for an unknown rollout. */
@@ -18,7 +18,7 @@ export interface Journal {
   /**
    * Only for journals that compact older entries into a state snapshot (the ConfigMap journal):
    * the snapshot to replay from and the entries after it. Without it, replay reads `read()`
-   * from the initial state (src/controller/state.ts replayJournal).
+   * from the initial state (src/core/state.ts replayJournal).
    */
   readWithBase?(rollout: string): Promise<JournalReplay>;
   /** The rollouts that have a journal, as `namespace/name`, sorted. */

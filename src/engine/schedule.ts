@@ -4,9 +4,9 @@
  */
 import type { Plan } from '../plan/schema.js';
 import { checkpointDueTimes, judgementTime } from '../plan/checkpoints.js';
-import type { RolloutState } from './state.js';
-import { splitConfirmed } from './state.js';
-import { phaseGate } from './gates.js';
+import type { RolloutState } from '../core/state.js';
+import { splitConfirmed } from '../core/state.js';
+import { phaseGate } from './phase-start.js';
 
 export interface PendingCheckpoint {
   /** 0-based index in the phase. */

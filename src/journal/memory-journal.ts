@@ -1,9 +1,11 @@
 /**
- * A journal held in memory, with the same contract checks as the file journal: used by
- * `simulate` (which must touch nothing) and by tests.
+ * A journal held in memory, with the same sequence contract as the file journal
+ * (`contractViolation`, core/journal-contract.ts): used by `simulate` (which must touch nothing)
+ * and by tests.
  */
 import { isAppliedMark, type JournalEntry } from '../core/record.js';
 import { JournalContractError, type Journal } from '../core/journal.js';
+import { contractViolation } from '../core/journal-contract.js';
 
 export class MemoryJournal implements Journal {
   private readonly entries = new Map<string, JournalEntry[]>();
@@ -14,15 +16,9 @@ export class MemoryJournal implements Journal {
   }
 
   async append(rollout: string, entry: JournalEntry): Promise<void> {
-    const last = this.lastSeq.get(rollout) ?? 0;
-    if (isAppliedMark(entry)) {
-      if (entry.applied < 1 || entry.applied > last) {
-        throw new JournalContractError(rollout, `applied mark for seq ${entry.applied}, but the last seq is ${last}`);
-      }
-    } else {
-      if (entry.seq !== last + 1) throw new JournalContractError(rollout, `seq ${entry.seq} after ${last}: expected ${last + 1}`);
-      this.lastSeq.set(rollout, entry.seq);
-    }
+    const problem = contractViolation(entry, this.lastSeq.get(rollout) ?? 0, rollout);
+    if (problem) throw new JournalContractError(rollout, `${problem}; refusing to write`);
+    if (!isAppliedMark(entry)) this.lastSeq.set(rollout, entry.seq);
     const list = this.entries.get(rollout) ?? [];
     list.push(entry);
     this.entries.set(rollout, list);

@@ -51,15 +51,3 @@ export class PrometheusError extends Error {
     return RETRYABLE.has(this.kind);
   }
 }
-
-/**
- * Parses an HTTP Retry-After value (delta seconds or an HTTP date) into milliseconds from
- * `now`; undefined when absent or unparseable.
- */
-export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const at = Date.parse(text);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
-}

@@ -19,7 +19,8 @@ import { safeUrl, type Logger } from '../support/log.js';
 import { formatDuration } from '../plan/duration.js';
 import type { PrometheusConfig } from '../plan/schema.js';
 import { Credentials } from './credentials.js';
-import { PrometheusError, parseRetryAfter } from './errors.js';
+import { PrometheusError } from './errors.js';
+import { parseRetryAfter } from '../support/retry-after.js';
 import type { MetricsProvider, Sample } from '../core/metrics-provider.js';
 import { isApiEnvelope, judgeInstant, judgeRange, type Judged } from './result.js';
 

@@ -6,6 +6,7 @@
  */
 import axios, { AxiosError } from 'axios';
 import { redactWebhook } from '../support/redact.js';
+import { parseRetryAfter } from '../support/retry-after.js';
 
 export class WebhookError extends Error {
   override readonly name = 'WebhookError';
@@ -65,13 +66,4 @@ function networkError(err: unknown, target: string, timeoutMs: number): WebhookE
   }
   // Only the error code: client messages can quote the URL.
   return new WebhookError(`webhook ${target}: network error ${code ?? 'unknown'}`, true);
-}
-
-/** Retry-After as delay seconds or an HTTP date → ms; undefined when absent or unreadable. */
-export function parseRetryAfter(header: unknown, now = Date.now()): number | undefined {
-  if (typeof header !== 'string' || header.trim() === '') return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -16,16 +16,6 @@ interface RunFlags {
   logLevel?: string;
 }
 
-/** Test fault injection: SIGKILL the process after decision SEQ is journalled, before the router applies it. */
-function faultHook(): ((seq: number) => void) | undefined {
-  const at = process.env.ROLLGATE_FAULT_KILL_BEFORE_APPLY;
-  if (!at) return undefined;
-  const seq = Number(at);
-  return (s) => {
-    if (s === seq) process.kill(process.pid, 'SIGKILL');
-  };
-}
-
 export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   // Listening for SIGTERM/SIGINT before anything is opened: a signal during start-up (journal
@@ -43,14 +33,12 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
   });
   let controller: StandaloneController;
   try {
-    const beforeApply = faultHook();
     controller = await StandaloneController.open({
       paths,
       stateDir: flags.stateDir,
       log,
       listen: parseListen(flags.listen),
       ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
-      ...(beforeApply ? { beforeApply } : {}),
     });
   } catch (err) {
     if (err instanceof PlanLoadError || err instanceof StateDirLockedError) throw new CliError(err.message, 1);

@@ -68,7 +68,6 @@ export function startController(opts: StartControllerOptions): ControllerProcess
   const args = [ROLLGATE_MAIN, 'run', ...opts.plans, '--state-dir', opts.stateDir, '--listen', opts.listen ?? '127.0.0.1:0'];
   if (opts.logLevel) args.push('--log-level', opts.logLevel);
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
-  delete env.ROLLGATE_FAULT_KILL_BEFORE_APPLY;
   const child = spawn(process.execPath, args, { cwd: opts.cwd ?? process.cwd(), env, stdio: ['ignore', 'ignore', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${ROLLGATE_MAIN}`);
   children.add(child);

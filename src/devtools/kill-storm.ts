@@ -344,7 +344,6 @@ const STDERR_KEEP = 64 * 1024;
 
 function startRun(mainJs: string, plan: string, stateDir: string, prometheus: string, cwd: string): RunProcess {
   const env = { ...process.env };
-  delete env.ROLLGATE_FAULT_KILL_BEFORE_APPLY;
   const child = spawn(process.execPath, [mainJs, 'run', plan, '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--prometheus', prometheus], {
     cwd,
     env,

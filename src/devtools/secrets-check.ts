@@ -282,7 +282,6 @@ export async function secretsCheck(opts: SecretsCheckOptions): Promise<SecretsCh
     mkdirSync(plans);
     for (const [name, text] of Object.entries(files)) writeFileSync(join(plans, `${name}.yaml`), text.replace(`SPLIT_${name}`, join(dir, `${name}-split.json`)));
     const env: NodeJS.ProcessEnv = { ...process.env, HOOK_URL: hookUrl };
-    delete env.ROLLGATE_FAULT_KILL_BEFORE_APPLY;
 
     // --- validate and plan
     for (const name of Object.keys(files)) {

@@ -1,6 +1,7 @@
 /**
- * Crash between journal and router: `rollgate run` is SIGKILLed (ROLLGATE_FAULT_KILL_BEFORE_APPLY)
- * after it journalled the first `advance` and before the file router applied it. A restart on
+ * Crash between journal and router: `rollgate run` is SIGKILLed (by the preload
+ * test/e2e/kill-after-journal.mjs) after it journalled the first `advance` and before the file
+ * router applied it. A restart on
  * the same state dir takes over the dead pid's lock, re-applies the journalled split, continues
  * and completes, and the journal stays a clean log: seq 1..N, one applied mark per split
  * change, no decision taken twice.
@@ -21,6 +22,7 @@ import {
   waitForRecord,
   workspace,
   exists,
+  killAfterJournalled,
   useRunEnvironment,
 } from './run-helpers.js';
 
@@ -44,7 +46,7 @@ describe('rollgate run: SIGKILL between journal write and router apply', () => {
     const FIRST_ADVANCE = 3;
 
     // --- first run: dies by its own SIGKILL right after journalling decision 3
-    const first = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url, env: { ROLLGATE_FAULT_KILL_BEFORE_APPLY: String(FIRST_ADVANCE) } });
+    const first = startRun([ws.plan], { stateDir: ws.stateDir, prometheus: env.prom.url, nodeArgs: killAfterJournalled(FIRST_ADVANCE) });
     const died = await waitExit(first);
     expect(died, first.stderr().slice(-3000)).toEqual({ code: null, signal: 'SIGKILL' });
 

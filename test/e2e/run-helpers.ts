@@ -14,6 +14,7 @@ import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.j
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const MAIN = path.resolve(__dirname, '../../dist/main.js');
 
@@ -67,18 +68,27 @@ export async function killAll(): Promise<void> {
   live.clear();
 }
 
-/** The environment of spawned commands: ours, without any fault hook unless asked for. */
+/** The environment of spawned commands: ours, without debug or log-level settings unless asked for. */
 function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.ROLLGATE_FAULT_KILL_BEFORE_APPLY;
   delete env.ROLLGATE_DEBUG;
   delete env.ROLLGATE_LOG_LEVEL;
   return { ...env, ...extra };
 }
 
-/** Starts `node dist/main.js ARGS` and tracks it. */
-export function spawnRollgate(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+/**
+ * Node options that make `rollgate run` SIGKILL itself as soon as decision SEQ is journalled,
+ * before the router applies it: the preload test/e2e/kill-after-journal.mjs.
+ */
+export function killAfterJournalled(seq: number): string[] {
+  const url = pathToFileURL(path.resolve(__dirname, 'kill-after-journal.mjs'));
+  url.searchParams.set('seq', String(seq));
+  return ['--import', url.href];
+}
+
+/** Starts `node [NODE_ARGS] dist/main.js ARGS` and tracks it. */
+export function spawnRollgate(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, ...args], {
     cwd: opts.cwd ?? tmpdir(),
     env: childEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,6 +154,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   extraArgs?: string[];
+  /** Options for node itself, before dist/main.js (a preload: `['--import', url]`). */
+  nodeArgs?: string[];
 }
 
 export interface RunProc extends Proc {
@@ -162,7 +174,7 @@ export function startRun(paths: string[], opts: RunOptions): RunProc {
     ...(opts.prometheus ? ['--prometheus', opts.prometheus] : []),
     ...(opts.extraArgs ?? []),
   ];
-  const p = spawnRollgate(args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: opts.env } : {}) });
+  const p = spawnRollgate(args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: opts.env } : {}), ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}) });
   return {
     ...p,
     url: () =>

@@ -1,6 +1,6 @@
 /**
  * Builders for metric history in OpenMetrics text, the input of
- * `promtool tsdb create-blocks-from openmetrics` (see prometheus.ts: `startPrometheus({ openMetrics })`).
+ * `promtool tsdb create-blocks-from openmetrics` (see local-prometheus.ts: `startPrometheus({ openMetrics })`).
  *
  * All times are epoch SECONDS. Every series gets one sample every `step` seconds from `start`
  * to `end` inclusive (minus its gaps). Rates are per second and may be functions of time, so a

@@ -4,7 +4,7 @@
  *   const port = await freePort();   // bind 127.0.0.1:port yourself right away
  *
  * The port is free when returned but not reserved: another process may take it before the
- * caller binds. Helpers that start servers (prometheus.ts) retry with a new port when the
+ * caller binds. Helpers that start servers (local-prometheus.ts) retry with a new port when the
  * bind fails.
  */
 import { createServer } from 'node:net';

@@ -5,7 +5,7 @@
  * rollout are serialized; the last seq is kept in memory after the first read, so an append
  * never re-reads the file.
  *
- * Only one process may write a state dir: hold acquireStateDirLock (lock.ts) first. Readers
+ * Only one process may write a state dir: hold acquireStateDirLock (statedir/lock.ts) first. Readers
  * in other processes (`rollgate history`) open it with `readOnly: true`, which never truncates.
  */
 import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';

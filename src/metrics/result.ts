@@ -1,7 +1,8 @@
 /**
- * Turns the `data` of a Prometheus query API answer into Samples, by the plan-format rule: a
- * metric is a single number. A scalar or a one-sample vector gives its value; an empty vector,
- * NaN, +Inf, -Inf, several samples, a matrix or a string give `nodata` with a reason.
+ * Turns the `data` of a Prometheus query API answer into Samples, by the rule of
+ * docs/plan-reference.md: a metric is a single number. A scalar or a one-sample vector gives its
+ * value; an empty vector, NaN, +Inf, -Inf, several samples, a matrix or a string give `nodata`
+ * with a reason.
  *
  * The answer is not trusted: proxies, Thanos, recording rules over broken exporters and
  * Prometheus-compatible stores answer shapes Prometheus never would. The whole `data` is
@@ -35,7 +36,6 @@ const dataSchema = z.discriminatedUnion('resultType', [
 ]);
 
 export type PromData = z.infer<typeof dataSchema>;
-export type PromSeries = z.infer<typeof seriesSchema>;
 
 /** A Sample plus the fact that several samples came back (which the caller logs as an error). */
 export interface Judged {

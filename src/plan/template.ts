@@ -6,7 +6,6 @@
 
 /** Names the engine provides at render time. */
 export const BUILTIN_TEMPLATE_NAMES = ['rollout', 'namespace', 'revision', 'phase', 'weight', 'window'] as const;
-export type BuiltinTemplateName = (typeof BUILTIN_TEMPLATE_NAMES)[number];
 
 export const TEMPLATE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 

@@ -5,7 +5,6 @@
 import type { Metric, Phase, Thresholds } from './schema.js';
 
 export const THRESHOLD_FIELDS = ['min', 'max', 'rollbackBelow', 'rollbackAbove'] as const;
-export type ThresholdField = (typeof THRESHOLD_FIELDS)[number];
 
 /** The metric's own thresholds, `max: 0` implied for alerts metrics. */
 export function metricThresholds(metric: Metric): Thresholds {

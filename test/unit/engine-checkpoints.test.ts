@@ -1,5 +1,5 @@
 /**
- * Plan semantics of checkpoints and gates, row by row of plan-format.md, on the real engine
+ * Plan semantics of checkpoints and gates, row by row of docs/plan-reference.md, on the real engine
  * in virtual time with scripted metric values.
  */
 import { describe, expect, it } from 'vitest';

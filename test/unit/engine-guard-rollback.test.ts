@@ -1,5 +1,5 @@
 /**
- * The guard between checkpoints and the two rollback strategies (plan-format.md: guard,
+ * The guard between checkpoints and the two rollback strategies (docs/plan-reference.md: guard,
  * rollback), on the real engine in virtual time.
  */
 import { describe, expect, it } from 'vitest';

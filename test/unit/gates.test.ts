@@ -1,5 +1,5 @@
 /**
- * Verdicts and checkpoint outcomes, row by row of plan-format.md (metrics, analysis, guard).
+ * Verdicts and checkpoint outcomes, row by row of docs/plan-reference.md (metrics, analysis, guard).
  */
 import { describe, expect, it } from 'vitest';
 import { checkpointVerdict, guardVerdict } from '../../src/gates/verdict.js';

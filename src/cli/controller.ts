@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { KubeClient, loadKubeConfig } from '../kube/client.js';
-import { KubeController } from '../cluster/host.js';
+import type { KubeClient } from '../kube/client.js';
+import { kubeClient, startInCluster } from '../wiring/compose.js';
 import { createLogger } from '../support/log.js';
 import { CliError, parseListen } from './options.js';
 
@@ -50,7 +50,7 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
   const listen = parseListen(flags.listen);
   let client: KubeClient;
   try {
-    client = new KubeClient(loadKubeConfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) }));
+    client = kubeClient({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
   } catch (err) {
     throw new CliError(`cannot load the Kubernetes configuration: ${(err as Error).message}`, 1);
   }
@@ -65,7 +65,7 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  const controller = await KubeController.start({
+  const controller = await startInCluster({
     client,
     log,
     namespaces,

@@ -7,7 +7,8 @@
  * `--kubeconfig`, `--context`, `--cluster`), plus `-A/--all-namespaces` for `status`.
  * API failures become one-line CliErrors (exit 1) naming what was being read.
  */
-import { KubeApiError, KubeClient, loadKubeConfig } from '../kube/client.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { kubeClient } from '../wiring/compose.js';
 import { ConfigMapJournal } from '../cluster/kube-journal.js';
 import type { CompactedSummary } from '../cluster/journal-compaction.js';
 import { JournalCorruptError, parseRolloutId } from '../core/journal.js';
@@ -33,7 +34,7 @@ export function clusterMode(flags: ClusterFlags): boolean {
 /** The client for the kubeconfig (and context) of the flags; a CliError if there is none. */
 export function kubeClientFor(flags: ClusterFlags): KubeClient {
   try {
-    return new KubeClient(loadKubeConfig({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) }));
+    return kubeClient({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
   } catch (err) {
     throw new CliError(`cannot load the Kubernetes configuration: ${(err as Error).message}`, 1);
   }

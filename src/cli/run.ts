@@ -4,7 +4,8 @@
  * released) and exits 0.
  */
 import type { Command } from 'commander';
-import { StandaloneController, PlanLoadError } from '../standalone/host.js';
+import { PlanLoadError, type StandaloneController } from '../standalone/host.js';
+import { openStandalone } from '../wiring/compose.js';
 import { StateDirLockedError } from '../statedir/lock.js';
 import { createLogger } from '../support/log.js';
 import { CliError, DEFAULT_STATE_DIR, parseListen } from './options.js';
@@ -33,7 +34,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
   });
   let controller: StandaloneController;
   try {
-    controller = await StandaloneController.open({
+    controller = await openStandalone({
       paths,
       stateDir: flags.stateDir,
       log,

@@ -15,16 +15,13 @@ export class NotLeaderError extends Error {
   }
 }
 
-/** `onAppended` receives the duration of each append that went through (for /metrics). */
-export function fenceJournal(inner: Journal, isLeader: () => boolean, onAppended?: (ms: number) => void): Journal {
+export function fenceJournal(inner: Journal, isLeader: () => boolean): Journal {
   return {
     read: (rollout) => inner.read(rollout),
     ...(inner.readWithBase ? { readWithBase: (rollout: string) => inner.readWithBase!(rollout) } : {}),
     append: async (rollout: string, entry: JournalEntry) => {
       if (!isLeader()) throw new NotLeaderError(`journal append to ${rollout}`);
-      const t = performance.now();
       await inner.append(rollout, entry);
-      onAppended?.(performance.now() - t);
     },
     rollouts: () => inner.rollouts(),
     close: () => inner.close(),

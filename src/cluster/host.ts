@@ -11,20 +11,11 @@
  */
 import type { Clock } from '../core/clock.js';
 import { RealClock } from '../core/clock.js';
-import { RolloutRunner } from '../engine/rollout.js';
-import { Scheduler } from '../engine/scheduler.js';
 import type { Journal } from '../core/journal.js';
-import { providerForPlan } from '../metrics/prometheus.js';
-import type { MetricsProvider } from '../core/metrics-provider.js';
-import { logDecision } from '../observe/decision-log.js';
-import type { Logger } from '../support/log.js';
 import { ControllerMetrics } from '../observe/metrics.js';
-import { Notifier } from '../observe/notify.js';
 import { startHttpServer, type HttpServer } from '../observe/server.js';
 import { loadPlanObject, type LoadedPlan } from '../plan/load.js';
-import { createRouter } from '../routers/registry.js';
-import type { ControllerOptions } from '../standalone/host.js';
-import type { TrafficRouter } from '../core/router.js';
+import { RolloutHost, type ControllerOptions, type HostedRollout, type RolloutIo } from '../host/rollout-host.js';
 import type { KubeClient } from '../kube/client.js';
 import { EventRecorder } from './events.js';
 import { fenceJournal, fenceRouter } from './fence.js';
@@ -35,6 +26,7 @@ import { requestOf, takeRequest, type KubeRequest } from './requests.js';
 import { REQUEST_ANNOTATION, RESOURCE_API_VERSION, RESOURCE_KIND, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
 import { objectKey } from '../kube/objects.js';
 import { buildStatus, StatusWriter } from './status.js';
+import type { RolloutRunner } from '../engine/rollout.js';
 
 export interface KubeControllerOptions extends ControllerOptions {
   client: KubeClient;
@@ -49,20 +41,20 @@ export interface KubeControllerOptions extends ControllerOptions {
   journal?: { maxBytes?: number };
 }
 
-interface Managed {
+/** What the cluster mode keeps about a rollout it runs: its RolloutPlan and the last request answered. */
+interface PlanObject {
   obj: RolloutPlanObject;
-  loaded: LoadedPlan;
-  runner: RolloutRunner;
-  notifier: Notifier;
   lastRequest?: LastRequest;
 }
+
+type Managed = HostedRollout<PlanObject>;
 
 /** A request taken from the annotation: to run, or to refuse with `error`. */
 type ClaimedRequest = { ok: true; request: KubeRequest } | { ok: false; id: string; error: string };
 
+/** One term of leadership: its own host (and Scheduler), started when the Lease is acquired. */
 interface Term {
-  scheduler: Scheduler;
-  loop: Promise<void>;
+  host: RolloutHost<PlanObject>;
 }
 
 export class KubeController {
@@ -74,7 +66,6 @@ export class KubeController {
   readonly informers: Informer<RolloutPlanObject>[];
   private readonly clock: Clock;
   private readonly fenced: Journal;
-  private readonly managed = new Map<string, Managed>();
   private readonly reported = new Map<string, string>();
   /** Why the spec of a RolloutPlan that has no rollout running cannot be run (manual requests are refused with it). */
   private readonly invalid = new Map<string, string>();
@@ -89,7 +80,7 @@ export class KubeController {
     const identity = opts.identity ?? defaultIdentity(opts.env);
     this.journal = new ConfigMapJournal({ client, log, ...(opts.journal?.maxBytes ? { maxBytes: opts.journal.maxBytes } : {}) });
     const isLeader = () => this.isLeader();
-    this.fenced = fenceJournal(this.journal, isLeader, (ms) => this.metrics.observeJournalAppend(ms));
+    this.fenced = fenceJournal(this.journal, isLeader);
     this.events = new EventRecorder({ client, log, instance: identity });
     this.status = new StatusWriter({ client, log, allowed: isLeader });
     const l = opts.lease ?? {};
@@ -152,7 +143,7 @@ export class KubeController {
   }
 
   runner(key: string): RolloutRunner | undefined {
-    return this.managed.get(key)?.runner;
+    return this.term?.host.get(key)?.runner;
   }
 
   /** Every RolloutPlan the informers hold. */
@@ -186,9 +177,24 @@ export class KubeController {
 
   private startLeading(): void {
     this.metrics.setLeader(true);
-    const scheduler = new Scheduler(this.clock, this.opts.log);
-    const loop = scheduler.run().catch((err: unknown) => this.opts.log.fatal({ err: (err as Error).message }, 'scheduler stopped'));
-    this.term = { scheduler, loop };
+    const { opts } = this;
+    const isLeader = () => this.isLeader();
+    const host = new RolloutHost<PlanObject>({
+      log: opts.log,
+      clock: this.clock,
+      journal: this.fenced,
+      metrics: this.metrics,
+      routerFor: (loaded) => fenceRouter(opts.routerFor(loaded), isLeader),
+      ...(opts.providerFor ? { providerFor: opts.providerFor } : {}),
+      ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
+      ...(opts.driftCheckMs !== undefined ? { driftCheckMs: opts.driftCheckMs } : {}),
+      onDecision: (key, r, _state, meta) => {
+        void this.events.emit(this.events.decisionEvent(meta.obj, r));
+        this.writeStatus(key);
+      },
+    });
+    void host.run().catch(() => undefined); // logged by the host
+    this.term = { host };
     this.journal.forget(); // another leader may have written since this replica last read
     for (const o of this.informer()) void this.enqueue(objectKey(o));
   }
@@ -199,21 +205,20 @@ export class KubeController {
     const term = this.term;
     this.term = null;
     if (!term) return;
-    term.scheduler.stop();
-    for (const [key, m] of this.managed) this.unmanage(key, m);
-    await term.scheduler.drain();
-    await term.loop;
+    term.host.stop();
+    for (const m of term.host.all()) this.unmanage(term, m);
+    await term.host.drain();
   }
 
   private async reconcile(key: string): Promise<void> {
     const term = this.term;
     if (!term || this.stopping || !this.isLeader()) return;
     const obj = this.lookup(key);
-    const m = this.managed.get(key);
+    const m = term.host.get(key);
     if (!obj) {
       if (m) {
         this.opts.log.info({ rollout: key }, `rolloutplan ${key} deleted: no longer managed (its journal ConfigMap and the split are left as they are)`);
-        this.unmanage(key, m);
+        this.unmanage(term, m);
       }
       return;
     }
@@ -223,95 +228,56 @@ export class KubeController {
     else if (this.term === term && this.invalid.has(key)) await this.refuseRequest(key, obj, this.invalid.get(key)!);
   }
 
-  private unmanage(key: string, m: Managed): void {
-    this.term?.scheduler.remove(key);
-    this.metrics.removeRollout(key);
-    void m.notifier.flush(5_000).then(() => m.notifier.close());
-    this.status.forget(m.obj.metadata.namespace ?? 'default', m.obj.metadata.name);
+  private unmanage(term: Term, m: Managed): void {
+    const key = m.runner.id;
+    term.host.unmanage(key);
+    this.status.forget(m.meta.obj.metadata.namespace ?? 'default', m.meta.obj.metadata.name);
     this.journal.forget(key);
-    this.managed.delete(key);
   }
 
   /** Starts or updates the rollout of `obj`; an invalid spec is an InvalidPlan Event and changes nothing. */
   private async manage(term: Term, key: string, obj: RolloutPlanObject): Promise<Managed | null> {
     const { log } = this.opts;
+    const { host } = term;
     const res = loadPlanObject(obj, `rolloutplan ${key}`, { ...(this.opts.env ? { env: this.opts.env } : {}), ...(this.opts.prometheus ? { prometheus: this.opts.prometheus } : {}) });
-    const running = this.managed.get(key);
-    if (running && obj.metadata.uid && running.obj.metadata.uid !== obj.metadata.uid) {
+    const running = host.get(key);
+    if (running && obj.metadata.uid && running.meta.obj.metadata.uid !== obj.metadata.uid) {
       // Deleted and created again under the same name (the deletion fell in a watch gap):
       // a new rollout, not a change of the old one.
-      log.info({ rollout: key, uid: obj.metadata.uid, previousUid: running.obj.metadata.uid }, `rolloutplan ${key} was deleted and created again (uid ${obj.metadata.uid}): the old rollout is let go, the new one starts from its own journal`);
-      this.unmanage(key, running);
+      log.info({ rollout: key, uid: obj.metadata.uid, previousUid: running.meta.obj.metadata.uid }, `rolloutplan ${key} was deleted and created again (uid ${obj.metadata.uid}): the old rollout is let go, the new one starts from its own journal`);
+      this.unmanage(term, running);
     }
-    const existing = this.managed.get(key);
+    const existing = host.get(key);
     this.invalid.delete(key);
     if (!res.loaded) {
       const text = res.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.path}: ${d.message}`).join('; ');
       this.reportInvalid(obj, key, text, existing ? 'the previous spec stays in force' : 'nothing is applied');
-      if (existing) existing.obj = obj;
+      if (existing) existing.meta.obj = obj;
       else this.invalid.set(key, text);
       return existing ?? null;
     }
     for (const d of res.diagnostics) log.warn({ rollout: key }, `rolloutplan ${key}: ${d.path}: ${d.message}`);
     const loaded = res.loaded;
     if (existing) {
-      existing.obj = obj;
+      existing.meta.obj = obj;
       if (existing.loaded.hash === loaded.hash) return existing;
-      const io = this.io(loaded);
+      const io = this.io(host, loaded);
       if (!io) return existing;
-      existing.runner.replaceIo(io);
-      const old = existing.notifier;
-      void old.flush(10_000).then(() => old.close());
-      existing.notifier = this.notifier(loaded);
-      existing.loaded = loaded;
-      await existing.runner.updatePlan({ plan: loaded.plan, planHash: loaded.hash });
-      term.scheduler.poke();
+      await host.update(key, loaded, io);
       this.writeStatus(key);
       return existing;
     }
-    const io = this.io(loaded);
+    const io = this.io(host, loaded);
     if (!io) return null;
     if (obj.metadata.uid) this.journal.own(key, { apiVersion: RESOURCE_API_VERSION, kind: RESOURCE_KIND, name: obj.metadata.name, uid: obj.metadata.uid });
-    const runner = await RolloutRunner.open(
-      { plan: loaded.plan, planHash: loaded.hash },
-      {
-        journal: this.fenced,
-        router: io.router,
-        provider: io.provider,
-        clock: this.clock,
-        log: log.child({ rollout: key }),
-        observer: {
-          onRecord: (r, state) => {
-            logDecision(log, r);
-            this.metrics.observeDecision(r, state.status);
-            const m = this.managed.get(key);
-            m?.notifier.notify(r);
-            void this.events.emit(this.events.decisionEvent(m?.obj ?? obj, r));
-            this.writeStatus(key);
-          },
-          onApplied: (_m, ms) => this.metrics.observeRouterApply(io.router.name, ms, true),
-          onApplyError: (_id, _e, ms) => this.metrics.observeRouterApply(io.router.name, ms, false),
-          onGuard: (_id, result) => this.metrics.observeGuard(key, result),
-          onQueryProblem: (_id, metric, problem) => this.metrics.observeQueryProblem(key, metric, problem),
-        },
-      },
-    );
-    if (this.term !== term) return null; // leadership lost while opening
-    const m: Managed = { obj, loaded, runner, notifier: this.notifier(loaded), ...(obj.status?.lastRequest ? { lastRequest: obj.status.lastRequest } : {}) };
-    this.managed.set(key, m);
-    const s = runner.state;
-    if (s.seq > 0) {
-      const next = s.last?.next ? Date.parse(s.last.next.at) : null;
-      this.metrics.restoreRollout({ rollout: key, revision: s.revision, phase: s.phaseName, phaseIndex: s.phaseIndex, status: s.status, weight: s.weight, mirror: s.mirror, nextAt: next });
-    }
-    term.scheduler.add(runner);
-    log.info({ rollout: key, status: s.status, seq: s.seq }, `managing rolloutplan ${key}`);
-    if (s.seq > 0 && (s.planHash !== loaded.hash || s.revision !== loaded.plan.spec.revision)) {
-      await runner.updatePlan({ plan: loaded.plan, planHash: loaded.hash });
-    } else if (s.seq > 0 && obj.status?.observedGeneration !== obj.metadata.generation) {
-      this.writeStatus(key);
-    }
-    return m;
+    const managed = await host.manage(loaded, { obj, ...(obj.status?.lastRequest ? { lastRequest: obj.status.lastRequest } : {}) }, {
+      io,
+      onOpened: ({ runner }) => log.info({ rollout: key, status: runner.state.status, seq: runner.state.seq }, `managing rolloutplan ${key}`),
+    });
+    if (!managed || this.term !== term) return null; // leadership lost while opening
+    const { rollout, updated } = managed;
+    if (!updated && rollout.runner.state.seq > 0 && obj.status?.observedGeneration !== obj.metadata.generation) this.writeStatus(key);
+    return rollout;
   }
 
   private reportInvalid(obj: RolloutPlanObject, key: string, text: string, consequence: string): void {
@@ -322,46 +288,34 @@ export class KubeController {
     void this.events.emit(this.events.build(obj, 'InvalidPlan', 'Warning', `invalid spec, ${consequence}: ${text}`));
   }
 
-  private io(loaded: LoadedPlan): { router: TrafficRouter; provider: MetricsProvider } | null {
-    const { opts } = this;
+  /** The router and provider of a plan; a router that cannot be built makes the spec invalid (null). */
+  private io(host: RolloutHost<PlanObject>, loaded: LoadedPlan): RolloutIo | null {
     const key = `${loaded.plan.metadata.namespace ?? 'default'}/${loaded.plan.metadata.name}`;
-    let router: TrafficRouter;
     try {
-      router = opts.routerFor ? opts.routerFor(loaded) : createRouter(loaded.plan, { log: opts.log, kube: opts.client });
+      return host.io(loaded);
     } catch (err) {
       const obj = this.lookup(key);
       const text = `spec.traffic.router: ${(err as Error).message}`;
       if (obj) this.reportInvalid(obj, key, text, 'nothing is applied');
-      if (!this.managed.has(key)) this.invalid.set(key, text);
+      if (!host.get(key)) this.invalid.set(key, text);
       return null;
     }
-    const provider = opts.providerFor
-      ? opts.providerFor(loaded)
-      : providerForPlan(loaded.plan.spec.prometheus, {
-          log: opts.log,
-          fallbackAddress: opts.prometheus,
-          onQuery: (q) => this.metrics.observeQuery(q.durationMs, q.ok, q.errorKind),
-        });
-    return { router: fenceRouter(router, () => this.isLeader()), provider };
-  }
-
-  private notifier(loaded: LoadedPlan): Notifier {
-    return new Notifier(loaded.plan.spec.notify, { log: this.opts.log, onFailure: () => this.metrics.observeNotifyFailure() });
   }
 
   private writeStatus(key: string): Promise<void> {
-    const m = this.managed.get(key);
+    const m = this.term?.host.get(key);
     if (!m) return Promise.resolve();
-    const ns = m.obj.metadata.namespace ?? 'default';
-    return this.status.write(ns, m.obj.metadata.name, () =>
+    const { obj, lastRequest } = m.meta;
+    const ns = obj.metadata.namespace ?? 'default';
+    return this.status.write(ns, obj.metadata.name, () =>
       buildStatus({
-        generation: m.obj.metadata.generation,
+        generation: obj.metadata.generation,
         plan: m.loaded.plan,
         planHash: m.loaded.hash,
         state: m.runner.state,
         records: this.journal.recent(key, 10),
         counts: this.journal.counts(key),
-        ...(m.lastRequest ? { lastRequest: m.lastRequest } : {}),
+        ...(lastRequest ? { lastRequest } : {}),
       }),
     );
   }
@@ -372,17 +326,16 @@ export class KubeController {
    * decided by the engine with the request's actor, answered in status.lastRequest.
    */
   private async handleRequest(term: Term, key: string, m: Managed): Promise<void> {
-    const claimed = await this.claimRequest(key, m.obj, m.lastRequest?.id);
+    const claimed = await this.claimRequest(key, m.meta.obj, m.meta.lastRequest?.id);
     if (!claimed) return;
     if (!claimed.ok) {
-      m.lastRequest = { id: claimed.id, accepted: false, message: claimed.error };
+      m.meta.lastRequest = { id: claimed.id, accepted: false, message: claimed.error };
       return this.writeStatus(key);
     }
     const { id, action, actor, reason } = claimed.request;
     this.opts.log.info({ rollout: key, action, actor, reason, request: id }, `manual ${action} of ${key} requested by ${actor}`);
-    const result = await m.runner.manual(action, actor, reason);
-    term.scheduler.poke();
-    m.lastRequest = { id, accepted: result.accepted, message: result.message, ...(result.seq ? { seq: result.seq } : {}) };
+    const result = await term.host.manual(key, action, actor, reason);
+    m.meta.lastRequest = { id, accepted: result.accepted, message: result.message, ...(result.seq ? { seq: result.seq } : {}) };
     await this.writeStatus(key);
   }
 
@@ -433,17 +386,15 @@ export class KubeController {
     if (this.stopping) return;
     await Promise.all(this.informers.map((i) => i.stop()));
     await this.settled();
-    const term = this.term;
-    if (term) {
-      term.scheduler.stop();
-      await term.scheduler.drain();
-      await term.loop;
+    const host = this.term?.host;
+    if (host) {
+      host.stop();
+      await host.drain();
     }
     await this.status.flush();
-    await Promise.all([...this.managed.values()].map((m) => m.notifier.flush(5_000).then(() => m.notifier.close())));
+    await host?.close();
     this.stopping = true;
     this.term = null;
-    this.managed.clear();
     await this.elector.stop({ release: true });
     this.metrics.setLeader(false);
     await this.journal.close();

@@ -9,7 +9,8 @@ import nock from 'nock';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeController, type KubeControllerOptions } from '../../src/cluster/host.js';
+import type { KubeController, KubeControllerOptions } from '../../src/cluster/host.js';
+import { startInCluster } from '../../src/wiring/compose.js';
 import { submitKubeRequest } from '../../src/cluster/requests.js';
 import { ConfigMapJournal, JOURNAL_KEY } from '../../src/cluster/kube-journal.js';
 import { loadPlanObject } from '../../src/plan/load.js';
@@ -58,7 +59,7 @@ describe('rollgate controller in a cluster', () => {
   });
 
   async function start(over: Partial<KubeControllerOptions> = {}, provider: MetricsProvider = new ScriptedProvider(() => 0.001)) {
-    const c = await KubeController.start({
+    const c = await startInCluster({
       client: kubeClient(),
       log: silentLogger(),
       namespaces: ['learning'],

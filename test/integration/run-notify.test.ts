@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.js';
-import { StandaloneController } from '../../src/standalone/host.js';
+import { openStandalone } from '../../src/wiring/compose.js';
 import { createLogger } from '../../src/support/log.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
 
@@ -68,7 +68,7 @@ spec:
     let logs = '';
     const log = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => ((logs += String(c)), cb()) }) as never });
     const breach = T0 + 7 * 60_000;
-    const controller = await StandaloneController.open({
+    const controller = await openStandalone({
       paths: [plan],
       stateDir: path.join(dir, 'state'),
       log,

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPlanText, type LoadedPlan } from '../../src/plan/load.js';
 import { simulate, type SimulationResult } from '../../src/host/simulate.js';
-import { StandaloneController } from '../../src/standalone/host.js';
+import { openStandalone } from '../../src/wiring/compose.js';
 import { VirtualClock } from '../../src/core/clock.js';
 import { isTerminal, type RolloutState } from '../../src/core/state.js';
 import { PrometheusProvider, type QueryInfo } from '../../src/metrics/prometheus.js';
@@ -131,7 +131,7 @@ export class StandaloneSession {
 
   /** Opens a controller at `from`, runs until `until` (or done/paused, unless `stopWhenDone` is false), closes it. */
   async run(from: number, until: number, stopWhenDone = true): Promise<RolloutState> {
-    const controller = await StandaloneController.open({ paths: [this.planFile], stateDir: this.stateDir, log: silentLogger(), listen: null, clock: new VirtualClock(from), env: {} });
+    const controller = await openStandalone({ paths: [this.planFile], stateDir: this.stateDir, log: silentLogger(), listen: null, clock: new VirtualClock(from), env: {} });
     try {
       const runner = controller.runner(this.name);
       if (!runner) throw new Error(`controller does not manage ${this.name}`);

@@ -1,0 +1,50 @@
+/**
+ * The composition root: the one place that builds the Kubernetes client and the routers of the
+ * registry, and hands them to the two modes. The CLI commands call it; nothing below it
+ * builds a `KubeClient` or a router (test/unit/architecture-layers.test.ts checks).
+ */
+import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import type { TrafficRouter } from '../core/router.js';
+import type { LoadedPlan } from '../plan/load.js';
+import { createRouter } from '../routers/registry.js';
+import type { Logger } from '../support/log.js';
+import { StandaloneController, type StandaloneOptions } from '../standalone/host.js';
+import { KubeController, type KubeControllerOptions } from '../cluster/host.js';
+
+/** The routers that patch cluster objects, and so need the Kubernetes API. */
+const KUBE_ROUTERS = new Set(['ingress-nginx', 'gateway-api', 'smi', 'istio']);
+
+/** A client for the kubeconfig (default: in-cluster service account, else KUBECONFIG or ~/.kube/config) and context. */
+export function kubeClient(opts: { kubeconfig?: string; context?: string } = {}): KubeClient {
+  return new KubeClient(loadKubeConfig(opts));
+}
+
+/** Builds each plan's router from the registry, giving the Kubernetes routers `kube()`. */
+export function registryRouters(log: Logger, kube: () => KubeClient | null): (loaded: LoadedPlan) => TrafficRouter {
+  return (loaded) => {
+    const client = KUBE_ROUTERS.has(loaded.plan.spec.traffic.router) ? kube() : null;
+    return createRouter(loaded.plan, { log, ...(client ? { kube: client } : {}) });
+  };
+}
+
+/** `rollgate run`: Kubernetes routers use the default kubeconfig when there is one (read at their first use). */
+export function openStandalone(opts: Omit<StandaloneOptions, 'routerFor'> & Partial<Pick<StandaloneOptions, 'routerFor'>>): Promise<StandaloneController> {
+  let kube: KubeClient | null | undefined;
+  const defaultKube = (): KubeClient | null => {
+    if (kube === undefined) {
+      try {
+        kube = kubeClient();
+      } catch (err) {
+        opts.log.warn({ err: (err as Error).message }, 'no Kubernetes API for Kubernetes routers');
+        kube = null;
+      }
+    }
+    return kube;
+  };
+  return StandaloneController.open({ ...opts, routerFor: opts.routerFor ?? registryRouters(opts.log, defaultKube) });
+}
+
+/** `rollgate controller`: every router that needs the Kubernetes API uses the controller's client. */
+export function startInCluster(opts: Omit<KubeControllerOptions, 'routerFor'> & Partial<Pick<KubeControllerOptions, 'routerFor'>>): Promise<KubeController> {
+  return KubeController.start({ ...opts, routerFor: opts.routerFor ?? registryRouters(opts.log, () => opts.client) });
+}

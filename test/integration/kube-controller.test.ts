@@ -16,7 +16,8 @@ import { ConfigMapJournal, JOURNAL_KEY } from '../../src/cluster/kube-journal.js
 import { loadPlanObject } from '../../src/plan/load.js';
 import { replay } from '../../src/core/state.js';
 import type { JournalEntry } from '../../src/core/record.js';
-import { silentLogger } from '../../src/support/log.js';
+import { createLogger, silentLogger } from '../../src/support/log.js';
+import { Writable } from 'node:stream';
 import type { MetricsProvider, Sample } from '../../src/core/metrics-provider.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
 import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
@@ -26,6 +27,8 @@ const PLANS = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans';
 const PLAN = `${PLANS}/analyzer`;
 const CM = '/api/v1/namespaces/learning/configmaps/rollgate-journal-analyzer';
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/rollgate-system/leases/rollgate-controller';
+const GATEWAY = '/apis/gateway.networking.k8s.io';
+const ROUTE = `${GATEWAY}/v1/namespaces/learning/httproutes/analyzer`;
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
@@ -129,6 +132,46 @@ describe('rollgate controller in a cluster', () => {
     expect(metrics).toContain('rollgate_leader 1');
     expect(metrics).toContain('rollgate_rollout_canary_weight{rollout="learning/analyzer"} 10');
     expect((await fetch(`${c.url}/readyz`)).status).toBe(200);
+  });
+
+  it('a hand-edited HTTPRoute weight is put back by the drift check: a warning, a new applied mark, no decision', async () => {
+    api.create(GATEWAY, { apiVersion: 'v1', kind: 'APIGroup', metadata: { name: 'gateway.networking.k8s.io' }, name: 'gateway.networking.k8s.io', versions: [{ groupVersion: 'gateway.networking.k8s.io/v1', version: 'v1' }], preferredVersion: { groupVersion: 'gateway.networking.k8s.io/v1', version: 'v1' } });
+    api.create(ROUTE, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'analyzer', namespace: 'learning' },
+      spec: { parentRefs: [{ name: 'public' }], rules: [{ backendRefs: [{ name: 'analyzer-stable', port: 8080, weight: 1 }, { name: 'analyzer-canary', port: 8080, weight: 0 }] }] },
+    });
+    const canaryShare = () => {
+      const [stable, canary] = api.get(ROUTE)!.spec.rules[0].backendRefs.map((b: { weight: number }) => b.weight);
+      return canary / (stable + canary);
+    };
+    const traffic = { router: 'gateway-api', 'gateway-api': { httpRoute: 'analyzer', stableBackend: 'analyzer-stable', canaryBackend: 'analyzer-canary' } };
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(join(dir, 'unused.json'), { traffic })));
+    let logs = '';
+    const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => ((logs += String(c)), cb()) }) as never });
+    await start({ log, driftCheckMs: 50 });
+    await until(() => journalOf(api).length === 2, 5000, 'start journalled and applied');
+    expect(canaryShare()).toBeCloseTo(0.1);
+
+    // Someone (a person, a GitOps tool) puts all traffic back on stable.
+    api.update(ROUTE, (o) => {
+      o.spec.rules[0].backendRefs[0].weight = 1;
+      o.spec.rules[0].backendRefs[1].weight = 0;
+      return o;
+    });
+    await until(() => canaryShare() > 0.09 && journalOf(api).length === 3, 5000, 'the split put back and a new applied mark');
+    expect(canaryShare()).toBeCloseTo(0.1);
+    const [start1, applied1, applied2] = journalOf(api);
+    expect(start1).toMatchObject({ seq: 1, decision: 'start' });
+    expect(applied1).toMatchObject({ applied: 1, weight: 10, mirror: 0 });
+    expect(applied2).toMatchObject({ applied: 1, weight: 10, mirror: 0 });
+    const warning = logs
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((l) => /router drifted from the journalled split/.test(l.msg));
+    expect(warning).toMatchObject({ level: 40, rollout: 'learning/analyzer', journal: { weight: 10, mirror: 0 }, router: { weight: 0, mirror: 0 }, seq: 1 });
   });
 
   it('an invalid spec is an InvalidPlan Warning naming the field; nothing is journalled or applied', async () => {

@@ -3,7 +3,7 @@
  * goes to the same folder or to a folder of a lower rank, never outside src/, and files import
  * no cycle. A new folder must be given a rank in the doc before it can be imported at all.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +31,25 @@ function violations(edges: readonly ImportEdge[], ranks: ReadonlyMap<string, num
   return out;
 }
 
+/**
+ * Where the composition root's work is done outside it: a file that builds a `KubeClient` or a
+ * router of the registry, as `file: what`. Only `wiring/` may (the CLI calls it).
+ */
+function compositionViolations(src = SRC): string[] {
+  const builders: Array<[RegExp, string]> = [
+    [/\bnew\s+KubeClient\s*\(/, 'new KubeClient('],
+    [/(?<!function\s+)\bcreateRouter\s*\(/, 'createRouter('],
+  ];
+  const out: string[] = [];
+  for (const file of sourceFiles(src)) {
+    const rel = path.relative(src, file);
+    if (layerOf(rel) === 'wiring') continue;
+    const text = readFileSync(file, 'utf8');
+    for (const [re, what] of builders) if (re.test(text)) out.push(`${rel}: ${what}`);
+  }
+  return out;
+}
+
 describe('layers', () => {
   const ranks = layerRanks();
   const edges = importEdges();
@@ -53,6 +72,23 @@ describe('layers', () => {
     const found = violations(edges, ranks).map((v) => v.replace(/ \(.*\)$/, ''));
     expect(found.filter((v) => !STILL_TO_FIX.has(v))).toEqual([]);
     expect([...STILL_TO_FIX].filter((v) => !found.includes(v))).toEqual([]);
+  });
+
+  it('only the composition root (src/wiring/) builds the KubeClient and the routers of the registry', () => {
+    expect(compositionViolations()).toEqual([]);
+  });
+
+  it('the composition check catches a KubeClient or a router built outside wiring/', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-wiring-'));
+    const write = (file: string, text: string): void => {
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      writeFileSync(path.join(dir, file), text);
+    };
+    write('routers/registry.ts', 'export function createRouter(plan: unknown) {\n  return plan;\n}\n');
+    write('standalone/host.ts', "const kube = new KubeClient(loadKubeConfig());\n");
+    write('cluster/host.ts', "const router = createRouter(plan, { log });\n");
+    write('wiring/compose.ts', "const kube = new KubeClient(kc);\nconst router = createRouter (plan, { log, kube });\n");
+    expect(compositionViolations(dir)).toEqual(['cluster/host.ts: createRouter(', 'standalone/host.ts: new KubeClient(']);
   });
 
   it('no import cycle between files of src/', () => {

@@ -28,7 +28,7 @@ import { rolloutId } from '../plan/schema.js';
 import type { Logger } from '../support/log.js';
 
 /** How often each router is read back and a split that drifted re-applied (real time). */
-export const DRIFT_CHECK_MS = 30_000;
+const DRIFT_CHECK_MS = 30_000;
 
 /** What both modes (`run` and `controller`) are configured with. */
 export interface ControllerOptions {

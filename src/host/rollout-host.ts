@@ -57,8 +57,6 @@ export interface RolloutHostOptions<Meta> extends Pick<ControllerOptions, 'log' 
   metrics: ControllerMetrics;
   /** The mode's sink of each decision, after the log line, the metrics and the notification. */
   onDecision?: (id: string, record: DecisionRecord, state: RolloutState, meta: Meta) => void;
-  /** Test fault injection, see RolloutDeps.beforeApply. */
-  beforeApply?: (seq: number) => void;
 }
 
 /** A rollout the host runs, with what its mode keeps about it (`meta`). */
@@ -166,7 +164,6 @@ export class RolloutHost<Meta = undefined> {
         provider: io.provider,
         clock: opts.clock,
         log: opts.log.child({ rollout: id }),
-        ...(opts.beforeApply ? { beforeApply: opts.beforeApply } : {}),
         ...(this.driftCheckMs ? { driftCheckMs: this.driftCheckMs } : {}),
         observer: {
           onRecord: (r, state) => {

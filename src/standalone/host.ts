@@ -27,8 +27,6 @@ export interface StandaloneOptions extends ControllerOptions {
   stateDir: string;
   /** How often plan files are re-read for changes. Default 2 s. */
   planPollMs?: number;
-  /** Test fault injection, see RolloutDeps.beforeApply. */
-  beforeApply?: (seq: number) => void;
 }
 
 /** A plan that cannot be loaded at start: nothing is run, nothing applied. */
@@ -93,7 +91,6 @@ export class StandaloneController {
       ...(opts.providerFor ? { providerFor: opts.providerFor } : {}),
       ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
       ...(opts.driftCheckMs !== undefined ? { driftCheckMs: opts.driftCheckMs } : {}),
-      ...(opts.beforeApply ? { beforeApply: opts.beforeApply } : {}),
     });
     for (const plan of loaded.plans) await this.manage(this.host, plan);
     if (opts.listen !== null) {

@@ -3,11 +3,11 @@
  * goes to the same folder or to a folder of a lower rank, never outside src/, and files import
  * no cycle. A new folder must be given a rank in the doc before it can be imported at all.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { importCycles, importEdges, layerOf, layerRanks, sourceFiles, SRC, type ImportEdge } from '../helpers/import-graph.js';
+import { importCycles, importEdges, layerOf, layerRanks, ROOT, sourceFiles, SRC, type ImportEdge } from '../helpers/import-graph.js';
 
 /** Imports against the order, as `from -> to`: the edges that break the rule. */
 function violations(edges: readonly ImportEdge[], ranks: ReadonlyMap<string, number>): string[] {
@@ -120,5 +120,58 @@ describe('layers', () => {
       'standalone/c.ts -> cluster/d.ts (standalone is rank 2, cluster is rank 2)',
     ]);
     expect(importCycles(importEdges(dir))).toEqual([['core/a.ts', 'engine/b.ts']]);
+  });
+});
+
+/** Every file of the repository (relative, `/`-separated), without node_modules, dist/ and dot entries. */
+function repositoryFiles(dir = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(path.join(ROOT, dir))) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const rel = dir ? `${dir}/${name}` : name;
+    if (statSync(path.join(ROOT, rel)).isDirectory()) out.push(...repositoryFiles(rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
+const TOP_FOLDERS = ['src', 'test', 'scripts', 'bench', 'config', 'deploy', 'docs'];
+
+/**
+ * The source paths a document names that match no file, as `doc:line: path`. A path is a
+ * `.ts`/`.mjs` file (`src/engine/decide.ts`, `engine/decide.ts` = under src/, `decide*.ts` as a
+ * glob, a bare `decide.ts` anywhere) or a folder written `src/engine/`.
+ */
+function missingPaths(doc: string, text: string, files: readonly string[]): string[] {
+  const out: string[] = [];
+  const ref = /(?<![\w./-])((?:[\w.*-]+\/)*[\w.*-]+\.(?:ts|mjs)|src\/(?:[\w.-]+\/)*)(?![\w/-])/g;
+  for (const m of text.matchAll(ref)) {
+    const named = m[1]!;
+    const top = named.split('/')[0]!;
+    const rel = TOP_FOLDERS.includes(top) || !named.includes('/') ? named : `src/${named}`;
+    const glob = rel.replace(/\./g, '\\.').replace(/\*/g, '[^/]*');
+    // A folder must hold a file; a file with a folder is matched from the root, a bare name anywhere.
+    const pattern = new RegExp(rel.endsWith('/') ? `^${glob}` : `(^|/)${glob}$`);
+    if (!files.some((f) => pattern.test(f))) out.push(`${doc}:${text.slice(0, m.index).split('\n').length}: ${named}`);
+  }
+  return out;
+}
+
+describe('the documents name files that exist', () => {
+  const docs = [...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'README.md', 'bench/README.md'];
+
+  it('every source path in docs/*.md, README.md and bench/README.md exists', () => {
+    const files = repositoryFiles();
+    expect(docs.flatMap((doc) => missingPaths(doc, readFileSync(path.join(ROOT, doc), 'utf8'), files))).toEqual([]);
+  });
+
+  it('the check catches a moved file, a folder, a glob and a bare name', () => {
+    const files = ['src/engine/decide.ts', 'src/engine/decide-guard.ts', 'src/core/record.ts', 'test/unit/x.test.ts'];
+    const text = [
+      'The engine (`src/engine/decide.ts`, engine/decide-guard.ts, `engine/decide*.ts`) writes `record.ts`;',
+      'see test/unit/x.test.ts and src/core/ and `src/engine/`.',
+      'Stale: `controller/decide.ts`, src/controller/, `judge.ts`, `src/engine/apply*.ts`.',
+    ].join('\n');
+    expect(missingPaths('d.md', text, files)).toEqual(['d.md:3: controller/decide.ts', 'd.md:3: src/controller/', 'd.md:3: judge.ts', 'd.md:3: src/engine/apply*.ts']);
   });
 });

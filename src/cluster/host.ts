@@ -1,11 +1,12 @@
 /**
- * The in-cluster controller (`rollgate controller`): RolloutPlans from the API (list + watch),
- * the same engine as `rollgate run` (RolloutRunner + Scheduler), a ConfigMap journal, status
- * and Events per decision, manual requests through an annotation, and Lease leader election.
+ * The in-cluster controller (`rollgate controller`): the cluster mode around the RolloutHost
+ * that `rollgate run` uses too. RolloutPlans from the API (list + watch) are its plan source,
+ * a ConfigMap per rollout its journal, status and one Event per decision its sink; manual
+ * requests come through an annotation, and Lease leader election decides who acts.
  *
  * Every replica watches and serves /healthz, /readyz (ready once the RolloutPlans are listed,
  * leader or standby) and /metrics (`rollgate_leader` 1 or 0). Only the leader runs rollouts:
- * each leadership term has its own Scheduler, started when the Lease is acquired and stopped
+ * each leadership term has its own RolloutHost, started when the Lease is acquired and stopped
  * when it is lost; the journal and routers are fenced (fence.ts), so after losing the Lease no
  * step still under way can journal a decision or move traffic.
  */

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { FileJournal } from '../journal/file-journal.js';
 import type { Journal } from '../core/journal.js';
-import { isAppliedMark, type DecisionRecord } from '../core/record.js';
+import { isDecisionRecord, type DecisionRecord } from '../core/record.js';
 import { replayJournal, type RolloutState } from '../core/state.js';
 import { resolveRollout } from '../core/resolve.js';
 import { CliError } from './options.js';
@@ -31,8 +31,8 @@ export interface RolloutView {
   records: DecisionRecord[];
 }
 
-/** The replayed state and the decision records (applied marks left out) of a rollout. */
+/** The replayed state and the decision records (applied and guard marks left out) of a rollout. */
 export async function readRollout(journal: Pick<Journal, 'read' | 'readWithBase'>, id: string): Promise<RolloutView> {
   const { state, entries } = await replayJournal(journal, id);
-  return { id, state, records: entries.filter((e): e is DecisionRecord => !isAppliedMark(e)) };
+  return { id, state, records: entries.filter(isDecisionRecord) };
 }

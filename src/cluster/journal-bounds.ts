@@ -7,7 +7,7 @@
  * is the same as from the full record, except for the shortened text in `state.last`.
  * Applied marks are small and stored as they are.
  */
-import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
+import { isDecisionRecord, type DecisionRecord, type JournalEntry } from '../core/record.js';
 
 /** A stored line is at most this long once bounded (a record whose revision, phase or hash alone exceed it is stored as it is). */
 export const MAX_STORED_LINE_BYTES = 16 * 1024;
@@ -26,7 +26,7 @@ const bytes = (e: JournalEntry) => Buffer.byteLength(JSON.stringify(e));
 
 /** The entry as the ConfigMap journal stores it (the same object when nothing needs cutting). */
 export function boundEntry(entry: JournalEntry): JournalEntry {
-  if (isAppliedMark(entry) || bytes(entry) <= MAX_STORED_LINE_BYTES) return entry;
+  if (!isDecisionRecord(entry) || bytes(entry) <= MAX_STORED_LINE_BYTES) return entry;
   const r: DecisionRecord & { metricsOmitted?: number } = {
     ...entry,
     reason: truncateText(entry.reason, MAX_REASON_CHARS),

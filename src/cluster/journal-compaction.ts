@@ -17,12 +17,12 @@
  * totals in `status.counts` survive compaction.
  */
 import { replay, type RolloutState } from '../core/state.js';
-import { isAppliedMark, type JournalEntry } from '../core/record.js';
+import { isDecisionRecord, type JournalEntry } from '../core/record.js';
 
 export interface CompactedSummary {
   /** Last decision seq dropped; the kept journal starts at throughSeq + 1. */
   throughSeq: number;
-  /** Decision records and applied marks dropped, over all compactions. */
+  /** Decision records and marks (applied and guard marks) dropped, over all compactions. */
   records: number;
   marks: number;
   bytes: number;
@@ -68,7 +68,7 @@ export function compactJournal(
   // A cut at which replay needs no snapshot: only a record that begins a phase can be one.
   for (let cut = first; cut < entries.length; cut++) {
     const e = entries[cut]!;
-    if (isAppliedMark(e) || (e.decision !== 'start' && e.decision !== 'advance')) continue;
+    if (!isDecisionRecord(e) || (e.decision !== 'start' && e.decision !== 'advance')) continue;
     if (stateKey(rollout, entries.slice(cut), null) !== full) continue;
     const summary = summarize(entries.slice(0, cut), sizes.slice(0, cut), previous, now);
     delete summary.base;
@@ -98,7 +98,7 @@ function summarize(dropped: readonly JournalEntry[], sizes: readonly number[], p
     : { throughSeq: 0, records: 0, marks: 0, bytes: 0, from: null, to: null, counts: {}, compactions: 1, at: now };
   for (const [i, e] of dropped.entries()) {
     s.bytes += sizes[i]!;
-    if (isAppliedMark(e)) {
+    if (!isDecisionRecord(e)) {
       s.marks++;
       continue;
     }

@@ -22,7 +22,7 @@ import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { silentLogger, type Logger } from '../support/log.js';
 import { contractViolation, parseJournalLine, validateJournalEntry } from '../core/journal-contract.js';
 import { JournalContractError, JournalCorruptError, parseRolloutId, type Journal } from '../core/journal.js';
-import { isAppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
+import { isAppliedMark, isDecisionRecord, isGuardMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
 import { compactJournal, type CompactedSummary } from './journal-compaction.js';
 import { boundEntry } from './journal-bounds.js';
 import type { JournalReplay, RolloutState } from '../core/state.js';
@@ -154,7 +154,7 @@ export class ConfigMapJournal implements Journal {
   counts(rollout: string): Record<string, number> {
     const c = this.cache.get(rollout);
     const counts: Record<string, number> = { ...(c?.compacted?.counts ?? {}) };
-    for (const e of c?.entries ?? []) if (!isAppliedMark(e)) counts[e.decision] = (counts[e.decision] ?? 0) + 1;
+    for (const e of c?.entries ?? []) if (isDecisionRecord(e)) counts[e.decision] = (counts[e.decision] ?? 0) + 1;
     return counts;
   }
 
@@ -164,7 +164,7 @@ export class ConfigMapJournal implements Journal {
     const entries = this.cache.get(rollout)?.entries ?? [];
     for (let i = entries.length - 1; i >= 0 && out.length < n; i--) {
       const e = entries[i]!;
-      if (!isAppliedMark(e)) out.unshift(e);
+      if (isDecisionRecord(e)) out.unshift(e);
     }
     return out;
   }
@@ -281,7 +281,7 @@ export class ConfigMapJournal implements Journal {
       metadata.ownerReferences = [...others, { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }
     const cm: ConfigMap = { ...base, metadata, data };
-    return { cm, lines, entries, lastSeq: isAppliedMark(entry) ? current.lastSeq : entry.seq, compacted, base: compacted?.base ?? null };
+    return { cm, lines, entries, lastSeq: isDecisionRecord(entry) ? entry.seq : current.lastSeq, compacted, base: compacted?.base ?? null };
   }
 
   /** Reads and checks the ConfigMap (404: an empty journal). */
@@ -326,7 +326,7 @@ export class ConfigMapJournal implements Journal {
       if (!parsed.ok) throw new JournalCorruptError(file, i + 1, parsed.error);
       const problem = contractViolation(parsed.entry, lastSeq, rollout);
       if (problem) throw new JournalCorruptError(file, i + 1, first > 0 ? `${problem} (compacted through seq ${first})` : problem);
-      if (!isAppliedMark(parsed.entry)) lastSeq = parsed.entry.seq;
+      if (isDecisionRecord(parsed.entry)) lastSeq = parsed.entry.seq;
       entries.push(parsed.entry);
     });
     const loaded: Loaded = { cm, lines, entries, lastSeq, compacted, base: compacted?.base ?? null };
@@ -355,5 +355,7 @@ function planUidOf(cm: ConfigMap): string | null {
 }
 
 function describe(e: JournalEntry): string {
-  return isAppliedMark(e) ? `the applied mark of seq ${e.applied}` : `seq ${e.seq} (${e.decision})`;
+  if (isAppliedMark(e)) return `the applied mark of seq ${e.applied}`;
+  if (isGuardMark(e)) return `the guard mark after seq ${e.after}`;
+  return `seq ${e.seq} (${e.decision})`;
 }

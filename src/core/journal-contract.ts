@@ -1,9 +1,10 @@
 /**
  * The journal's sequence contract, checked on append (a violation is a bug) and on read (a
  * violation is corruption): decision seqs are 1, 2, 3... without gaps or duplicates, an applied
- * mark confirms a seq already written, and every entry belongs to the journal's rollout.
+ * mark confirms a seq already written, a guard mark follows the last record written, and every
+ * entry belongs to the journal's rollout.
  */
-import { appliedMarkSchema, decisionRecordSchema, isAppliedMark, type JournalEntry } from './record.js';
+import { appliedMarkSchema, decisionRecordSchema, guardMarkSchema, isAppliedMark, isGuardMark, type JournalEntry } from './record.js';
 
 /** What is wrong with `entry` coming after `lastSeq` in `rollout`'s journal, or null. */
 export function contractViolation(entry: JournalEntry, lastSeq: number, rollout?: string): string | null {
@@ -14,6 +15,10 @@ export function contractViolation(entry: JournalEntry, lastSeq: number, rollout?
     if (entry.applied < 1 || entry.applied > lastSeq) {
       return `applied mark for seq ${entry.applied}, but the last seq is ${lastSeq === 0 ? 'none (empty journal)' : lastSeq}`;
     }
+    return null;
+  }
+  if (isGuardMark(entry)) {
+    if (entry.after !== lastSeq) return `guard mark after seq ${entry.after}, but the last seq is ${lastSeq === 0 ? 'none (empty journal)' : lastSeq}`;
     return null;
   }
   if (entry.seq !== lastSeq + 1) {
@@ -40,13 +45,13 @@ export function validateJournalEntry(value: unknown): ParsedLine {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: 'not a JSON object' };
   }
-  const isMark = 'applied' in value;
-  const result = isMark ? appliedMarkSchema.safeParse(value) : decisionRecordSchema.safeParse(value);
+  const [what, schema] = 'applied' in value ? ['applied mark', appliedMarkSchema] : 'strikes' in value ? ['guard mark', guardMarkSchema] : ['decision record', decisionRecordSchema];
+  const result = schema.safeParse(value);
   // The original object, not result.data: fields added by a newer rollgate are kept.
   if (result.success) return { ok: true, entry: value as JournalEntry };
   const issues = result.error.issues
     .slice(0, 3)
     .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
     .join('; ');
-  return { ok: false, error: `invalid ${isMark ? 'applied mark' : 'decision record'}: ${issues}` };
+  return { ok: false, error: `invalid ${what}: ${issues}` };
 }

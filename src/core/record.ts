@@ -102,8 +102,31 @@ export const appliedMarkSchema = z.object({
 });
 export type AppliedMark = z.infer<typeof appliedMarkSchema>;
 
-export type JournalEntry = DecisionRecord | AppliedMark;
+/**
+ * A journal line that carries the guard's strikes (its count of consecutive failing
+ * evaluations) when a guard evaluation changed it without taking a decision: a strike below
+ * `guard.consecutive`, or a pass that clears earlier strikes. A restarted controller replays
+ * it, so it goes on counting where it stopped. `after` is the seq of the last record before it.
+ */
+export const guardMarkSchema = z.object({
+  strikes: z.number().int().nonnegative(),
+  rollout: z.string(),
+  after: z.number().int().positive(),
+  at: z.string(),
+});
+export type GuardMark = z.infer<typeof guardMarkSchema>;
+
+export type JournalEntry = DecisionRecord | AppliedMark | GuardMark;
 
 export function isAppliedMark(e: JournalEntry): e is AppliedMark {
   return 'applied' in e;
+}
+
+export function isGuardMark(e: JournalEntry): e is GuardMark {
+  return 'strikes' in e;
+}
+
+/** A decision record, not a mark. */
+export function isDecisionRecord(e: JournalEntry): e is DecisionRecord {
+  return 'seq' in e;
 }

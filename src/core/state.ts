@@ -3,7 +3,7 @@
  * so a restarted controller continues exactly where the journal says it was.
  */
 import type { AppliedMark, DecisionRecord, JournalEntry } from './record.js';
-import { isAppliedMark } from './record.js';
+import { isAppliedMark, isGuardMark } from './record.js';
 
 export type RolloutStatus = 'waiting' | 'progressing' | 'paused' | 'rolling-back' | 'rolled-back' | 'complete';
 export type WaitReason = 'approval' | 'window' | 'blackout' | 'startAt';
@@ -55,6 +55,11 @@ export interface RolloutState {
   rollbackNextAt: number | null;
   /** Kind of the record that started the rollback (its steps carry the same kind). */
   rollbackKind: DecisionRecord['kind'] | null;
+  /**
+   * The guard's strikes: its consecutive failing evaluations, as the last guard mark says; 0
+   * whenever the guard stops watching (see guardWatches) and after a guard rollback.
+   */
+  guardStrikes: number;
   last: DecisionRecord | null;
 }
 
@@ -84,6 +89,7 @@ export function initialState(rollout: string): RolloutState {
     pausedFrom: null,
     rollbackNextAt: null,
     rollbackKind: null,
+    guardStrikes: 0,
     last: null,
   };
 }
@@ -93,7 +99,8 @@ export function initialState(rollout: string): RolloutState {
  * into a state snapshot, see src/cluster/journal-compaction.ts) or from the initial state.
  */
 export function replay(rollout: string, entries: Iterable<JournalEntry>, base?: RolloutState | null): RolloutState {
-  let state = base ? structuredClone(base) : initialState(rollout);
+  // A snapshot written before a field existed gets the field's initial value.
+  let state = base ? { ...initialState(rollout), ...structuredClone(base) } : initialState(rollout);
   for (const e of entries) state = applyEntry(state, e);
   return state;
 }
@@ -117,7 +124,9 @@ export async function replayJournal(journal: ReplaySource, rollout: string): Pro
 }
 
 export function applyEntry(state: RolloutState, e: JournalEntry): RolloutState {
-  return isAppliedMark(e) ? applyMark(state, e) : applyRecord(state, e);
+  if (isAppliedMark(e)) return applyMark(state, e);
+  if (isGuardMark(e)) return { ...state, guardStrikes: e.strikes };
+  return applyRecord(state, e);
 }
 
 function applyMark(state: RolloutState, m: AppliedMark): RolloutState {
@@ -127,7 +136,7 @@ function applyMark(state: RolloutState, m: AppliedMark): RolloutState {
   // does not move it).
   const first = (state.applied?.seq ?? 0) < state.phaseStartSeq;
   if (first && m.applied === state.phaseStartSeq && state.phaseStartedAt !== null) s.phaseStartedAt = at;
-  return s;
+  return clearStrikes(s);
 }
 
 const nextAt = (r: DecisionRecord) => (r.next ? Date.parse(r.next.at) : null);
@@ -232,7 +241,22 @@ export function applyRecord(state: RolloutState, r: DecisionRecord): RolloutStat
       }
       break;
   }
-  return s;
+  return clearStrikes(s);
+}
+
+/** Strikes only count while the guard watches: once it stops (a rollback, no traffic), they are gone. */
+function clearStrikes(s: RolloutState): RolloutState {
+  return s.guardStrikes !== 0 && !guardWatches(s) ? { ...s, guardStrikes: 0 } : s;
+}
+
+/**
+ * Whether the guard watches the rollout (when the plan gives it metrics): while it progresses,
+ * waits or is paused, and the canary gets traffic (the live split, applied or not yet).
+ */
+export function guardWatches(s: RolloutState): boolean {
+  if (s.status !== 'progressing' && s.status !== 'waiting' && s.status !== 'paused') return false;
+  const live = liveSplit(s);
+  return live.weight !== 0 || live.mirror !== 0;
 }
 
 export function isTerminal(s: RolloutState): boolean {

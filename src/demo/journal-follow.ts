@@ -13,7 +13,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { applyEntry, initialState, type RolloutState } from '../core/state.js';
 import { parseRolloutId } from '../core/journal.js';
-import { appliedMarkSchema, decisionRecordSchema, type AppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
+import { appliedMarkSchema, decisionRecordSchema, guardMarkSchema, isAppliedMark, isDecisionRecord, type AppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
 
 export interface FollowHandlers {
   onRecord?: (r: DecisionRecord, state: RolloutState) => void;
@@ -46,13 +46,14 @@ function parseEntry(file: string, lineNo: number, line: string): JournalEntry {
   } catch (err) {
     throw new Error(`${file}:${lineNo}: not JSON: ${(err as Error).message}`);
   }
-  const isMark = typeof value === 'object' && value !== null && 'applied' in value;
-  const parsed = isMark ? appliedMarkSchema.safeParse(value) : decisionRecordSchema.safeParse(value);
+  const has = (key: string) => typeof value === 'object' && value !== null && key in value;
+  const [what, schema] = has('applied') ? ['applied mark', appliedMarkSchema] : has('strikes') ? ['guard mark', guardMarkSchema] : ['decision record', decisionRecordSchema];
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${file}:${lineNo}: not a ${isMark ? 'applied mark' : 'decision record'}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad shape'}`);
+    throw new Error(`${file}:${lineNo}: not a ${what}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad shape'}`);
   }
-  return parsed.data;
+  return parsed.data as JournalEntry;
 }
 
 export function followJournal(stateDir: string, rollout: string, handlers: FollowHandlers = {}, intervalMs = 100): JournalFollower {
@@ -92,10 +93,10 @@ export function followJournal(stateDir: string, rollout: string, handlers: Follo
       if (line.trim() === '') continue;
       const e = parseEntry(file, lineNo, line);
       state = applyEntry(state, e);
-      if ('applied' in e) {
+      if (isAppliedMark(e)) {
         marks.push(e);
         handlers.onApplied?.(e, state);
-      } else {
+      } else if (isDecisionRecord(e)) {
         records.push(e);
         handlers.onRecord?.(e, state);
       }

@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from '../support/log.js';
 import { contractViolation, validateJournalEntry } from '../core/journal-contract.js';
 import { fsyncDir, isErrno } from '../support/fsutil.js';
 import { JournalContractError, parseRolloutId, type Journal } from '../core/journal.js';
-import { isAppliedMark, type JournalEntry } from '../core/record.js';
+import { isDecisionRecord, type JournalEntry } from '../core/record.js';
 import { scanJournalFile, type ScanSummary } from './scan.js';
 
 export { scanJournalFile, streamJournalFile, type ScanSummary, type ScanOptions, type TornTail } from './scan.js';
@@ -119,7 +119,7 @@ export class FileJournal implements Journal {
         throw new Error(`journal ${file}: append failed: ${(err as Error).message}`, { cause: err });
       }
       j.size += line.length;
-      if (!isAppliedMark(entry)) j.lastSeq = entry.seq;
+      if (isDecisionRecord(entry)) j.lastSeq = entry.seq;
     });
   }
 

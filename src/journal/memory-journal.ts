@@ -3,7 +3,7 @@
  * (`contractViolation`, core/journal-contract.ts): used by `simulate` (which must touch nothing)
  * and by tests.
  */
-import { isAppliedMark, type JournalEntry } from '../core/record.js';
+import { isDecisionRecord, type JournalEntry } from '../core/record.js';
 import { JournalContractError, type Journal } from '../core/journal.js';
 import { contractViolation } from '../core/journal-contract.js';
 
@@ -18,7 +18,7 @@ export class MemoryJournal implements Journal {
   async append(rollout: string, entry: JournalEntry): Promise<void> {
     const problem = contractViolation(entry, this.lastSeq.get(rollout) ?? 0, rollout);
     if (problem) throw new JournalContractError(rollout, `${problem}; refusing to write`);
-    if (!isAppliedMark(entry)) this.lastSeq.set(rollout, entry.seq);
+    if (isDecisionRecord(entry)) this.lastSeq.set(rollout, entry.seq);
     const list = this.entries.get(rollout) ?? [];
     list.push(entry);
     this.entries.set(rollout, list);

@@ -11,7 +11,7 @@
 import { open } from 'node:fs/promises';
 import { contractViolation, parseJournalLine } from '../core/journal-contract.js';
 import { JournalCorruptError } from '../core/journal.js';
-import { isAppliedMark, type JournalEntry } from '../core/record.js';
+import { isDecisionRecord, type JournalEntry } from '../core/record.js';
 import { isErrno } from '../support/fsutil.js';
 
 export interface TornTail {
@@ -84,7 +84,7 @@ export async function* streamJournalFile(
         if (parsed.ok) {
           const problem = contractViolation(parsed.entry, summary.lastSeq, opts.rollout);
           if (problem) throw new JournalCorruptError(file, line, problem);
-          if (!isAppliedMark(parsed.entry)) summary.lastSeq = parsed.entry.seq;
+          if (isDecisionRecord(parsed.entry)) summary.lastSeq = parsed.entry.seq;
           summary.entries++;
           summary.validBytes = dataStart + nl + 1;
           yield parsed.entry;

@@ -289,7 +289,7 @@ export function readJournal(stateDir: string, rollout = 'default/shop'): Journal
   lines.pop(); // '' after the last newline, or a line still being written
   const entries = lines.map((l) => JSON.parse(l) as DecisionRecord | AppliedMark);
   const marks = entries.filter((e): e is AppliedMark => 'applied' in e);
-  const records = entries.filter((e): e is DecisionRecord => !('applied' in e));
+  const records = entries.filter((e): e is DecisionRecord => 'seq' in e); // guard marks are neither
   return { lines, entries, records, marks };
 }
 

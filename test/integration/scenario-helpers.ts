@@ -154,7 +154,7 @@ export class StandaloneSession {
     );
     if (!this.state) throw new Error('run() first');
     return {
-      records: entries.filter((e): e is DecisionRecord => !('applied' in e)),
+      records: entries.filter((e): e is DecisionRecord => 'seq' in e),
       applied: entries.filter((e): e is AppliedMark => 'applied' in e),
       split,
       state: this.state,

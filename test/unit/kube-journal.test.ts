@@ -277,7 +277,7 @@ describe('ConfigMap journal', () => {
     const { last: _b, ...full } = replay(ROLLOUT, entries);
     expect(bounded).toEqual(full);
     const expected: Record<string, number> = {};
-    for (const e of entries) if (!('applied' in e)) expected[e.decision] = (expected[e.decision] ?? 0) + 1;
+    for (const e of entries) if ('decision' in e) expected[e.decision] = (expected[e.decision] ?? 0) + 1;
     expect(fresh.counts(ROLLOUT)).toEqual(expected);
     nock.cleanAll();
   }, 180_000);

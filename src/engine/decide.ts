@@ -2,17 +2,19 @@
  * The rollout's decisions as pure functions: (plan, state, now, evidence) -> records.
  * Nothing here does I/O; the runner journals the records, then applies their split.
  * Every record is folded into the state as it is made, so one call may emit a chain such as
- * `abort` + `rollback`, or `wait` + `promote` + `advance`.
+ * `abort` + `rollback`, or `wait` + `promote` + `advance`. The guard's decisions are in
+ * decide-guard.ts.
  */
-import type { DecisionRecord, MetricResult, RecordKind } from '../core/record.js';
+import type { DecisionRecord, GuardMark, JournalEntry, MetricResult, RecordKind } from '../core/record.js';
+import { isDecisionRecord } from '../core/record.js';
+import type { Split } from '../core/router.js';
 import type { Plan } from '../plan/schema.js';
 import { rolloutId } from '../plan/schema.js';
-import { isoTime } from '../plan/duration.js';
-import type { CheckpointOutcome } from '../gates/outcome.js';
-import { applyRecord, isTerminal, type RolloutState } from '../core/state.js';
+import { formatWindow, isoTime } from '../plan/duration.js';
+import { applyEntry, applyRecord, isTerminal, type RolloutState } from '../core/state.js';
 import { phaseGate } from './phase-start.js';
-import { pendingCheckpoint } from './schedule.js';
-import { badQueries } from './judge.js';
+import { pendingCheckpoint, type DueDecision, type PendingCheckpoint } from './schedule.js';
+import { badQueries, guardMetrics, outcomeOf, type Evidence } from './judge.js';
 
 export interface PlanContext {
   plan: Plan;
@@ -21,9 +23,9 @@ export interface PlanContext {
 
 type Draft = Partial<DecisionRecord> & Pick<DecisionRecord, 'kind' | 'decision' | 'reason'>;
 
-/** Accumulates records, folding each into the state. */
+/** Accumulates journal entries (records, and guard marks), folding each into the state. */
 export class DecisionBuilder {
-  readonly records: DecisionRecord[] = [];
+  readonly entries: JournalEntry[] = [];
   constructor(
     readonly ctx: PlanContext,
     public state: RolloutState,
@@ -56,8 +58,20 @@ export class DecisionBuilder {
       const p = pendingCheckpoint(this.ctx.plan, this.state);
       if (p) r.next = { what: `checkpoint ${p.index + 1}/${p.of} of ${this.state.phaseName}`, at: isoTime(p.due) };
     }
-    this.records.push(r);
+    this.entries.push(r);
     return r;
+  }
+
+  /** The guard's strikes changed without a decision: a guard mark (docs/decision-record.md). */
+  strikes(strikes: number): void {
+    const m: GuardMark = { strikes, rollout: rolloutId(this.ctx.plan), after: this.state.seq, at: isoTime(this.now) };
+    this.state = applyEntry(this.state, m);
+    this.entries.push(m);
+  }
+
+  /** The decision records among the entries. */
+  get records(): DecisionRecord[] {
+    return this.entries.filter(isDecisionRecord);
   }
 }
 
@@ -100,7 +114,7 @@ function pushWait(b: DecisionBuilder, index: number, waitingFor: DecisionRecord[
  * `via` is the record that ends the previous phase (a checkpoint) or null when the rollout
  * already waits (the advance is then a `wait`-kind record).
  */
-export function enterPhase(b: DecisionBuilder, index: number, via: Draft | null, opts: { skipStartAt?: boolean } = {}): void {
+function enterPhase(b: DecisionBuilder, index: number, via: Draft | null, opts: { skipStartAt?: boolean } = {}): void {
   const { plan } = b.ctx;
   const phase = plan.spec.phases[index]!;
   const gate = phaseGate(plan, b.state, index, b.now, opts);
@@ -122,21 +136,15 @@ export function enterPhase(b: DecisionBuilder, index: number, via: Draft | null,
   pushWait(b, index, gate.waitingFor, via ? `${via.reason}; ${gate.reason}` : gate.reason, gate.until, via?.kind ?? 'wait', via);
 }
 
-export interface CheckpointJudgement {
-  index: number;
-  of: number;
-  due: number;
-  from: number;
-  window: string;
-  metrics: MetricResult[];
-  outcome: CheckpointOutcome;
-}
-
-/** Decides on a judged checkpoint of the current phase. */
-export function decideCheckpoint(b: DecisionBuilder, j: CheckpointJudgement): void {
+/**
+ * Decides on the pending checkpoint `j` of the current phase (schedule.ts) judged on
+ * `evidence`: continue, advance (or wait for the next phase), complete, hold, pause or roll back.
+ */
+export function decideCheckpoint(b: DecisionBuilder, j: PendingCheckpoint, evidence: Evidence): void {
   const { plan } = b.ctx;
   const spec = plan.spec;
-  const o = j.outcome.outcome;
+  const outcome = outcomeOf(plan, evidence);
+  const o = outcome.outcome;
   const last = j.index >= j.of - 1;
   const passes = o === 'pass' || (o === 'caution' && (!last || spec.analysis.onCaution === 'advance'));
   // Inconclusive, or a caution at the phase's last checkpoint with onCaution: hold.
@@ -144,15 +152,15 @@ export function decideCheckpoint(b: DecisionBuilder, j: CheckpointJudgement): vo
   const base: Draft = {
     kind: 'checkpoint',
     decision: 'continue',
-    reason: j.outcome.reason,
-    score: j.outcome.score,
-    outcome: j.outcome.label,
-    metrics: j.metrics,
+    reason: outcome.reason,
+    score: outcome.score,
+    outcome: outcome.label,
+    metrics: evidence.metrics,
     checkpoint: {
       index: j.index + 1,
       of: j.of,
       due: isoTime(j.due),
-      window: j.window,
+      window: formatWindow(j.due - j.from),
       from: isoTime(j.from),
       lateSeconds: Math.max(0, Math.round((b.now - j.due) / 1000)),
       ...(attempt !== undefined ? { attempt } : {}),
@@ -160,8 +168,8 @@ export function decideCheckpoint(b: DecisionBuilder, j: CheckpointJudgement): vo
   };
   // A query Prometheus refused is a plan problem: no retry fixes it, so the rollout pauses at
   // once for a person (unless another metric gives evidence of a breach: that rolls back).
-  const refused = badQueries(j.metrics);
-  const breach = o === 'fail' && j.metrics.some((m) => m.verdict === 'fail');
+  const refused = badQueries(evidence.metrics);
+  const breach = o === 'fail' && evidence.metrics.some((m) => m.verdict === 'fail');
   if (refused.length > 0 && !breach) {
     b.push({ ...base, decision: 'pause', reason: `${badQueryText(refused)}; ${fixThePlan(plan)}` });
     return;
@@ -177,17 +185,17 @@ export function decideCheckpoint(b: DecisionBuilder, j: CheckpointJudgement): vo
     }
     const next = b.state.phaseIndex + 1;
     if (next >= spec.phases.length) {
-      b.push({ ...base, decision: 'complete', reason: `${j.outcome.reason}; last phase passed, rollout complete` });
+      b.push({ ...base, decision: 'complete', reason: `${outcome.reason}; last phase passed, rollout complete` });
       return;
     }
     // The checkpoint record itself carries advance or wait; fold the position first.
     b.state = { ...b.state, checkpointIndex: j.index + 1, evidenceFrom: j.due };
-    enterPhase(b, next, { ...base, reason: `${j.outcome.reason}; phase ${spec.phases[b.state.phaseIndex]!.name} passed` });
+    enterPhase(b, next, { ...base, reason: `${outcome.reason}; phase ${spec.phases[b.state.phaseIndex]!.name} passed` });
     return;
   }
   const n = attempt!;
   if (n > spec.analysis.inconclusiveLimit) {
-    const why = `${j.outcome.reason}; ${n} inconclusive judgements in a row (inconclusiveLimit ${spec.analysis.inconclusiveLimit})`;
+    const why = `${outcome.reason}; ${n} inconclusive judgements in a row (inconclusiveLimit ${spec.analysis.inconclusiveLimit})`;
     if (spec.analysis.onInconclusive === 'rollback') {
       startRollback(b, { ...base, decision: 'rollback', reason: why });
     } else {
@@ -226,7 +234,7 @@ function pushRollbackStep(b: DecisionBuilder, to: number, d: Draft): void {
 }
 
 /** The next step of a gradual rollback. */
-export function decideRollbackStep(b: DecisionBuilder): void {
+function decideRollbackStep(b: DecisionBuilder): void {
   const to = rollbackSteps(b.ctx.plan, b.state.weight)[0] ?? 0;
   pushRollbackStep(b, to, {
     kind: b.state.rollbackKind ?? 'lifecycle',
@@ -235,36 +243,72 @@ export function decideRollbackStep(b: DecisionBuilder): void {
   });
 }
 
-export interface GuardBreach {
-  reason: string;
-  metrics: MetricResult[];
-}
-
-export function decideGuardRollback(b: DecisionBuilder, breach: GuardBreach): void {
-  startRollback(b, { kind: 'guard', decision: 'rollback', reason: breach.reason, metrics: breach.metrics });
-}
-
 /** `error-rate: bad query (...): Prometheus said: ...; query: ...` for each refused metric. */
-function badQueryText(refused: MetricResult[]): string {
+export function badQueryText(refused: MetricResult[]): string {
   return refused.map((m) => `${m.name}: ${m.reason ?? 'bad query'}`).join(', ');
 }
 
-function fixThePlan(plan: Plan): string {
+export function fixThePlan(plan: Plan): string {
   return `paused for a person: fix the query in the plan, then rollgate resume ${plan.metadata.name}`;
 }
 
 /**
- * The guard met a query Prometheus refused: the rollout is unguarded for that metric, so it
- * pauses at once (a progressing or waiting rollout; a paused one stays paused).
+ * While waiting: begins the phase when its gates open, or records a changed wait. With an
+ * `autoApprover` (simulate), a phase that waits for approval is approved at once, the
+ * approval recorded as a `promote` by that actor.
  */
-export function decideGuardPause(b: DecisionBuilder, metrics: MetricResult[]): void {
-  if (b.state.status !== 'progressing' && b.state.status !== 'waiting') return;
-  b.push({ kind: 'guard', decision: 'pause', reason: `guard: ${badQueryText(badQueries(metrics))}; ${fixThePlan(b.ctx.plan)}`, metrics });
+export function decideGate(b: DecisionBuilder, autoApprover?: string): void {
+  const index = b.state.phaseIndex;
+  if (autoApprover && phaseGate(b.ctx.plan, b.state, index, b.now)?.waitingFor === 'approval') {
+    enterPhase(b, index, null); // records the wait unless already recorded
+    const phase = b.ctx.plan.spec.phases[index]!.name;
+    b.push({ kind: 'manual', decision: 'promote', actor: autoApprover, reason: `approval of phase ${phase} granted by ${autoApprover}`, enters: enters(b.ctx.plan, index) });
+  }
+  enterPhase(b, index, null);
 }
 
-/** While waiting: begins the phase when its gates open, or records a changed wait. */
-export function decideWaiting(b: DecisionBuilder): void {
-  enterPhase(b, b.state.phaseIndex, null);
+/** The rollout's own decision that is due (schedule.ts), a checkpoint aside: it needs evidence. */
+export function decideDue(b: DecisionBuilder, due: Exclude<DueDecision, { what: 'checkpoint' }>, autoApprover?: string): void {
+  switch (due.what) {
+    case 'start':
+      decideStart(b);
+      return;
+    case 'gate':
+      decideGate(b, autoApprover);
+      return;
+    case 'rollback-step':
+      decideRollbackStep(b);
+      return;
+  }
+}
+
+/** A router that could not apply the decided split, and how often in a row (1 = the first time). */
+export interface ApplyFailure {
+  router: string;
+  target: string;
+  error: string;
+  attempt: number;
+  /** When the apply is retried. */
+  retryAt: number;
+}
+
+/**
+ * The first failure to apply a decided split is journalled as a `hold`: the previous split
+ * stays in effect, checkpoints wait, the guard keeps watching, and the apply is retried with
+ * backoff until the router takes it (its applied mark then says when). Later failures of the
+ * same apply add nothing.
+ */
+export function decideApplyFailure(b: DecisionBuilder, f: ApplyFailure): void {
+  if (f.attempt !== 1) return;
+  const s = b.state;
+  const split = (x: Split) => `${x.weight}%${x.mirror ? ` +${x.mirror}% mirror` : ''}`;
+  const was = s.applied ? split(s.applied) : 'nothing';
+  b.push({
+    kind: 'lifecycle',
+    decision: 'hold',
+    reason: `router ${f.router} (${f.target}) could not apply ${split(s)} decided in #${s.splitSeq}: ${f.error}; ${was} stays in effect, checkpoints wait, retrying with backoff`,
+    next: { what: 'router apply retried', at: isoTime(f.retryAt) },
+  });
 }
 
 export type ManualAction = 'pause' | 'resume' | 'promote' | 'abort' | 'retry';
@@ -329,8 +373,16 @@ export function decideManual(b: DecisionBuilder, action: ManualAction, reason: s
   }
 }
 
-/** The plan file changed: same revision keeps the position, a new revision starts over. */
+/**
+ * The plan file changed: same revision keeps the position, a new revision starts over. A plan
+ * whose guard watches no metric any more leaves no strikes behind.
+ */
 export function decidePlanUpdate(b: DecisionBuilder): void {
+  planUpdate(b);
+  if (b.state.guardStrikes > 0 && guardMetrics(b.ctx.plan).length === 0) b.strikes(0);
+}
+
+function planUpdate(b: DecisionBuilder): void {
   const s = b.state;
   const { plan, planHash } = b.ctx;
   if (s.seq === 0) return;
@@ -343,11 +395,10 @@ export function decidePlanUpdate(b: DecisionBuilder): void {
   const reason = `plan changed (${s.planHash.slice(0, 19)} -> ${planHash.slice(0, 19)}); new thresholds, checkpoints and guard apply from the next judgement`;
   if (index >= 0) {
     b.push({ kind: 'lifecycle', decision: 'plan-updated', reason, enters: index !== s.phaseIndex ? enters(plan, index) : undefined });
-    return;
-  }
-  b.push({ kind: 'lifecycle', decision: 'plan-updated', reason: `${reason}; phase ${s.phaseName} is gone` });
-  if (!isTerminal(b.state) && b.state.status !== 'paused' && b.state.status !== 'rolling-back') {
-    b.push({ kind: 'lifecycle', decision: 'pause', reason: `phase ${s.phaseName} is no longer in the plan; paused for a person (retry, abort)` });
+  } else {
+    b.push({ kind: 'lifecycle', decision: 'plan-updated', reason: `${reason}; phase ${s.phaseName} is gone` });
+    if (!isTerminal(b.state) && b.state.status !== 'paused' && b.state.status !== 'rolling-back') {
+      b.push({ kind: 'lifecycle', decision: 'pause', reason: `phase ${s.phaseName} is no longer in the plan; paused for a person (retry, abort)` });
+    }
   }
 }
-

@@ -1,41 +1,29 @@
 /**
- * The imperative shell around one rollout: it asks the pure core what is due, gathers the
- * evidence, journals each decision (durably) before it touches the router, then confirms the
- * applied split in the journal. Its state is always `replay(journal)`.
+ * The imperative shell around one rollout: it asks the pure core what is due, fetches the
+ * samples, journals each decision (durably) before it touches the router, then confirms the
+ * applied split in the journal. Its state is always `replay(journal)`; every decision is taken
+ * in decide.ts and decide-guard.ts.
  */
 import type { Journal } from '../core/journal.js';
-import type { AppliedMark, DecisionRecord } from '../core/record.js';
+import { isDecisionRecord, type AppliedMark, type DecisionRecord } from '../core/record.js';
 import type { MetricsProvider, SampleProblem } from '../core/metrics-provider.js';
 import type { TrafficRouter, Split } from '../core/router.js';
 import type { Logger } from '../support/log.js';
-import { isoTime, formatWindow } from '../plan/duration.js';
+import { isoTime } from '../plan/duration.js';
 import { rolloutId } from '../plan/schema.js';
 import type { Clock } from '../core/clock.js';
-import { applyEntry, liveSplit, replayJournal, splitConfirmed, type RolloutState } from '../core/state.js';
-import {
-  DecisionBuilder,
-  decideCheckpoint,
-  decideGuardPause,
-  decideGuardRollback,
-  decideManual,
-  decidePlanUpdate,
-  decideRollbackStep,
-  decideStart,
-  enterPhase,
-  type ManualAction,
-  type ManualResult,
-  type PlanContext,
-} from './decide.js';
-import { nextDecisionAt, pendingCheckpoint } from './schedule.js';
-import { phaseGate } from './phase-start.js';
-import { badQueries, gatherEvidence, guardMetrics, guardWindow, outcomeOf, phaseMetrics, type Evidence } from './judge.js';
+import { applyEntry, guardWatches, replayJournal, splitConfirmed, type RolloutState } from '../core/state.js';
+import { DecisionBuilder, decideApplyFailure, decideCheckpoint, decideDue, decideManual, decidePlanUpdate, type ManualAction, type ManualResult, type PlanContext } from './decide.js';
+import { decideGuard, type GuardResult } from './decide-guard.js';
+import { applyRetryDelay, dueDecision, type DueDecision } from './schedule.js';
+import { badQueries, checkpointSpan, fetchSamples, guardMetrics, guardSpan, judgeSamples, type Evidence } from './judge.js';
 
 /** Hooks for logs, metrics, notifications and command output. All optional. */
 export interface RolloutObserver {
   onRecord?(record: DecisionRecord, state: RolloutState): void;
   onApplied?(mark: AppliedMark, durationMs: number): void;
   onApplyError?(rollout: string, error: Error, durationMs: number): void;
-  onGuard?(rollout: string, result: 'pass' | 'fail' | 'nodata', strikes: number): void;
+  onGuard?(rollout: string, result: GuardResult, strikes: number): void;
   /** A metric's query failed in a way that needs a person (Prometheus refused it). */
   onQueryProblem?(rollout: string, metric: string, problem: SampleProblem): void;
 }
@@ -61,14 +49,11 @@ export interface RolloutDeps {
   beforeApply?: (seq: number) => void;
 }
 
-const APPLY_RETRY_MIN_MS = 2_000;
-const APPLY_RETRY_MAX_MS = 60_000;
 const STEP_RETRY_MS = 5_000;
 
 export class RolloutRunner {
   readonly id: string;
   state: RolloutState;
-  private guardStrikes = 0;
   private nextGuardAt: number | null = null;
   private applyRetryAt: number | null = null;
   private applyFailures = 0;
@@ -110,22 +95,22 @@ export class RolloutRunner {
    * The next decision's instant only changes with the state, the plan, or when it passes;
    * computing it (window calendars) is not free, and the scheduler asks often.
    */
-  private decisionDue: { seq: number; applied: number; hash: string; at: number | null } | null = null;
+  private decisionDue: { seq: number; applied: number; hash: string; due: DueDecision | null } | null = null;
 
-  private nextDecision(now: number): number | null {
+  private nextDecision(now: number): DueDecision | null {
     const c = this.decisionDue;
     const applied = this.state.applied?.seq ?? 0;
-    if (c && c.seq === this.state.seq && c.applied === applied && c.hash === this.ctx.planHash && (c.at === null || c.at > now)) return c.at;
-    const at = nextDecisionAt(this.plan, this.state, now, { autoApprove: this.deps.autoApproveActor !== undefined });
-    this.decisionDue = { seq: this.state.seq, applied, hash: this.ctx.planHash, at };
-    return at;
+    if (c && c.seq === this.state.seq && c.applied === applied && c.hash === this.ctx.planHash && (c.due === null || c.due.at > now)) return c.due;
+    const due = dueDecision(this.plan, this.state, now, { autoApprove: this.deps.autoApproveActor !== undefined });
+    this.decisionDue = { seq: this.state.seq, applied, hash: this.ctx.planHash, due };
+    return due;
   }
 
   /** The next instant this rollout needs the controller, or null. */
   nextDueAt(): number | null {
     const now = this.deps.clock.now();
     const times = [
-      this.nextDecision(now),
+      this.nextDecision(now)?.at ?? null,
       this.guardActive() ? (this.nextGuardAt ?? now) : null,
       splitConfirmed(this.state) ? null : (this.applyRetryAt ?? now),
       this.driftCheckActive() ? (this.nextDriftCheckAt ??= now + this.deps.driftCheckMs!) : null,
@@ -157,16 +142,12 @@ export class RolloutRunner {
     const clock = this.deps.clock;
     for (let i = 0; i < 50; i++) {
       const now = clock.now();
-      if (this.state.seq === 0) {
-        await this.decide((b) => decideStart(b));
-        continue;
-      }
       if (!splitConfirmed(this.state) && (this.applyRetryAt ?? now) <= now) await this.applySplit();
       const confirmed = splitConfirmed(this.state);
       if (confirmed) {
         const due = this.nextDecision(now);
-        if (due !== null && due <= now) {
-          await this.decideDue(now);
+        if (due !== null && due.at <= now) {
+          await this.decideDue(due);
           continue;
         }
       }
@@ -189,67 +170,16 @@ export class RolloutRunner {
     this.deps.log.error({ rollout: this.id }, 'more than 50 decisions at one instant; deferring the rest');
   }
 
-  private async decideDue(now: number): Promise<void> {
-    const s = this.state;
-    switch (s.status) {
-      case 'waiting': {
-        const gate = phaseGate(this.plan, s, s.phaseIndex, now);
-        if (gate?.waitingFor === 'approval' && this.deps.autoApproveActor) {
-          const actor = this.deps.autoApproveActor;
-          await this.decide((b) => {
-            enterPhase(b, s.phaseIndex, null); // records the wait unless already recorded
-            const approver = new DecisionBuilder(b.ctx, b.state, b.now, actor);
-            approver.push({
-              kind: 'manual',
-              decision: 'promote',
-              reason: `approval of phase ${this.plan.spec.phases[s.phaseIndex]!.name} granted by ${actor}`,
-              enters: { phase: this.plan.spec.phases[s.phaseIndex]!.name, index: s.phaseIndex },
-            });
-            b.records.push(...approver.records);
-            b.state = approver.state;
-            enterPhase(b, s.phaseIndex, null);
-          });
-          return;
-        }
-        await this.decide((b) => enterPhase(b, s.phaseIndex, null));
-        return;
-      }
-      case 'rolling-back':
-        await this.decide((b) => decideRollbackStep(b));
-        return;
-      case 'progressing': {
-        const pending = pendingCheckpoint(this.plan, s);
-        if (!pending) return;
-        const phase = this.plan.spec.phases[s.phaseIndex]!;
-        const windowMs = pending.due - pending.from;
-        const evidence = await gatherEvidence(
-          this.deps.provider,
-          this.plan,
-          phase,
-          phaseMetrics(this.plan, phase),
-          { phase: phase.name, weight: s.weight },
-          pending.due,
-          windowMs,
-          'checkpoint',
-        );
-        const outcome = outcomeOf(this.plan, evidence);
-        this.reportProblems(evidence, 'checkpoint');
-        await this.decide((b) =>
-          decideCheckpoint(b, {
-            index: pending.index,
-            of: pending.of,
-            due: pending.due,
-            from: pending.from,
-            window: formatWindow(windowMs),
-            metrics: evidence.metrics,
-            outcome,
-          }),
-        );
-        return;
-      }
-      default:
-        return;
+  /** Takes the due decision; a checkpoint first gets its samples. */
+  private async decideDue(due: DueDecision): Promise<void> {
+    if (due.what !== 'checkpoint') {
+      await this.decide((b) => decideDue(b, due, this.deps.autoApproveActor));
+      return;
     }
+    const span = checkpointSpan(this.plan, this.state, due.checkpoint);
+    const evidence = judgeSamples(this.plan, span.phase, await fetchSamples(this.deps.provider, this.plan, span), 'checkpoint');
+    this.reportProblems(evidence, 'checkpoint');
+    await this.decide((b) => decideCheckpoint(b, due.checkpoint, evidence));
   }
 
   /**
@@ -261,62 +191,34 @@ export class RolloutRunner {
     return this.deps.driftCheckMs !== undefined && this.state.splitSeq > 0 && splitConfirmed(this.state);
   }
 
-  /** The guard watches whenever the canary gets traffic (the live split, applied or not yet). */
+  /** The guard watches whenever the canary gets traffic (core/state.ts) and it has metrics. */
   private guardActive(): boolean {
-    const s = this.state;
-    if (s.status !== 'progressing' && s.status !== 'waiting' && s.status !== 'paused') return false;
-    const live = liveSplit(s);
-    if (live.weight === 0 && live.mirror === 0) return false;
-    return guardMetrics(this.plan).length > 0;
+    return guardWatches(this.state) && guardMetrics(this.plan).length > 0;
   }
 
   private async guardTick(now: number): Promise<void> {
     const plan = this.plan;
-    const s = this.state;
-    const live = s.status === 'waiting' || s.phaseStartedAt === null ? Math.max(0, s.phaseIndex - 1) : s.phaseIndex;
-    const phase = plan.spec.phases[live] ?? plan.spec.phases[0]!;
-    const evidence = await gatherEvidence(
-      this.guardQueries(),
-      plan,
-      phase,
-      guardMetrics(plan),
-      { phase: phase.name, weight: s.weight },
-      now,
-      guardWindow(plan),
-      'guard',
-    );
+    const span = guardSpan(plan, this.state, now);
+    const evidence = judgeSamples(plan, span.phase, await fetchSamples(this.guardQueries(), plan, span), 'guard');
     // From the end of this tick: a slow tick never makes the next one due at once.
     this.nextGuardAt = this.deps.clock.now() + plan.spec.guard.interval;
-    const failed = evidence.metrics.filter((m) => m.verdict === 'fail');
-    const allNoData = evidence.metrics.every((m) => m.verdict === 'nodata');
-    if (failed.length > 0) this.guardStrikes++;
-    else if (!allNoData) this.guardStrikes = 0;
-    const result = failed.length > 0 ? 'fail' : allNoData ? 'nodata' : 'pass';
-    this.deps.observer?.onGuard?.(this.id, result, this.guardStrikes);
-    if (result === 'nodata') {
+    const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now());
+    const tick = decideGuard(b, evidence);
+    this.deps.observer?.onGuard?.(this.id, tick.result, tick.strikes);
+    if (tick.result === 'nodata') {
       this.deps.log.debug({ rollout: this.id, metrics: evidence.metrics.map((m) => ({ name: m.name, reason: m.reason })) }, 'guard: no data (never a rollback)');
     }
-    const refused = this.reportProblems(evidence, 'guard');
-    if (this.guardStrikes < plan.spec.guard.consecutive) {
-      if (refused) await this.decide((b) => decideGuardPause(b, evidence.metrics));
-      return;
-    }
-    const consecutive = this.guardStrikes;
-    this.guardStrikes = 0;
-    const detail = evidence.judged.filter((m) => m.verdict === 'fail').map((m) => `${m.name}: ${m.why}`).join(', ');
-    await this.decide((b) =>
-      decideGuardRollback(b, {
-        reason: `guard: ${detail} in ${consecutive} consecutive evaluations (interval ${formatWindow(plan.spec.guard.interval)}, window ${formatWindow(guardWindow(plan))})`,
-        metrics: evidence.metrics,
-      }),
-    );
+    this.reportProblems(evidence, 'guard');
+    // A guard mark alone decides nothing: no split to apply.
+    if (b.records.length > 0) await this.commit(b);
+    else await this.journal(b);
   }
 
   /**
    * Logs (at error) and counts every query Prometheus refused: a plan problem that leaves the
-   * metric unjudged until a person fixes the plan. True when there was one.
+   * metric unjudged until a person fixes the plan.
    */
-  private reportProblems(evidence: Evidence, mode: 'checkpoint' | 'guard'): boolean {
+  private reportProblems(evidence: Evidence, mode: 'checkpoint' | 'guard'): void {
     const refused = badQueries(evidence.metrics);
     for (const m of refused) {
       this.deps.observer?.onQueryProblem?.(this.id, m.name, 'bad-query');
@@ -325,7 +227,6 @@ export class RolloutRunner {
         `${mode} metric ${m.name}: Prometheus refused its query (a plan problem): ${m.reason}; the rollout pauses until the plan is fixed`,
       );
     }
-    return refused.length > 0;
   }
 
   private guardProviderFor: { base: MetricsProvider; interval: number; provider: MetricsProvider } | null = null;
@@ -375,14 +276,10 @@ export class RolloutRunner {
     await this.commit(b);
   }
 
-  /** Journals each record durably, then applies the decided split. */
+  /** Journals each entry durably, then applies the decided split. */
   private async commit(b: DecisionBuilder): Promise<void> {
     const wasGuarding = this.guardActive();
-    for (const r of b.records) {
-      await this.deps.journal.append(this.id, r);
-      this.state = applyEntry(this.state, r);
-      this.deps.observer?.onRecord?.(r, this.state);
-    }
+    await this.journal(b);
     if (!splitConfirmed(this.state)) {
       this.applyFailures = 0;
       this.applyRetryAt = null;
@@ -391,9 +288,17 @@ export class RolloutRunner {
     }
     if (!this.guardActive()) {
       this.nextGuardAt = null;
-      this.guardStrikes = 0;
     } else if (!wasGuarding || this.nextGuardAt === null) {
       this.nextGuardAt = this.deps.clock.now() + this.plan.spec.guard.interval;
+    }
+  }
+
+  /** Appends the builder's entries in order, folding each into the state; records are observed. */
+  private async journal(b: DecisionBuilder): Promise<void> {
+    for (const e of b.entries) {
+      await this.deps.journal.append(this.id, e);
+      this.state = applyEntry(this.state, e);
+      if (isDecisionRecord(e)) this.deps.observer?.onRecord?.(e, this.state);
     }
   }
 
@@ -413,36 +318,16 @@ export class RolloutRunner {
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.applyFailures++;
-      const delay = Math.min(APPLY_RETRY_MAX_MS, APPLY_RETRY_MIN_MS * 2 ** (this.applyFailures - 1));
+      const delay = applyRetryDelay(this.applyFailures);
       this.applyRetryAt = clock.now() + delay;
       this.deps.observer?.onApplyError?.(this.id, error, performance.now() - started);
       log.error(
         { rollout: this.id, router: router.name, target: router.target, seq, split: want, retryInSeconds: delay / 1000, err: error.message },
         `router ${router.name} failed to apply ${want.weight}%/${want.mirror}% for decision ${seq}; checkpoints wait until it is applied`,
       );
-      if (this.applyFailures === 1) await this.journalApplyFailure(seq, want, error, delay);
-    }
-  }
-
-  /**
-   * The first failure to apply a decided split is journalled as a `hold`: the previous split
-   * stays in effect, checkpoints wait, the guard keeps watching, and the apply is retried with
-   * backoff until the router takes it (its applied mark then says when).
-   */
-  private async journalApplyFailure(seq: number, want: Split, error: Error, delay: number): Promise<void> {
-    const live = this.state.applied;
-    const was = live ? `${live.weight}%${live.mirror ? ` +${live.mirror}% mirror` : ''}` : 'nothing';
-    const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now());
-    b.push({
-      kind: 'lifecycle',
-      decision: 'hold',
-      reason: `router ${this.deps.router.name} (${this.deps.router.target}) could not apply ${want.weight}%${want.mirror ? ` +${want.mirror}% mirror` : ''} decided in #${seq}: ${error.message}; ${was} stays in effect, checkpoints wait, retrying with backoff`,
-      next: { what: 'router apply retried', at: isoTime(this.deps.clock.now() + delay) },
-    });
-    for (const r of b.records) {
-      await this.deps.journal.append(this.id, r);
-      this.state = applyEntry(this.state, r);
-      this.deps.observer?.onRecord?.(r, this.state);
+      const b = new DecisionBuilder(this.ctx, this.state, clock.now());
+      decideApplyFailure(b, { router: router.name, target: router.target, error: error.message, attempt: this.applyFailures, retryAt: this.applyRetryAt });
+      await this.journal(b);
     }
   }
 

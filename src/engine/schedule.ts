@@ -1,6 +1,7 @@
 /**
  * When a rollout next needs the controller: its pending checkpoint (and the evidence span it
- * judges), a gate that opens, a gradual rollback step. Guard ticks are scheduled by the runner.
+ * judges), a gate that opens, a gradual rollback step, a router apply retried. Guard ticks are
+ * scheduled by the runner.
  */
 import type { Plan } from '../plan/schema.js';
 import { checkpointDueTimes, judgementTime } from '../plan/checkpoints.js';
@@ -38,7 +39,7 @@ export function pendingCheckpoint(plan: Plan, s: RolloutState): PendingCheckpoin
  * A checkpoint's own window as the plan schedules it: from the previous checkpoint (or the
  * window opening) to its due time.
  */
-export function checkpointWindow(dues: number[], index: number, windowOpen: number): number {
+function checkpointWindow(dues: number[], index: number, windowOpen: number): number {
   return dues[index]! - (index > 0 ? dues[index - 1]! : windowOpen);
 }
 
@@ -47,25 +48,41 @@ export interface ScheduleOptions {
   autoApprove?: boolean;
 }
 
-/** The next instant the rollout's own decisions are due (guard excluded); null: none. */
-export function nextDecisionAt(plan: Plan, s: RolloutState, now: number, opts: ScheduleOptions = {}): number | null {
-  if (s.seq === 0) return now;
+/** The rollout's own decision that is due next (guard ticks aside), and when. */
+export type DueDecision =
+  | { what: 'start'; at: number }
+  /** A waiting rollout: its phase's gates open (or simulate approves it). */
+  | { what: 'gate'; at: number }
+  | { what: 'rollback-step'; at: number }
+  | { what: 'checkpoint'; at: number; checkpoint: PendingCheckpoint };
+
+/** The next decision of the rollout's own (guard excluded); null: none until something changes. */
+export function dueDecision(plan: Plan, s: RolloutState, now: number, opts: ScheduleOptions = {}): DueDecision | null {
+  if (s.seq === 0) return { what: 'start', at: now };
   switch (s.status) {
     case 'complete':
     case 'rolled-back':
     case 'paused':
       return null;
     case 'rolling-back':
-      return s.rollbackNextAt;
+      return s.rollbackNextAt === null ? null : { what: 'rollback-step', at: s.rollbackNextAt };
     case 'waiting': {
       const gate = phaseGate(plan, s, s.phaseIndex, now);
-      if (!gate) return now;
-      if (gate.waitingFor === 'approval') return opts.autoApprove ? now : null;
-      return gate.until;
+      const at = !gate || (gate.waitingFor === 'approval' && opts.autoApprove) ? now : gate.until;
+      return at === null ? null : { what: 'gate', at };
     }
     case 'progressing': {
       if (!splitConfirmed(s)) return null;
-      return pendingCheckpoint(plan, s)?.due ?? null;
+      const checkpoint = pendingCheckpoint(plan, s);
+      return checkpoint ? { what: 'checkpoint', at: checkpoint.due, checkpoint } : null;
     }
   }
+}
+
+const APPLY_RETRY_MIN_MS = 2_000;
+const APPLY_RETRY_MAX_MS = 60_000;
+
+/** How long after the `failures`-th failure in a row a router apply is tried again: 2 s doubling to 60 s. */
+export function applyRetryDelay(failures: number): number {
+  return Math.min(APPLY_RETRY_MAX_MS, APPLY_RETRY_MIN_MS * 2 ** (failures - 1));
 }

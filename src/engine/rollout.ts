@@ -45,8 +45,6 @@ export interface RolloutDeps {
    * (an HAProxy restart resets runtime weights, a person edits a file). Off when unset.
    */
   driftCheckMs?: number;
-  /** Test fault injection: called after a split-changing record is journalled, before the router. */
-  beforeApply?: (seq: number) => void;
 }
 
 const STEP_RETRY_MS = 5_000;
@@ -283,7 +281,6 @@ export class RolloutRunner {
     if (!splitConfirmed(this.state)) {
       this.applyFailures = 0;
       this.applyRetryAt = null;
-      this.deps.beforeApply?.(this.state.splitSeq);
       await this.applySplit();
     }
     if (!this.guardActive()) {

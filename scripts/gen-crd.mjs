@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Writes deploy/base/crd.yaml from the compiled CRD generator (dist/cluster/crd.js), which builds
 // it from the plan's zod schema. Run it as `npm run gen:crd` (build first) after any change to
-// src/plan/schema.ts; test/unit/kube-crd.test.ts fails until the file is regenerated.
+// src/plan/schema.ts or to a router's config block (src/routers/); test/unit/kube-crd.test.ts
+// fails until the file is regenerated.
 // `--check` writes nothing and exits 1 when the committed file differs.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -9,17 +9,18 @@ import { checkQueries } from './check-queries.js';
 import { checkLimits } from './limits.js';
 import { BUILTIN_TEMPLATE_NAMES, templateRefs } from './template.js';
 import { metricThresholds, THRESHOLD_FIELDS } from './thresholds.js';
-import type { Plan, RouterName, Thresholds } from './schema.js';
+import type { Plan, Thresholds } from './schema.js';
+import { routerDescriptor } from '../routers/registry.js';
+import type { RouterDescriptor } from '../routers/descriptor.js';
 
 export interface CheckOptions {
   /** The controller's `--prometheus`, which stands in for a missing `prometheus.address`. */
   prometheus?: string;
+  /** The routers plans may name, as given to planSchemaFor; default: the registry's list. */
+  routers?: readonly RouterDescriptor[];
 }
 
 export type PlanCheck = (plan: Plan, opts: CheckOptions) => PlanIssue[];
-
-/** Routers whose adapter cannot copy requests to the canary. */
-export const ROUTERS_WITHOUT_MIRROR: readonly RouterName[] = ['haproxy', 'ingress-nginx', 'smi'];
 
 const isoTime = (ms: number): string => isoMs(ms).replace('.000Z', 'Z');
 const SPEC: PathSegment[] = ['spec'];
@@ -192,9 +193,9 @@ export const routerBlock: PlanCheck = (plan) => {
   return out;
 };
 
-export const mirrorSupported: PlanCheck = (plan) => {
+export const mirrorSupported: PlanCheck = (plan, opts) => {
   const router = plan.spec.traffic.router;
-  if (!ROUTERS_WITHOUT_MIRROR.includes(router)) return [];
+  if (routerDescriptor(router, opts.routers)?.mirrors) return [];
   return plan.spec.phases.flatMap((phase, p) =>
     phase.mirror > 0
       ? [error([...SPEC, 'phases', p, 'mirror'], `the ${router} router cannot mirror traffic: expected mirror 0, got ${phase.mirror}`)]

@@ -12,7 +12,8 @@ import { describeValue, error, formatPath, hasErrors, valueAt, type Diagnostic, 
 import { expandEnv, type EnvMode } from './env.js';
 import { fileSizeProblem, PLAN_LIMITS, tooDeepAt } from './limits.js';
 import { locate } from './positions.js';
-import { KIND, planSchema, rolloutId, type Plan } from './schema.js';
+import { KIND, planSchema, planSchemaFor, rolloutId, type Plan } from './schema.js';
+import type { RouterDescriptor } from '../routers/descriptor.js';
 import { zodIssuesToPlanIssues } from './zod-issues.js';
 
 export interface LoadedPlan {
@@ -34,6 +35,8 @@ export interface LoadOptions {
   envMode: EnvMode;
   /** The controller's `--prometheus`; silences the missing prometheus.address warning. */
   prometheus?: string;
+  /** The routers plans may name (schema and checks); default: the registry's list (src/routers/registry.ts). */
+  routers?: readonly RouterDescriptor[];
 }
 
 /** JSON with object keys sorted at every level. */
@@ -55,9 +58,11 @@ function isEmptyDocument(doc: Document.Parsed): boolean {
 
 /** Validates the data of one document; lenient unresolved `${NAME}` values cannot fail it. */
 function validate(data: unknown, unresolved: Set<string>, opts: LoadOptions): { plan?: Plan; issues: PlanIssue[] } {
-  const parsed = planSchema.safeParse(data);
+  // A plan naming a router of another list has that list's traffic block: typed as Plan all the same.
+  const schema = opts.routers ? (planSchemaFor(opts.routers) as unknown as typeof planSchema) : planSchema;
+  const parsed = schema.safeParse(data);
   if (parsed.success) return { plan: parsed.data, issues: checkPlan(parsed.data, opts) };
-  const issues = zodIssuesToPlanIssues(planSchema, parsed.error.issues, data);
+  const issues = zodIssuesToPlanIssues(schema, parsed.error.issues, data);
   const tainted = (i: PlanIssue) => unresolved.has(JSON.stringify(i.path));
   if (unresolved.size === 0 || !issues.every(tainted)) return { issues: issues.filter((i) => !tainted(i)) };
   // Every error is about a value still holding an unset ${NAME} (lenient mode): its real
@@ -67,7 +72,7 @@ function validate(data: unknown, unresolved: Set<string>, opts: LoadOptions): { 
     const parent = valueAt(copy, i.path.slice(0, -1));
     if (parent && typeof parent === 'object') delete (parent as Record<string | number, unknown>)[i.path[i.path.length - 1]!];
   }
-  const retry = planSchema.safeParse(copy);
+  const retry = schema.safeParse(copy);
   if (!retry.success) return { issues };
   // Checks must not complain about the values taken out (e.g. "no prometheus.address").
   const removed = issues.map((i) => i.path);

@@ -8,6 +8,9 @@
 import { z } from 'zod';
 import { parseDuration, parseInstant } from './duration.js';
 import { DECISIONS } from '../core/record.js';
+import { nonEmpty } from '../support/zod-fields.js';
+import { ROUTER_DESCRIPTORS } from '../routers/registry.js';
+import type { RouterDescriptor } from '../routers/descriptor.js';
 
 export const API_VERSION = 'rollgate.dev/v1alpha1';
 export const KIND = 'RolloutPlan';
@@ -36,10 +39,6 @@ export const percentage = z
   .min(0, { error: 'expected a percentage from 0 to 100' })
   .max(100, { error: 'expected a percentage from 0 to 100' });
 
-const nonEmpty = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
-const hostPorts = z.union([nonEmpty('host:port'), z.array(nonEmpty('host:port')).min(1)], {
-  error: 'expected host:port or a list of host:port',
-});
 
 export const metadataSchema = z.looseObject({
   name: z
@@ -63,62 +62,24 @@ export const prometheusSchema = z.strictObject({
     .optional(),
 });
 
-export const ROUTERS = ['file', 'nginx', 'haproxy', 'ingress-nginx', 'gateway-api', 'smi', 'istio'] as const;
-export type RouterName = (typeof ROUTERS)[number];
+/** The routers' names, as a zod enum wants them. */
+type RouterNames<D extends readonly RouterDescriptor[]> = { [K in keyof D]: D[K]['name'] };
 
-const backendRef = z.strictObject({ host: nonEmpty('a host'), subset: z.string().optional() });
+/** `traffic`: `router` (one of the names) and one optional block per router, its descriptor's config. */
+type TrafficShape<D extends readonly RouterDescriptor[]> = { router: z.ZodEnum<{ [N in D[number]['name']]: N }> } & {
+  [R in D[number] as R['name']]: z.ZodOptional<R['config']>;
+};
 
-export const trafficSchema = z.strictObject({
-  router: z.enum(ROUTERS, { error: `expected one of ${ROUTERS.join(', ')}` }),
-  file: z.strictObject({ path: nonEmpty('a file path') }).optional(),
-  nginx: z
-    .strictObject({
-      configFile: nonEmpty('a file path'),
-      stable: hostPorts,
-      canary: hostPorts,
-      reload: z.array(z.string()).min(1).default(['nginx', '-s', 'reload']),
-      test: z.array(z.string()).min(1).default(['nginx', '-t']),
-      mode: z.enum(['lua', 'reload'], { error: 'expected lua (split set without a reload; needs the nginx Lua module) or reload' }).optional(),
-    })
-    .optional(),
-  haproxy: z
-    .strictObject({
-      socket: nonEmpty('a unix socket path or host:port'),
-      backend: nonEmpty('a backend name'),
-      stableServer: nonEmpty('a server name'),
-      canaryServer: nonEmpty('a server name'),
-    })
-    .optional(),
-  'ingress-nginx': z
-    .strictObject({ canaryIngress: nonEmpty('an Ingress name'), namespace: z.string().optional() })
-    .optional(),
-  'gateway-api': z
-    .strictObject({
-      httpRoute: nonEmpty('an HTTPRoute name'),
-      namespace: z.string().optional(),
-      rule: z.number().int().min(0).default(0),
-      stableBackend: nonEmpty('a backend (Service) name'),
-      canaryBackend: nonEmpty('a backend (Service) name'),
-    })
-    .optional(),
-  smi: z
-    .strictObject({
-      trafficSplit: nonEmpty('a TrafficSplit name'),
-      namespace: z.string().optional(),
-      stableBackend: nonEmpty('a backend (Service) name'),
-      canaryBackend: nonEmpty('a backend (Service) name'),
-    })
-    .optional(),
-  istio: z
-    .strictObject({
-      virtualService: nonEmpty('a VirtualService name'),
-      namespace: z.string().optional(),
-      route: z.string().optional(),
-      stable: backendRef,
-      canary: backendRef,
-    })
-    .optional(),
-});
+/** The `traffic` schema for a list of router descriptors (src/routers/registry.ts). */
+export function trafficSchemaFor<const D extends readonly RouterDescriptor[]>(routers: D): z.ZodObject<TrafficShape<D>, z.core.$strict> {
+  const names = routers.map((r) => r.name) as unknown as RouterNames<D>;
+  const blocks = Object.fromEntries(routers.map((r) => [r.name, r.config.optional()]));
+  // The shape is built from the list, so its type is stated rather than inferred.
+  return z.strictObject({ router: z.enum(names, { error: `expected one of ${names.join(', ')}` }), ...blocks }) as unknown as z.ZodObject<TrafficShape<D>, z.core.$strict>;
+}
+
+export const ROUTERS = ROUTER_DESCRIPTORS.map((r) => r.name) as unknown as RouterNames<typeof ROUTER_DESCRIPTORS>;
+export type RouterName = (typeof ROUTER_DESCRIPTORS)[number]['name'];
 
 export const NO_DATA_POLICIES = ['inconclusive', 'fail'] as const;
 
@@ -226,34 +187,42 @@ export const phaseSchema = z.strictObject({
   metrics: z.array(z.string()).optional(),
 });
 
-export const specSchema = z.strictObject({
-  revision: z.string({ error: 'expected a revision string (quote numbers: "42")' }).min(1),
-  startAt: instant.optional(),
-  prometheus: prometheusSchema.default({ timeout: 10_000, headers: {} }),
-  traffic: trafficSchema,
-  vars: z.record(z.string(), z.string()).default({}),
-  metrics: z.array(metricSchema).min(1, { error: 'expected at least one metric' }),
-  analysis: analysisSchema.default({
-    noData: 'inconclusive',
-    retryInterval: 60_000,
-    inconclusiveLimit: 3,
-    onInconclusive: 'pause',
-    onCaution: 'hold',
-  }),
-  guard: guardSchema.default({ interval: 30_000, consecutive: 2 }),
-  rollback: rollbackSchema.default({ strategy: 'immediate', steps: [50, 25, 0], stepInterval: 60_000 }),
-  windows: z.array(windowSchema).default([]),
-  blackouts: z.array(blackoutSchema).default([]),
-  notify: z.array(notifySchema).default([]),
-  phases: z.array(phaseSchema).min(1, { error: 'expected at least one phase' }),
-});
+/**
+ * The plan schema for a list of router descriptors (the `traffic` section comes from them);
+ * `planSchema` is it for the registry's list.
+ */
+export function planSchemaFor<const D extends readonly RouterDescriptor[]>(routers: D) {
+  const spec = z.strictObject({
+    revision: z.string({ error: 'expected a revision string (quote numbers: "42")' }).min(1),
+    startAt: instant.optional(),
+    prometheus: prometheusSchema.default({ timeout: 10_000, headers: {} }),
+    traffic: trafficSchemaFor(routers),
+    vars: z.record(z.string(), z.string()).default({}),
+    metrics: z.array(metricSchema).min(1, { error: 'expected at least one metric' }),
+    analysis: analysisSchema.default({
+      noData: 'inconclusive',
+      retryInterval: 60_000,
+      inconclusiveLimit: 3,
+      onInconclusive: 'pause',
+      onCaution: 'hold',
+    }),
+    guard: guardSchema.default({ interval: 30_000, consecutive: 2 }),
+    rollback: rollbackSchema.default({ strategy: 'immediate', steps: [50, 25, 0], stepInterval: 60_000 }),
+    windows: z.array(windowSchema).default([]),
+    blackouts: z.array(blackoutSchema).default([]),
+    notify: z.array(notifySchema).default([]),
+    phases: z.array(phaseSchema).min(1, { error: 'expected at least one phase' }),
+  });
+  return z.looseObject({
+    apiVersion: z.literal(API_VERSION, { error: `expected ${API_VERSION}` }),
+    kind: z.literal(KIND, { error: `expected ${KIND}` }),
+    metadata: metadataSchema,
+    spec,
+  });
+}
 
-export const planSchema = z.looseObject({
-  apiVersion: z.literal(API_VERSION, { error: `expected ${API_VERSION}` }),
-  kind: z.literal(KIND, { error: `expected ${KIND}` }),
-  metadata: metadataSchema,
-  spec: specSchema,
-});
+export const planSchema = planSchemaFor(ROUTER_DESCRIPTORS);
+export const specSchema = planSchema.shape.spec;
 
 export type Plan = z.infer<typeof planSchema>;
 export type PlanInput = z.input<typeof planSchema>;

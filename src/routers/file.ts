@@ -7,18 +7,14 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { Plan } from '../plan/schema.js';
+import { nonEmpty } from '../support/zod-fields.js';
 import { isErrno, removeStaleTempFiles, writeFileAtomic } from '../support/fsutil.js';
 import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
-import type { RouterAdapter, RouterContext } from './adapter.js';
+import type { RouterDescriptor } from './descriptor.js';
+import { round6, round6Split } from './precision.js';
 
 const share = z.number().min(0).max(100);
 const fileSplitSchema = z.object({ stable: share, canary: share, mirror: share.default(0) });
-
-/** Rounds to 6 decimals, so that 100 - 10.1 is 89.9, not 89.9999999999. */
-export function round6(x: number): number {
-  return Math.round(x * 1e6) / 1e6;
-}
 
 /** The file's content for a split. */
 export function renderFileSplit(split: Split): string {
@@ -39,9 +35,6 @@ export class FileRouter implements TrafficRouter {
 
   async apply(split: Split): Promise<Split> {
     await this.sweepStaleTempFiles();
-    for (const [what, v] of [['weight', split.weight], ['mirror', split.mirror]] as const) {
-      if (!Number.isFinite(v) || v < 0 || v > 100) throw new RouterError(this.name, this.target, `${what} ${v} is not a percentage from 0 to 100`);
-    }
     try {
       await mkdir(dirname(this.target), { recursive: true });
       await writeFileAtomic(this.target, renderFileSplit(split));
@@ -81,12 +74,14 @@ export class FileRouter implements TrafficRouter {
   }
 }
 
-export const fileRouterAdapter: RouterAdapter = {
-  canMirror: true,
-  create(plan: Plan, _ctx: RouterContext): TrafficRouter {
-    const path = plan.spec.traffic.file?.path;
-    if (!path) throw new Error(`rollout ${plan.metadata.name}: traffic.router is file but traffic.file.path is missing`);
-    // Relative paths are relative to the controller's working directory.
-    return new FileRouter(resolve(path));
-  },
+const config = z.strictObject({ path: nonEmpty('a file path') });
+
+export const fileRouter: RouterDescriptor<'file', typeof config> = {
+  name: 'file',
+  config,
+  mirrors: true,
+  needsKube: false,
+  expressible: round6Split,
+  // Relative paths are relative to the controller's working directory.
+  create: (cfg) => new FileRouter(resolve(cfg.path)),
 };

@@ -11,26 +11,25 @@
  * edit of that rule fails the patch (422) and the cycle re-reads; other rules, other backends
  * and other filters are never written.
  */
+import { z } from 'zod';
 import { PATCH } from '../kube/client.js';
 import type { KubeClient } from '../kube/client.js';
-import type { Plan } from '../plan/schema.js';
 import type { Logger } from '../support/log.js';
+import { nonEmpty } from '../support/zod-fields.js';
 import {
   DEFAULT_KUBE_RETRY,
   KubeRouter,
-  objectNamespace,
   requireKube,
   shareToWeights,
-  toHundredths,
   weightsToShare,
   type JsonPatchOp,
   type KubeObject,
   type KubePatch,
   type KubeRetryOptions,
 } from './kube-router.js';
-import { round6 } from './file.js';
+import { round6, toHundredths } from './precision.js';
 import type { Split } from '../core/router.js';
-import type { RouterAdapter, RouterContext } from './adapter.js';
+import type { RouterDescriptor } from './descriptor.js';
 
 interface BackendRef {
   name?: string;
@@ -74,8 +73,7 @@ const isService = (b: BackendRef) => (b.kind ?? 'Service') === 'Service' && (b.g
 const weightOf = (b: BackendRef) => (typeof b.weight === 'number' ? b.weight : 1);
 
 export class GatewayApiRouter extends KubeRouter<RouteView> {
-  readonly name = 'gateway-api' as const;
-  protected readonly mirrors = true;
+  readonly name = 'gateway-api';
 
   constructor(
     kube: KubeClient,
@@ -128,10 +126,6 @@ export class GatewayApiRouter extends KubeRouter<RouteView> {
     return 100; // a RequestMirror filter without percent/fraction mirrors every request
   }
 
-  protected expressible(want: Split): Split {
-    return { weight: toHundredths(want.weight), mirror: toHundredths(want.mirror) };
-  }
-
   protected patchFor(view: RouteView, _obj: KubeObject, want: Split): KubePatch {
     const base = `/spec/rules/${this.cfg.rule}`;
     const w = shareToWeights(want.weight);
@@ -160,12 +154,22 @@ export class GatewayApiRouter extends KubeRouter<RouteView> {
   }
 }
 
-export const gatewayApiRouterAdapter: RouterAdapter = {
-  canMirror: true,
-  create(plan: Plan, ctx: RouterContext) {
-    const cfg = plan.spec.traffic['gateway-api'];
-    if (!cfg) throw new Error(`rollout ${plan.metadata.name}: traffic.router is gateway-api but traffic.gateway-api is missing`);
-    const namespace = objectNamespace(plan, cfg.namespace);
+const config = z.strictObject({
+  httpRoute: nonEmpty('an HTTPRoute name'),
+  namespace: z.string().optional(),
+  rule: z.number().int().min(0).default(0),
+  stableBackend: nonEmpty('a backend (Service) name'),
+  canaryBackend: nonEmpty('a backend (Service) name'),
+});
+
+export const gatewayApiRouter: RouterDescriptor<'gateway-api', typeof config> = {
+  name: 'gateway-api',
+  config,
+  mirrors: true,
+  needsKube: true,
+  expressible: (split) => ({ weight: toHundredths(split.weight), mirror: toHundredths(split.mirror) }),
+  create(cfg, rollout, ctx) {
+    const namespace = cfg.namespace ?? rollout.namespace;
     const kube = requireKube('gateway-api', `HTTPRoute ${namespace}/${cfg.httpRoute}`, ctx);
     return new GatewayApiRouter(kube, { namespace, httpRoute: cfg.httpRoute, rule: cfg.rule, stableBackend: cfg.stableBackend, canaryBackend: cfg.canaryBackend }, ctx.log);
   },

@@ -4,9 +4,10 @@
  * integers 0-256, so a percentage becomes the closest weight pair (weightPairFor) and `apply`
  * returns the split that pair gives. HAProxy cannot mirror. See docs/routers.md.
  */
-import type { Plan } from '../plan/schema.js';
+import { z } from 'zod';
+import { nonEmpty } from '../support/zod-fields.js';
 import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
-import type { RouterAdapter, RouterContext } from './adapter.js';
+import type { RouterDescriptor } from './descriptor.js';
 import {
   RuntimeApiError,
   pairPercent,
@@ -52,10 +53,6 @@ export class HaproxyRouter implements TrafficRouter {
   }
 
   async apply(split: Split): Promise<Split> {
-    if (!Number.isFinite(split.weight) || split.weight < 0 || split.weight > 100) {
-      throw new RouterError(this.name, this.target, `weight ${split.weight} is not a percentage from 0 to 100`);
-    }
-    if (split.mirror !== 0) throw new RouterError(this.name, this.target, `cannot mirror (mirror ${split.mirror}% requested): HAProxy has no request mirroring`);
     const pair = weightPairFor(split.weight);
     const before = await this.readPair();
     if (before.stable === pair.stable && before.canary === pair.canary) return { weight: pairPercent(pair), mirror: 0 };
@@ -67,15 +64,7 @@ export class HaproxyRouter implements TrafficRouter {
         throw new RouterError(this.name, this.target, `HAProxy refused \`${commands[i]}\`: ${answer}`);
       }
     });
-    const effective = await this.readPair();
-    if (effective.stable !== pair.stable || effective.canary !== pair.canary) {
-      throw new RouterError(
-        this.name,
-        this.target,
-        `weights read back as ${effective.stable}/${effective.canary} (stable/canary) right after setting ${pair.stable}/${pair.canary}; another client is changing them`,
-      );
-    }
-    return { weight: pairPercent(effective), mirror: 0 };
+    return { weight: pairPercent(await this.readPair()), mirror: 0 };
   }
 
   async read(): Promise<Split | null> {
@@ -124,11 +113,18 @@ export function setOrder(from: WeightPair, to: WeightPair): Array<'stable' | 'ca
   return stableFirst <= canaryFirst ? ['stable', 'canary'] : ['canary', 'stable'];
 }
 
-export const haproxyRouterAdapter: RouterAdapter = {
-  canMirror: false,
-  create(plan: Plan, _ctx: RouterContext): TrafficRouter {
-    const cfg = plan.spec.traffic.haproxy;
-    if (!cfg) throw new Error(`rollout ${plan.metadata.name}: traffic.router is haproxy but the traffic.haproxy block is missing`);
-    return new HaproxyRouter(cfg);
-  },
+const config = z.strictObject({
+  socket: nonEmpty('a unix socket path or host:port'),
+  backend: nonEmpty('a backend name'),
+  stableServer: nonEmpty('a server name'),
+  canaryServer: nonEmpty('a server name'),
+});
+
+export const haproxyRouter: RouterDescriptor<'haproxy', typeof config> = {
+  name: 'haproxy',
+  config,
+  mirrors: false,
+  needsKube: false,
+  expressible: (split) => ({ weight: pairPercent(weightPairFor(split.weight)), mirror: 0 }),
+  create: (cfg) => new HaproxyRouter(cfg),
 };

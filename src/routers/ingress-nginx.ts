@@ -13,24 +13,23 @@
  * written, with a merge patch carrying metadata.resourceVersion (a concurrent edit is a 409).
  * ingress-nginx cannot mirror a share of requests to the canary.
  */
+import { z } from 'zod';
 import { PATCH } from '../kube/client.js';
-import type { Plan } from '../plan/schema.js';
 import {
   DEFAULT_KUBE_RETRY,
   KubeRouter,
-  objectNamespace,
   requireKube,
   shareToWeights,
-  toHundredths,
   type KubeObject,
   type KubePatch,
   type KubeRetryOptions,
 } from './kube-router.js';
-import { round6 } from './file.js';
+import { round6, toHundredths } from './precision.js';
 import type { Split } from '../core/router.js';
-import type { RouterAdapter, RouterContext } from './adapter.js';
+import type { RouterDescriptor } from './descriptor.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Logger } from '../support/log.js';
+import { nonEmpty } from '../support/zod-fields.js';
 
 export const CANARY = 'nginx.ingress.kubernetes.io/canary';
 export const CANARY_WEIGHT = 'nginx.ingress.kubernetes.io/canary-weight';
@@ -41,8 +40,7 @@ interface IngressView {
 }
 
 export class IngressNginxRouter extends KubeRouter<IngressView> {
-  readonly name = 'ingress-nginx' as const;
-  protected readonly mirrors = false;
+  readonly name = 'ingress-nginx';
 
   constructor(kube: KubeClient, opts: { namespace: string; canaryIngress: string }, log: Logger, retry: KubeRetryOptions = DEFAULT_KUBE_RETRY) {
     super(kube, { kind: 'Ingress', group: 'networking.k8s.io', plural: 'ingresses', namespace: opts.namespace, name: opts.canaryIngress, versions: ['v1'], discover: false }, log, retry);
@@ -58,10 +56,6 @@ export class IngressNginxRouter extends KubeRouter<IngressView> {
     // ingress-nginx uses the total only when it is above 100 (balancer.lua), else 100.
     const total = Math.max(100, this.integer(annotations, CANARY_WEIGHT_TOTAL, 100));
     return { weight: round6(Math.min(100, (weight * 100) / total)), mirror: 0 };
-  }
-
-  protected expressible(want: Split): Split {
-    return { weight: toHundredths(want.weight), mirror: 0 };
   }
 
   protected patchFor(_view: IngressView, obj: KubeObject, want: Split): KubePatch {
@@ -85,12 +79,16 @@ export class IngressNginxRouter extends KubeRouter<IngressView> {
   }
 }
 
-export const ingressNginxRouterAdapter: RouterAdapter = {
-  canMirror: false,
-  create(plan: Plan, ctx: RouterContext) {
-    const cfg = plan.spec.traffic['ingress-nginx'];
-    if (!cfg) throw new Error(`rollout ${plan.metadata.name}: traffic.router is ingress-nginx but traffic.ingress-nginx is missing`);
-    const namespace = objectNamespace(plan, cfg.namespace);
+const config = z.strictObject({ canaryIngress: nonEmpty('an Ingress name'), namespace: z.string().optional() });
+
+export const ingressNginxRouter: RouterDescriptor<'ingress-nginx', typeof config> = {
+  name: 'ingress-nginx',
+  config,
+  mirrors: false,
+  needsKube: true,
+  expressible: (split) => ({ weight: toHundredths(split.weight), mirror: 0 }),
+  create(cfg, rollout, ctx) {
+    const namespace = cfg.namespace ?? rollout.namespace;
     const kube = requireKube('ingress-nginx', `Ingress ${namespace}/${cfg.canaryIngress}`, ctx);
     return new IngressNginxRouter(kube, { namespace, canaryIngress: cfg.canaryIngress }, ctx.log);
   },

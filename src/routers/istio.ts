@@ -9,14 +9,14 @@
  * Written with a JSON patch that first tests the route as read (a concurrent edit fails the
  * patch and the cycle re-reads); other routes, destinations and fields are never written.
  */
+import { z } from 'zod';
 import { PATCH } from '../kube/client.js';
 import type { KubeClient } from '../kube/client.js';
-import type { Plan } from '../plan/schema.js';
 import type { Logger } from '../support/log.js';
+import { nonEmpty } from '../support/zod-fields.js';
 import {
   DEFAULT_KUBE_RETRY,
   KubeRouter,
-  objectNamespace,
   requireKube,
   weightsToShare,
   type JsonPatchOp,
@@ -24,9 +24,9 @@ import {
   type KubePatch,
   type KubeRetryOptions,
 } from './kube-router.js';
-import { round6 } from './file.js';
+import { round6 } from './precision.js';
 import type { Split } from '../core/router.js';
-import type { RouterAdapter, RouterContext } from './adapter.js';
+import type { RouterDescriptor } from './descriptor.js';
 
 export interface Destination {
   host: string;
@@ -71,8 +71,7 @@ const matches = (d: { host?: string; subset?: string } | undefined, want: Destin
 const describe = (d: Destination) => (d.subset ? `${d.host} subset ${d.subset}` : d.host);
 
 export class IstioRouter extends KubeRouter<RouteView> {
-  readonly name = 'istio' as const;
-  protected readonly mirrors = true;
+  readonly name = 'istio';
 
   constructor(
     kube: KubeClient,
@@ -134,10 +133,6 @@ export class IstioRouter extends KubeRouter<RouteView> {
     return { weight, mirror };
   }
 
-  protected expressible(want: Split): Split {
-    return { weight: Math.round(want.weight), mirror: round6(want.mirror) };
-  }
-
   protected patchFor(view: RouteView, _obj: KubeObject, want: Split): KubePatch {
     const base = `/spec/http/${view.index}`;
     const ops: JsonPatchOp[] = [
@@ -162,12 +157,25 @@ export class IstioRouter extends KubeRouter<RouteView> {
   }
 }
 
-export const istioRouterAdapter: RouterAdapter = {
-  canMirror: true,
-  create(plan: Plan, ctx: RouterContext) {
-    const cfg = plan.spec.traffic.istio;
-    if (!cfg) throw new Error(`rollout ${plan.metadata.name}: traffic.router is istio but traffic.istio is missing`);
-    const namespace = objectNamespace(plan, cfg.namespace);
+const backendRef = z.strictObject({ host: nonEmpty('a host'), subset: z.string().optional() });
+
+const config = z.strictObject({
+  virtualService: nonEmpty('a VirtualService name'),
+  namespace: z.string().optional(),
+  route: z.string().optional(),
+  stable: backendRef,
+  canary: backendRef,
+});
+
+export const istioRouter: RouterDescriptor<'istio', typeof config> = {
+  name: 'istio',
+  config,
+  mirrors: true,
+  needsKube: true,
+  // Istio's destination weights are integers summing to 100; mirrorPercentage is a double.
+  expressible: (split) => ({ weight: Math.round(split.weight), mirror: round6(split.mirror) }),
+  create(cfg, rollout, ctx) {
+    const namespace = cfg.namespace ?? rollout.namespace;
     const kube = requireKube('istio', `VirtualService ${namespace}/${cfg.virtualService}`, ctx);
     return new IstioRouter(kube, { namespace, virtualService: cfg.virtualService, route: cfg.route, stable: cfg.stable, canary: cfg.canary }, ctx.log);
   },

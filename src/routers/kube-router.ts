@@ -10,15 +10,16 @@
  *   5. a concurrent edit (409 Conflict, or 422 from a failed `test` op) → re-read → retry (bounded);
  *   6. verify the split in the PATCH response; a server that rewrote it is an error.
  *
- * Every failure is a RouterError naming the object; the engine then holds and retries later.
+ * The split arrives in range and rounded to what the router can express (split-guard.ts). Every
+ * failure is a RouterError naming the object; the engine then holds and retries later.
  */
 import pRetry from 'p-retry';
 import { KubeApiError, type KubeClient, type PatchType } from '../kube/client.js';
 import type { Logger } from '../support/log.js';
-import type { Plan, RouterName } from '../plan/schema.js';
-import { round6 } from './file.js';
+import { round6 } from './precision.js';
+import { formatSplit, sameSplit } from './split-guard.js';
 import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
-import type { RouterContext } from './adapter.js';
+import type { RouterContext } from './descriptor.js';
 
 /** A namespaced object as the API returns it; routers read the rest through their own views. */
 export interface KubeObject {
@@ -71,17 +72,6 @@ export interface JsonPatchOp {
   value?: unknown;
 }
 
-/** Tolerance when comparing splits (weights are percentages with at most 6 decimals). */
-const EPS = 1e-6;
-
-export function sameSplit(a: Split, b: Split): boolean {
-  return Math.abs(a.weight - b.weight) < EPS && Math.abs(a.mirror - b.mirror) < EPS;
-}
-
-export function formatSplit(s: Split | null): string {
-  return s ? `${s.weight}%/${s.mirror}% mirror` : 'no split';
-}
-
 /**
  * Integer weights for a canary share, exact to 0.01 %: a total of 100 for whole percentages
  * (readable `90/10`), else 10000 (`9950/50` for 0.5 %).
@@ -98,18 +88,8 @@ export function weightsToShare(stable: number, canary: number): number | null {
   return total > 0 ? round6((canary * 100) / total) : null;
 }
 
-/** Rounds a share to the 0.01 % the integer-weight routers can express. */
-export function toHundredths(percent: number): number {
-  return Math.round(percent * 100) / 100;
-}
-
-/** The namespace of a router's object: its own field, else the plan's, else `default`. */
-export function objectNamespace(plan: Pick<Plan, 'metadata'>, own: string | undefined): string {
-  return own ?? plan.metadata.namespace ?? 'default';
-}
-
 /** The RouterContext's KubeClient, or the clear error for a controller without one. */
-export function requireKube(router: RouterName, target: string, ctx: RouterContext): KubeClient {
+export function requireKube(router: string, target: string, ctx: RouterContext): KubeClient {
   if (!ctx.kube) {
     throw new RouterError(router, target, `router ${router} needs a Kubernetes API: run rollgate controller, or rollgate run with a kubeconfig`);
   }
@@ -128,7 +108,7 @@ function isConcurrentEdit(err: unknown): boolean {
 
 /** A router that keeps the canary's share in one Kubernetes object. */
 export abstract class KubeRouter<View> implements TrafficRouter {
-  abstract readonly name: RouterName;
+  abstract readonly name: string;
   readonly target: string;
   private version: string | null = null;
 
@@ -145,12 +125,8 @@ export abstract class KubeRouter<View> implements TrafficRouter {
   protected abstract locate(obj: KubeObject): View;
   /** The split the object carries, or null when it has never been set. */
   protected abstract splitOf(view: View): Split | null;
-  /** What the router can actually express for a wanted split (rounding). */
-  protected abstract expressible(want: Split): Split;
   /** The patch that sets the split, touching only the owned fields, with its optimistic check. */
   protected abstract patchFor(view: View, obj: KubeObject, want: Split): KubePatch;
-  /** Whether the router can copy requests to the canary. */
-  protected abstract readonly mirrors: boolean;
 
   protected fail(message: string, cause?: unknown): never {
     throw new RouterError(this.name, this.target, message, cause === undefined ? undefined : { cause });
@@ -161,12 +137,8 @@ export abstract class KubeRouter<View> implements TrafficRouter {
     return this.splitOf(this.locate(obj));
   }
 
-  async apply(split: Split): Promise<Split> {
-    for (const [what, v] of [['weight', split.weight], ['mirror', split.mirror]] as const) {
-      if (!Number.isFinite(v) || v < 0 || v > 100) this.fail(`${what} ${v} is not a percentage from 0 to 100`);
-    }
-    if (split.mirror > 0 && !this.mirrors) this.fail(`${this.name} cannot mirror requests (mirror ${split.mirror}% requested)`);
-    const want = this.expressible(split);
+  /** Sets `want`, a split the router can express (split-guard.ts rounds it first). */
+  async apply(want: Split): Promise<Split> {
     for (let round = 0; round <= this.retry.conflictRetries; round++) {
       const obj = await this.fetch();
       const view = this.locate(obj);

@@ -33,11 +33,12 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { dirname, resolve } from 'node:path';
-import type { Plan } from '../plan/schema.js';
+import { z } from 'zod';
 import type { Logger } from '../support/log.js';
 import { isErrno, writeFileAtomic } from '../support/fsutil.js';
+import { nonEmpty } from '../support/zod-fields.js';
 import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
-import type { RouterAdapter, RouterContext } from './adapter.js';
+import type { RouterDescriptor } from './descriptor.js';
 import {
   IncludeParseError,
   checkAddresses,
@@ -59,8 +60,8 @@ import {
 } from './nginx-lua-config.js';
 
 /** `lua`: split in a shared dict, set without a reload; `reload`: split_clients, reloaded. */
-export type NginxMode = 'lua' | 'reload';
 export const NGINX_MODES = ['lua', 'reload'] as const;
+export type NginxMode = (typeof NGINX_MODES)[number];
 
 export interface NginxRouterConfig {
   /** The rollout name the names in the file derive from (`rollgate_<name>_...`). */
@@ -124,9 +125,6 @@ export class NginxRouter implements TrafficRouter {
   }
 
   private async applyNow(split: Split): Promise<Split> {
-    for (const [what, v] of [['weight', split.weight], ['mirror', split.mirror]] as const) {
-      if (!Number.isFinite(v) || v < 0 || v > 100) throw new RouterError(this.name, this.target, `${what} ${v} is not a percentage from 0 to 100`);
-    }
     if (this.mode === 'reload') return this.applyReload(split);
     if (this.mode === 'lua') return this.applyLua(split);
     try {
@@ -142,8 +140,7 @@ export class NginxRouter implements TrafficRouter {
     }
   }
 
-  private async applyLua(split: Split): Promise<Split> {
-    const want = { weight: nginxShare(split.weight), mirror: nginxShare(split.mirror) };
+  private async applyLua(want: Split): Promise<Split> {
     const rendered = renderLuaInclude({
       rollout: this.config.rollout,
       names: this.names,
@@ -160,10 +157,10 @@ export class NginxRouter implements TrafficRouter {
     const same = state !== null && state.set && state.weight === basisPoints(want.weight) && state.mirror === basisPoints(want.mirror);
     if (same) return want;
     const answer = await this.control('PUT', want);
-    const effective = splitOf(answer);
-    if (!answer.set || answer.generation !== rendered.generation || effective.weight !== want.weight || effective.mirror !== want.mirror) {
+    if (!answer.set || answer.generation !== rendered.generation) {
       throw new RouterError(this.name, this.target, `nginx answered ${JSON.stringify(answer)} after setting weight ${want.weight}%, mirror ${want.mirror}% (generation ${rendered.generation})`);
     }
+    const effective = splitOf(answer);
     this.config.log?.info({ router: this.name, target: this.target, split: effective, mode: 'lua' }, 'nginx routes the new split');
     return effective;
   }
@@ -386,13 +383,28 @@ function list(v: string | string[]): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
-export const nginxRouterAdapter: RouterAdapter = {
-  canMirror: true,
-  create(plan: Plan, ctx: RouterContext): TrafficRouter {
-    const cfg = plan.spec.traffic.nginx;
-    if (!cfg) throw new Error(`rollout ${plan.metadata.name}: traffic.router is nginx but the traffic.nginx block is missing`);
-    return new NginxRouter({
-      rollout: plan.metadata.name,
+const hostPorts = z.union([nonEmpty('host:port'), z.array(nonEmpty('host:port')).min(1)], {
+  error: 'expected host:port or a list of host:port',
+});
+
+const config = z.strictObject({
+  configFile: nonEmpty('a file path'),
+  stable: hostPorts,
+  canary: hostPorts,
+  reload: z.array(z.string()).min(1).default(['nginx', '-s', 'reload']),
+  test: z.array(z.string()).min(1).default(['nginx', '-t']),
+  mode: z.enum(NGINX_MODES, { error: 'expected lua (split set without a reload; needs the nginx Lua module) or reload' }).optional(),
+});
+
+export const nginxRouter: RouterDescriptor<'nginx', typeof config> = {
+  name: 'nginx',
+  config,
+  mirrors: true,
+  needsKube: false,
+  expressible: (split) => ({ weight: nginxShare(split.weight), mirror: nginxShare(split.mirror) }),
+  create: (cfg, rollout, ctx) =>
+    new NginxRouter({
+      rollout: rollout.name,
       // Relative paths are relative to the controller's working directory.
       configFile: resolve(cfg.configFile),
       stable: list(cfg.stable),
@@ -401,6 +413,5 @@ export const nginxRouterAdapter: RouterAdapter = {
       test: cfg.test,
       ...(cfg.mode ? { mode: cfg.mode } : {}),
       log: ctx.log,
-    });
-  },
+    }),
 };

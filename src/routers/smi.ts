@@ -8,24 +8,24 @@
  * the patch and the cycle re-reads), then sets the two weights; nothing else is written.
  * SMI cannot mirror requests.
  */
+import { z } from 'zod';
 import { PATCH } from '../kube/client.js';
 import type { KubeClient } from '../kube/client.js';
-import type { Plan } from '../plan/schema.js';
 import type { Logger } from '../support/log.js';
+import { nonEmpty } from '../support/zod-fields.js';
 import {
   DEFAULT_KUBE_RETRY,
   KubeRouter,
-  objectNamespace,
   requireKube,
   shareToWeights,
-  toHundredths,
   weightsToShare,
   type KubeObject,
   type KubePatch,
   type KubeRetryOptions,
 } from './kube-router.js';
+import { toHundredths } from './precision.js';
 import type { Split } from '../core/router.js';
-import type { RouterAdapter, RouterContext } from './adapter.js';
+import type { RouterDescriptor } from './descriptor.js';
 
 export const SMI_VERSIONS = ['v1alpha4', 'v1alpha3', 'v1alpha2'] as const;
 
@@ -49,8 +49,7 @@ export interface SmiTarget {
 }
 
 export class SmiRouter extends KubeRouter<SplitView> {
-  readonly name = 'smi' as const;
-  protected readonly mirrors = false;
+  readonly name = 'smi';
 
   constructor(
     kube: KubeClient,
@@ -90,10 +89,6 @@ export class SmiRouter extends KubeRouter<SplitView> {
     return weight === null ? null : { weight, mirror: 0 };
   }
 
-  protected expressible(want: Split): Split {
-    return { weight: toHundredths(want.weight), mirror: 0 };
-  }
-
   protected patchFor(view: SplitView, _obj: KubeObject, want: Split): KubePatch {
     const w = shareToWeights(want.weight);
     return {
@@ -107,12 +102,21 @@ export class SmiRouter extends KubeRouter<SplitView> {
   }
 }
 
-export const smiRouterAdapter: RouterAdapter = {
-  canMirror: false,
-  create(plan: Plan, ctx: RouterContext) {
-    const cfg = plan.spec.traffic.smi;
-    if (!cfg) throw new Error(`rollout ${plan.metadata.name}: traffic.router is smi but traffic.smi is missing`);
-    const namespace = objectNamespace(plan, cfg.namespace);
+const config = z.strictObject({
+  trafficSplit: nonEmpty('a TrafficSplit name'),
+  namespace: z.string().optional(),
+  stableBackend: nonEmpty('a backend (Service) name'),
+  canaryBackend: nonEmpty('a backend (Service) name'),
+});
+
+export const smiRouter: RouterDescriptor<'smi', typeof config> = {
+  name: 'smi',
+  config,
+  mirrors: false,
+  needsKube: true,
+  expressible: (split) => ({ weight: toHundredths(split.weight), mirror: 0 }),
+  create(cfg, rollout, ctx) {
+    const namespace = cfg.namespace ?? rollout.namespace;
     const kube = requireKube('smi', `TrafficSplit ${namespace}/${cfg.trafficSplit}`, ctx);
     return new SmiRouter(kube, { namespace, trafficSplit: cfg.trafficSplit, stableBackend: cfg.stableBackend, canaryBackend: cfg.canaryBackend }, ctx.log);
   },

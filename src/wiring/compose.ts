@@ -6,23 +6,20 @@
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import type { TrafficRouter } from '../core/router.js';
 import type { LoadedPlan } from '../plan/load.js';
-import { createRouter } from '../routers/registry.js';
+import { createRouter, routerDescriptor } from '../routers/registry.js';
 import type { Logger } from '../support/log.js';
 import { StandaloneController, type StandaloneOptions } from '../standalone/host.js';
 import { KubeController, type KubeControllerOptions } from '../cluster/host.js';
-
-/** The routers that patch cluster objects, and so need the Kubernetes API. */
-const KUBE_ROUTERS = new Set(['ingress-nginx', 'gateway-api', 'smi', 'istio']);
 
 /** A client for the kubeconfig (default: in-cluster service account, else KUBECONFIG or ~/.kube/config) and context. */
 export function kubeClient(opts: { kubeconfig?: string; context?: string } = {}): KubeClient {
   return new KubeClient(loadKubeConfig(opts));
 }
 
-/** Builds each plan's router from the registry, giving the Kubernetes routers `kube()`. */
+/** Builds each plan's router from the registry, giving `kube()` to the routers whose descriptor says `needsKube`. */
 export function registryRouters(log: Logger, kube: () => KubeClient | null): (loaded: LoadedPlan) => TrafficRouter {
   return (loaded) => {
-    const client = KUBE_ROUTERS.has(loaded.plan.spec.traffic.router) ? kube() : null;
+    const client = routerDescriptor(loaded.plan.spec.traffic.router)?.needsKube ? kube() : null;
     return createRouter(loaded.plan, { log, ...(client ? { kube: client } : {}) });
   };
 }

@@ -6,13 +6,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHaproxy, type RunningHaproxy } from '../../src/devtools/local-haproxy.js';
 import { sendRequests, sharePercent, startBackends, type TestBackends } from '../../src/devtools/test-backends.js';
-import { HaproxyRouter } from '../../src/routers/haproxy.js';
+import { HaproxyRouter, haproxyRouter } from '../../src/routers/haproxy.js';
+import { guardSplits } from '../../src/routers/split-guard.js';
 import { pairPercent, weightPairFor } from '../../src/routers/haproxy-runtime.js';
-import { RouterError } from '../../src/core/router.js';
+import { RouterError, type TrafficRouter } from '../../src/core/router.js';
 
 let backends: TestBackends<'stable' | 'canary'>;
 let haproxy: RunningHaproxy;
-let router: HaproxyRouter;
+/** The router as the registry builds it (wrapped by split-guard.ts), with HAProxy's weight pair. */
+let router: TrafficRouter & Pick<HaproxyRouter, 'readPair'>;
 
 beforeAll(async () => {
   backends = await startBackends(['stable', 'canary'] as const);
@@ -28,7 +30,8 @@ backend checkout
   server canary ${backends.canary.address} weight 0
 `,
   });
-  router = new HaproxyRouter({ socket: haproxy.socket, backend: 'checkout', stableServer: 'stable', canaryServer: 'canary' });
+  const runtime = new HaproxyRouter({ socket: haproxy.socket, backend: 'checkout', stableServer: 'stable', canaryServer: 'canary' });
+  router = Object.assign(guardSplits(runtime, haproxyRouter), { readPair: () => runtime.readPair() });
 });
 afterAll(async () => {
   await haproxy?.stop();

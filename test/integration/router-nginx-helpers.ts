@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import { startNginx, type RunningNginx } from '../../src/devtools/local-nginx.js';
 import { startBackends, type TestBackends } from '../../src/devtools/test-backends.js';
-import { NginxRouter, type NginxMode } from '../../src/routers/nginx.js';
+import { NginxRouter, nginxRouter, type NginxMode } from '../../src/routers/nginx.js';
+import { guardSplits } from '../../src/routers/split-guard.js';
+import type { TrafficRouter } from '../../src/core/router.js';
 import { nginxNames, probeSocketFor, renderInclude } from '../../src/routers/nginx-config.js';
 import { renderLuaInclude } from '../../src/routers/nginx-lua-config.js';
 
@@ -21,7 +23,8 @@ export const ROUNDED_SPLITS = [
 export interface NginxRig {
   nginx: RunningNginx;
   backends: TestBackends<'stable' | 'canary'>;
-  router: NginxRouter;
+  /** The router as the registry builds it (wrapped by split-guard.ts), with the nginx router's probe socket and mode. */
+  router: TrafficRouter & Pick<NginxRouter, 'probeSocket' | 'modeInUse'>;
   configFile: string;
   stop(): Promise<void>;
 }
@@ -85,7 +88,7 @@ export async function startNginxRig(opts: { rollout?: string; workerProcesses?: 
       http: ({ port, dir }) => userServerBlock(rollout, includeIn(dir), port),
     });
     const configFile = includeIn(nginx.dir);
-    const router = new NginxRouter({
+    const nginxRouterOnFile = new NginxRouter({
       rollout,
       configFile,
       stable: [backends.stable.address],
@@ -93,6 +96,10 @@ export async function startNginxRig(opts: { rollout?: string; workerProcesses?: 
       test: nginx.testArgv,
       reload: nginx.reloadArgv,
       ...(routerMode === 'auto' ? {} : { mode: routerMode }),
+    });
+    const router = Object.assign(guardSplits(nginxRouterOnFile, nginxRouter), {
+      probeSocket: nginxRouterOnFile.probeSocket,
+      modeInUse: () => nginxRouterOnFile.modeInUse(),
     });
     const running = nginx;
     return {

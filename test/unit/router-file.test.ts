@@ -4,8 +4,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/support/log.js';
-import { FileRouter, renderFileSplit } from '../../src/routers/file.js';
-import { canMirror, createRouter, routerAdapters } from '../../src/routers/registry.js';
+import { FileRouter, fileRouter, renderFileSplit } from '../../src/routers/file.js';
+import { guardSplits } from '../../src/routers/split-guard.js';
+import { createRouter, routerDescriptor, ROUTER_DESCRIPTORS } from '../../src/routers/registry.js';
 import { RouterError } from '../../src/core/router.js';
 import { ROUTERS, type Plan, type RouterName } from '../../src/plan/schema.js';
 
@@ -68,7 +69,7 @@ describe('file router', () => {
   });
 
   it('rejects a weight outside 0-100 without touching the file', async () => {
-    const router = new FileRouter(join(dir, 'split.json'));
+    const router = guardSplits(new FileRouter(join(dir, 'split.json')), fileRouter);
     await router.apply({ weight: 5, mirror: 0 });
     await expect(router.apply({ weight: 101, mirror: 0 })).rejects.toThrow(RouterError);
     await expect(router.apply({ weight: Number.NaN, mirror: 0 })).rejects.toThrow(/weight NaN is not a percentage/);
@@ -130,8 +131,8 @@ describe('router registry', () => {
     expect(router.target).toBe(join(dir, 'split.json'));
   });
 
-  it('has an adapter for every router of the plan format', () => {
-    expect(Object.keys(routerAdapters).sort()).toEqual([...ROUTERS].sort());
+  it('has a descriptor for every router of the plan format', () => {
+    expect(ROUTER_DESCRIPTORS.map((d) => d.name).sort()).toEqual([...ROUTERS].sort());
   });
 
   it('refuses a Kubernetes router without a Kubernetes API, saying what is needed', () => {
@@ -149,7 +150,6 @@ describe('router registry', () => {
       'ingress-nginx': false,
       smi: false,
     };
-    for (const r of ROUTERS) expect(canMirror(r)).toBe(expected[r]);
-    for (const [name, adapter] of Object.entries(routerAdapters)) expect(adapter!.canMirror).toBe(canMirror(name as RouterName));
+    for (const r of ROUTERS) expect(routerDescriptor(r)?.mirrors).toBe(expected[r]);
   });
 });

@@ -3,9 +3,10 @@
  * HTTPRoute backendRef weights of one rule, RequestMirror filter, JSON patch with a `test` op.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GatewayApiRouter } from '../../src/routers/gateway-api.js';
+import { GatewayApiRouter, gatewayApiRouter } from '../../src/routers/gateway-api.js';
+import { guardSplits } from '../../src/routers/split-guard.js';
 import { createRouter } from '../../src/routers/registry.js';
-import { RouterError } from '../../src/core/router.js';
+import { RouterError, type TrafficRouter } from '../../src/core/router.js';
 import { silentLogger } from '../../src/support/log.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { FakeKubeApi, type Json, type KubeObj } from '../helpers/fake-kube-api.js';
@@ -41,7 +42,7 @@ function httpRoute(rule0: Record<string, Json> = {}) {
 }
 
 let api: FakeKubeApi;
-let router: GatewayApiRouter;
+let router: TrafficRouter;
 const stored = () => api.object(G, 'httproutes', 'learning', 'cohort-analyzer');
 const rule = (o: KubeObj, i = 0) => (o.spec as { rules: Array<Record<string, Json>> }).rules[i]!;
 
@@ -49,7 +50,7 @@ beforeEach(() => {
   api = new FakeKubeApi();
   api.serveGroup(G, ['v1', 'v1beta1']);
   api.create(httpRoute(), 'httproutes');
-  router = new GatewayApiRouter(api.client(), target, silentLogger(), retry);
+  router = guardSplits(new GatewayApiRouter(api.client(), target, silentLogger(), retry), gatewayApiRouter);
 });
 afterEach(() => api.close());
 

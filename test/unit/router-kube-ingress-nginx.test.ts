@@ -3,9 +3,10 @@
  * canary Ingress, merge patch guarded by metadata.resourceVersion.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CANARY, CANARY_WEIGHT, CANARY_WEIGHT_TOTAL, IngressNginxRouter } from '../../src/routers/ingress-nginx.js';
+import { CANARY, CANARY_WEIGHT, CANARY_WEIGHT_TOTAL, IngressNginxRouter, ingressNginxRouter } from '../../src/routers/ingress-nginx.js';
+import { guardSplits } from '../../src/routers/split-guard.js';
 import { createRouter } from '../../src/routers/registry.js';
-import { RouterError } from '../../src/core/router.js';
+import { RouterError, type TrafficRouter } from '../../src/core/router.js';
 import { silentLogger } from '../../src/support/log.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { FakeKubeApi } from '../helpers/fake-kube-api.js';
@@ -27,14 +28,14 @@ function canaryIngress(annotations: Record<string, string> = {}) {
 }
 
 let api: FakeKubeApi;
-let router: IngressNginxRouter;
+let router: TrafficRouter;
 const stored = () => api.object(N, 'ingresses', 'learning', 'analyzer-canary');
 const annotations = () => stored().metadata.annotations as Record<string, string>;
 
 beforeEach(() => {
   api = new FakeKubeApi();
   api.create(canaryIngress(), 'ingresses');
-  router = new IngressNginxRouter(api.client(), { namespace: 'learning', canaryIngress: 'analyzer-canary' }, silentLogger(), retry);
+  router = guardSplits(new IngressNginxRouter(api.client(), { namespace: 'learning', canaryIngress: 'analyzer-canary' }, silentLogger(), retry), ingressNginxRouter);
 });
 afterEach(() => api.close());
 

@@ -3,7 +3,9 @@
  * weights (integers summing to 100), mirror + mirrorPercentage, JSON patch testing the route.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IstioRouter } from '../../src/routers/istio.js';
+import { IstioRouter, istioRouter } from '../../src/routers/istio.js';
+import type { TrafficRouter } from '../../src/core/router.js';
+import { guardSplits } from '../../src/routers/split-guard.js';
 import { createRouter } from '../../src/routers/registry.js';
 import { silentLogger } from '../../src/support/log.js';
 import type { Plan } from '../../src/plan/schema.js';
@@ -44,14 +46,14 @@ function virtualService() {
 }
 
 let api: FakeKubeApi;
-let router: IstioRouter;
+let router: TrafficRouter;
 const http = (i = 1) => (api.object(I, 'virtualservices', 'learning', 'analyzer').spec as { http: Http[] }).http[i]!;
 
 beforeEach(() => {
   api = new FakeKubeApi();
   api.serveGroup(I, ['v1', 'v1beta1', 'v1alpha3']);
   api.create(virtualService(), 'virtualservices');
-  router = new IstioRouter(api.client(), target, silentLogger(), retry);
+  router = guardSplits(new IstioRouter(api.client(), target, silentLogger(), retry), istioRouter);
 });
 afterEach(() => api.close());
 

@@ -3,9 +3,10 @@
  * testing spec.backends, version discovery (v1alpha4 → v1alpha2).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SmiRouter } from '../../src/routers/smi.js';
+import { SmiRouter, smiRouter } from '../../src/routers/smi.js';
+import { guardSplits } from '../../src/routers/split-guard.js';
 import { createRouter } from '../../src/routers/registry.js';
-import { RouterError } from '../../src/core/router.js';
+import { RouterError, type TrafficRouter } from '../../src/core/router.js';
 import { silentLogger } from '../../src/support/log.js';
 import type { Plan } from '../../src/plan/schema.js';
 import { FakeKubeApi, type Json } from '../helpers/fake-kube-api.js';
@@ -30,14 +31,14 @@ function trafficSplit(version = 'v1alpha2') {
 }
 
 let api: FakeKubeApi;
-let router: SmiRouter;
+let router: TrafficRouter;
 const backends = () => (api.object(S, 'trafficsplits', 'learning', 'analyzer').spec as { backends: Array<{ service: string; weight: number }> }).backends;
 
 beforeEach(() => {
   api = new FakeKubeApi();
   api.serveGroup(S, ['v1alpha2', 'v1alpha1'], 'v1alpha2');
   api.create(trafficSplit(), 'trafficsplits');
-  router = new SmiRouter(api.client(), target, silentLogger(), retry);
+  router = guardSplits(new SmiRouter(api.client(), target, silentLogger(), retry), smiRouter);
 });
 afterEach(() => api.close());
 

@@ -3,7 +3,7 @@
  * weight pairs, the order of the two `set server` commands, runtime API addresses and answers.
  */
 import { describe, expect, it } from 'vitest';
-import { setOrder } from '../../src/routers/haproxy.js';
+import { haproxyRouter, setOrder } from '../../src/routers/haproxy.js';
 import { MAX_WEIGHT, pairPercent, parseRuntimeAddress, splitAnswers, weightPairFor } from '../../src/routers/haproxy-runtime.js';
 
 describe('weightPairFor', () => {
@@ -40,6 +40,17 @@ describe('weightPairFor', () => {
       const target = bp / 100;
       const err = Math.abs(pairPercent(weightPairFor(target)) - target);
       expect(err).toBeLessThan(target >= 1 && target <= 99 ? 0.05 : 0.2);
+    }
+  });
+});
+
+describe('the precision of the haproxy descriptor', () => {
+  it('rounds a share to the share of its pair, and that share maps back to the same pair (every 0.01% step)', () => {
+    for (let h = 0; h <= 10_000; h++) {
+      const pair = weightPairFor(h / 100);
+      const rounded = haproxyRouter.expressible({ weight: h / 100, mirror: 0 });
+      expect(rounded).toEqual({ weight: pairPercent(pair), mirror: 0 });
+      expect(weightPairFor(rounded.weight)).toEqual(pair);
     }
   });
 });

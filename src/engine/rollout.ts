@@ -16,6 +16,7 @@ import { applyEntry, guardWatches, replayJournal, splitConfirmed, type RolloutSt
 import { DecisionBuilder, decideApplyFailure, decideCheckpoint, decideDue, decideManual, decidePlanUpdate, type ManualAction, type ManualResult, type PlanContext } from './decide.js';
 import { decideGuard, type GuardResult } from './decide-guard.js';
 import { applyRetryDelay, dueDecision, type DueDecision } from './schedule.js';
+import { reconcileRouter, routerTouched } from './reconcile.js';
 import { badQueries, checkpointSpan, fetchSamples, guardMetrics, guardSpan, judgeSamples, type Evidence } from './judge.js';
 
 /** Hooks for logs, metrics, notifications and command output. All optional. */
@@ -186,7 +187,7 @@ export class RolloutRunner {
    * to re-apply.
    */
   private driftCheckActive(): boolean {
-    return this.deps.driftCheckMs !== undefined && this.state.splitSeq > 0 && splitConfirmed(this.state);
+    return this.deps.driftCheckMs !== undefined && routerTouched(this.state) && splitConfirmed(this.state);
   }
 
   /** The guard watches whenever the canary gets traffic (core/state.ts) and it has metrics. */
@@ -328,12 +329,10 @@ export class RolloutRunner {
     }
   }
 
-  /** On start: re-apply the last decided split where the router disagrees with the journal. */
+  /** Reads the router back: re-applies the journalled split where it disagrees (reconcile.ts). */
   private async reconcile(why: 'start' | 'drift' = 'start'): Promise<void> {
     const { router, log } = this.deps;
-    // No record has decided a split yet: rollgate has not touched the router, so there is
-    // nothing to re-apply or confirm (an applied mark needs the seq of a deciding record).
-    if (this.state.splitSeq === 0) return;
+    if (!routerTouched(this.state)) return;
     let actual: Split | null = null;
     try {
       actual = await router.read();
@@ -341,22 +340,21 @@ export class RolloutRunner {
       log.warn({ rollout: this.id, err: (err as Error).message }, 'cannot read the router; re-applying the journalled split');
     }
     const want = { weight: this.state.weight, mirror: this.state.mirror };
-    // A router that rounds (HAProxy's integer weights, nginx's 0.01%) reports what it applied:
-    // compare with that, not with the decided split.
-    const confirmed = splitConfirmed(this.state) ? this.state.applied?.effective : undefined;
-    const expected = confirmed ?? want;
-    const near = (a: number, b: number) => Math.abs(a - b) < 1e-6;
-    const same = actual !== null && ((near(actual.weight, expected.weight) && near(actual.mirror, expected.mirror)) || (near(actual.weight, want.weight) && near(actual.mirror, want.mirror)));
-    if (same && splitConfirmed(this.state)) return;
-    if (!same) {
-      const what = why === 'drift' ? 'router drifted from the journalled split' : 'router disagrees with the journal';
-      log.warn({ rollout: this.id, journal: want, router: actual, seq: this.state.splitSeq }, `${what}; re-applying the last decided split`);
-      await this.applySplit();
-      return;
+    switch (reconcileRouter(this.state, actual)) {
+      case 'in-sync':
+        return;
+      case 'reapply': {
+        const what = why === 'drift' ? 'router drifted from the journalled split' : 'router disagrees with the journal';
+        log.warn({ rollout: this.id, journal: want, router: actual, seq: this.state.splitSeq }, `${what}; re-applying the last decided split`);
+        await this.applySplit();
+        return;
+      }
+      case 'confirm': {
+        // The router already has the split, but its confirmation never reached the journal.
+        const mark: AppliedMark = { applied: this.state.splitSeq, rollout: this.id, weight: want.weight, mirror: want.mirror, at: isoTime(this.deps.clock.now()), effective: actual! };
+        await this.deps.journal.append(this.id, mark);
+        this.state = applyEntry(this.state, mark);
+      }
     }
-    // The router already has the split, but its confirmation never reached the journal.
-    const mark: AppliedMark = { applied: this.state.splitSeq, rollout: this.id, weight: want.weight, mirror: want.mirror, at: isoTime(this.deps.clock.now()), effective: actual! };
-    await this.deps.journal.append(this.id, mark);
-    this.state = applyEntry(this.state, mark);
   }
 }

@@ -4,8 +4,8 @@
 // (process start included) and the HTTP requests it makes, over several runs.
 //
 //   npm run build && node bench/simulate.bench.mjs [--runs 5]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,19 @@ function countingProxy(target) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, counts, url: `http://127.0.0.1:${server.address().port}` })));
 }
 
+/**
+ * CPU seconds (user + system) of this process's waited-for children so far, from
+ * /proc/self/stat (cutime + cstime); null where there is no /proc. Taken around each run, it
+ * is the simulate process's own CPU time: much less sensitive than wall time to other work on
+ * a shared machine (Prometheus's share of the work is not in it).
+ */
+const ticksPerSecond = existsSync('/proc/self/stat') ? Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) : 0;
+function childrenCpuSeconds() {
+  if (!ticksPerSecond) return null;
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond; // cutime, cstime (fields 16, 17)
+}
+
 function run(cmd, args) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args);
@@ -113,14 +126,17 @@ try {
   const file = path.join(dir, 'plan.yaml');
   writeFileSync(file, plan(proxy.url));
   const times = [];
+  const cpu = [];
   let last;
   for (let i = 0; i < runs; i++) {
     proxy.counts.query = 0;
     proxy.counts.query_range = 0;
     const t = performance.now();
+    const c = childrenCpuSeconds();
     // Asynchronous: the counting proxy lives in this process and must keep answering.
     last = await run(process.execPath, [path.join(root, 'dist/main.js'), 'simulate', file, '--output', 'json', '--until', iso(end)]);
     times.push(performance.now() - t);
+    if (c !== null) cpu.push(childrenCpuSeconds() - c);
     if (last.status !== 0) {
       console.error(last.stdout, last.stderr);
       throw new Error(`simulate exited ${last.status}, expected 0 (complete)`);
@@ -132,6 +148,10 @@ try {
   console.log(`records: ${records.length} (${records.filter((r) => r.kind === 'checkpoint').length} checkpoints), final: ${records.at(-1).decision}`);
   console.log(`HTTP requests per run: ${proxy.counts.query} instant + ${proxy.counts.query_range} range, for ~${ticks} guard ticks x 2 metrics`);
   console.log(`wall time over ${runs} runs: min ${(times[0] / 1000).toFixed(2)} s, median ${(times[Math.floor(runs / 2)] / 1000).toFixed(2)} s, max ${(times.at(-1) / 1000).toFixed(2)} s`);
+  if (cpu.length) {
+    cpu.sort((a, b) => a - b);
+    console.log(`CPU time of simulate (user + system) over ${runs} runs: min ${cpu[0].toFixed(2)} s, median ${cpu[Math.floor(runs / 2)].toFixed(2)} s, max ${cpu.at(-1).toFixed(2)} s`);
+  }
   proxy.server.close();
 } finally {
   await prom.stop();

@@ -39,7 +39,7 @@ export interface RolloutState {
   retryAt: number | null;
   /**
    * When the rollout was last resumed while the pending checkpoint was open: that checkpoint
-   * then gets a full window of evidence after the resume (schedule.ts, pendingCheckpoint).
+   * then gets a full window of evidence after the resume (engine/schedule.ts, pendingCheckpoint).
    */
   resumedAt: number | null;
   /** The decided split. */

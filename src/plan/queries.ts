@@ -1,7 +1,7 @@
 /**
  * The PromQL a metric sends: its template (`query`, or the one `alerts` stands for) rendered
  * with the plan's vars and the built-ins of the moment it is judged. One function for the
- * engine (judge.ts) and for validation, so what is checked is what runs.
+ * engine (engine/judge.ts) and for validation, so what is checked is what runs.
  */
 import { alertsQuery } from './alerts.js';
 import { formatWindow } from './duration.js';

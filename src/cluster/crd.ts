@@ -209,12 +209,12 @@ function bound(from: JsonSchema, to: OpenApiSchema, key: 'minimum' | 'maximum', 
   }
 }
 
-/** The plan's `spec` as a structural OpenAPI v3 schema. */
-export function specOpenApiSchema(): OpenApiSchema {
-  const json = z.toJSONSchema(specSchema, { io: 'input', reused: 'inline', cycles: 'throw', unrepresentable: 'throw' }) as JsonSchema;
-  const spec = toStructural(json, 'spec');
-  spec.description = 'The rollout plan: traffic router, gate metrics, analysis, guard, rollback, windows and phases (docs/plan-reference.md). Validated in full by the controller; errors appear in status and Events.';
-  return spec;
+/** The plan's `spec` as a structural OpenAPI v3 schema (`spec`: another router list's, see planSchemaFor). */
+export function specOpenApiSchema(spec: z.ZodType = specSchema): OpenApiSchema {
+  const json = z.toJSONSchema(spec, { io: 'input', reused: 'inline', cycles: 'throw', unrepresentable: 'throw' }) as JsonSchema;
+  const structural = toStructural(json, 'spec');
+  structural.description = 'The rollout plan: traffic router, gate metrics, analysis, guard, rollback, windows and phases (docs/plan-reference.md). Validated in full by the controller; errors appear in status and Events.';
+  return structural;
 }
 
 /** `metadata`: only restrictions on `name` are allowed; a plan's name is a DNS-1123 label. */

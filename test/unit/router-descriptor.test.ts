@@ -2,8 +2,8 @@
  * "A router is one file plus one registry line" (docs/routers.md, "How to add a router"): a
  * fixture router is written here the way the recipe says, added to the registry's list the way
  * the recipe's one line adds it, and then a plan naming it validates (its config block checked
- * with positioned errors, its mirror flag enforced by the mirror check) and the host-side
- * creation builds it wrapped in the split guard (range check, mirror refusal, rounding, the
+ * with positioned errors, its mirror flag enforced by the mirror check), the CRD schema has its
+ * block, and the host-side creation builds it wrapped in the split guard (range check, mirror refusal, rounding, the
  * effective-split check).
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadPlanText } from '../../src/plan/load.js';
+import { planSchemaFor } from '../../src/plan/schema.js';
+import { specOpenApiSchema, structuralProblems } from '../../src/cluster/crd.js';
 import { createRouter, routerDescriptor, ROUTER_DESCRIPTORS } from '../../src/routers/registry.js';
 import type { RouterDescriptor } from '../../src/routers/descriptor.js';
 import { RouterError, type Split, type TrafficRouter } from '../../src/core/router.js';
@@ -116,6 +118,18 @@ describe('a new router: one file plus one registry line', () => {
     ]);
     // The same plan with a router whose descriptor says it mirrors passes the check.
     expect(load(planText('    router: ledger\n    ledger:\n      entry: shop\n', 5), [...ROUTER_DESCRIPTORS, { ...ledgerRouter, mirrors: true }]).diagnostics).toEqual([]);
+  });
+
+  it('the CRD schema gains its router name and its block', () => {
+    const traffic = specOpenApiSchema(planSchemaFor(ROUTERS).shape.spec).properties!.traffic!;
+    expect(traffic.properties!.router!.enum).toEqual(['file', 'nginx', 'haproxy', 'ingress-nginx', 'gateway-api', 'smi', 'istio', 'ledger']);
+    expect(traffic.properties!.ledger).toMatchObject({
+      type: 'object',
+      required: ['entry'],
+      properties: { entry: { type: 'string', minLength: 1 }, book: { type: 'string' } },
+    });
+    expect(structuralProblems(traffic)).toEqual([]);
+    expect(specOpenApiSchema().properties!.traffic!.properties!.ledger).toBeUndefined();
   });
 
   it('the host looks up whether it needs the Kubernetes client', () => {

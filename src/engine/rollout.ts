@@ -2,7 +2,8 @@
  * The imperative shell around one rollout: it asks the pure core what is due, fetches the
  * samples, journals each decision (durably) before it touches the router, then confirms the
  * applied split in the journal. Its state is always `replay(journal)`; every decision is taken
- * in decide.ts and decide-guard.ts.
+ * in the pure core: decide.ts, decide-guard.ts, schedule.ts (what is due), reconcile.ts (the
+ * router read back).
  */
 import type { Journal } from '../core/journal.js';
 import { isDecisionRecord, type AppliedMark, type DecisionRecord } from '../core/record.js';
@@ -245,9 +246,8 @@ export class RolloutRunner {
   /** A person's decision, recorded with actor and reason, or refused. */
   manual(action: ManualAction, actor: string, reason?: string): Promise<ManualResult & { seq?: number }> {
     return this.serial(async () => {
-      let result: ManualResult = { accepted: false, message: '' };
       const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now(), actor);
-      result = decideManual(b, action, reason);
+      const result = decideManual(b, action, reason);
       if (result.accepted) await this.commit(b);
       return { ...result, ...(result.accepted ? { seq: this.state.seq } : {}) };
     });

@@ -71,15 +71,13 @@ type TrafficShape<D extends readonly RouterDescriptor[]> = { router: z.ZodEnum<{
 };
 
 /** The `traffic` schema for a list of router descriptors (src/routers/registry.ts). */
-export function trafficSchemaFor<const D extends readonly RouterDescriptor[]>(routers: D): z.ZodObject<TrafficShape<D>, z.core.$strict> {
+function trafficSchemaFor<const D extends readonly RouterDescriptor[]>(routers: D): z.ZodObject<TrafficShape<D>, z.core.$strict> {
   const names = routers.map((r) => r.name) as unknown as RouterNames<D>;
   const blocks = Object.fromEntries(routers.map((r) => [r.name, r.config.optional()]));
   // The shape is built from the list, so its type is stated rather than inferred.
   return z.strictObject({ router: z.enum(names, { error: `expected one of ${names.join(', ')}` }), ...blocks }) as unknown as z.ZodObject<TrafficShape<D>, z.core.$strict>;
 }
 
-export const ROUTERS = ROUTER_DESCRIPTORS.map((r) => r.name) as unknown as RouterNames<typeof ROUTER_DESCRIPTORS>;
-export type RouterName = (typeof ROUTER_DESCRIPTORS)[number]['name'];
 
 export const NO_DATA_POLICIES = ['inconclusive', 'fail'] as const;
 

@@ -13,9 +13,6 @@
 import { createHash } from 'node:crypto';
 import type { Split } from '../core/router.js';
 
-/** split_clients accepts two decimals: shares are multiples of 0.01%. */
-export const NGINX_SHARE_STEP = 0.01;
-
 export interface NginxNames {
   /** `rollgate_<rollout>`: the prefix of every name in the file. */
   prefix: string;

@@ -60,13 +60,8 @@ describe('layers', () => {
     expect(ranks.get('core')).toBeLessThan(ranks.get('engine')!);
   });
 
-  // Known violations being removed in this step (issue 8); none left. The list must never grow.
-  const STILL_TO_FIX = new Set<string>();
-
   it('no import in src/ runs against the layer order', () => {
-    const found = violations(edges, ranks).map((v) => v.replace(/ \(.*\)$/, ''));
-    expect(found.filter((v) => !STILL_TO_FIX.has(v))).toEqual([]);
-    expect([...STILL_TO_FIX].filter((v) => !found.includes(v))).toEqual([]);
+    expect(violations(edges, ranks)).toEqual([]);
   });
 
   it('only the composition root (src/wiring/) builds the KubeClient and the routers of the registry', () => {

@@ -9,6 +9,14 @@ export interface Split {
   mirror: number;
 }
 
+/** Tolerance when comparing splits: shares are percentages with at most 6 decimals. */
+const SPLIT_EPSILON = 1e-6;
+
+/** Whether two splits are the same share of live and mirrored traffic. */
+export function sameSplit(a: Split, b: Split): boolean {
+  return Math.abs(a.weight - b.weight) < SPLIT_EPSILON && Math.abs(a.mirror - b.mirror) < SPLIT_EPSILON;
+}
+
 export interface TrafficRouter {
   /** The router's name as in `traffic.router`. */
   readonly name: string;

@@ -23,6 +23,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sameSplit, type Split } from '../core/router.js';
 import { nginxNames, probeSocketFor, renderInclude } from '../routers/nginx-config.js';
 import { NginxRouter } from '../routers/nginx.js';
 import { nginxSiteConfig, startNginx, type RunningNginx } from './local-nginx.js';
@@ -51,11 +52,6 @@ export interface KillStormOptions {
   seed?: number;
   /** Progress lines. */
   log?: (line: string) => void;
-}
-
-export interface Split {
-  weight: number;
-  mirror: number;
 }
 
 export interface Outcome {
@@ -257,7 +253,7 @@ export function readJournalFile(file: string): JournalRead {
 const records = (entries: Entry[]) => entries.filter((e) => e.seq !== undefined);
 const changesSplit = (r: Entry) => r.weight !== undefined && (r.weight.from !== r.weight.to || r.mirror?.from !== r.mirror?.to);
 const splitOf = (r: Entry): Split => ({ weight: r.weight!.to, mirror: r.mirror?.to ?? 0 });
-const sameSplit = (a: Split | null, b: Split) => a !== null && Math.abs(a.weight - b.weight) < 1e-6 && Math.abs(a.mirror - b.mirror) < 1e-6;
+const sameSplitAs = (a: Split | null, b: Split) => a !== null && sameSplit(a, b);
 const fmt = (s: Split | null) => (s ? `${s.weight}%${s.mirror ? `+${s.mirror}m` : ''}` : 'unreadable');
 
 /** Violations of the journal's own invariants: parseable lines, gapless unique seq, no checkpoint judged twice. */
@@ -327,7 +323,7 @@ export function outcomeOf(entries: Entry[]): Outcome {
   return { end, weights, final };
 }
 
-const sameOutcome = (a: Outcome, b: Outcome) => a.end === b.end && a.weights.join(',') === b.weights.join(',') && sameSplit(a.final, b.final);
+const sameOutcome = (a: Outcome, b: Outcome) => a.end === b.end && a.weights.join(',') === b.weights.join(',') && sameSplitAs(a.final, b.final);
 const fmtOutcome = (o: Outcome) => `${o.end} via ${o.weights.join('→')} at ${fmt(o.final)}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -479,7 +475,7 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
     const split = await rig.read();
     // Running: re-read the journal after the router, the controller may have decided more meanwhile.
     const allowed = atKill ? splitsAfterReconcile(atKill, readJournalFile(journal).entries) : splitsWhileDead(j.entries);
-    if (!allowed.some((s) => sameSplit(split, s))) {
+    if (!allowed.some((s) => sameSplitAs(split, s))) {
       violate(`${when}: router shows ${fmt(split)}, journal allows ${allowed.map(fmt).join(' or ')}`);
     }
   };
@@ -526,7 +522,7 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
       if (recs.some((e) => e.decision === 'rollback')) killsDuringRollback++;
       await check(`after kill ${kills} (${mode})`);
       const atKill = readJournalFile(journal).entries;
-      if (!sameSplit(await rig.read(), lastDecidedSplit(atKill))) killsBeforeApply++;
+      if (!sameSplitAs(await rig.read(), lastDecidedSplit(atKill))) killsBeforeApply++;
       const restartedAt = Date.now();
       proc = start();
       restarts++;
@@ -553,7 +549,7 @@ async function runTrial(spec: TrialSpec, opts: KillStormOptions, root: string): 
     const entries = readJournalFile(journal).entries;
     const outcome = outcomeOf(entries);
     const finalSplit = await rig.read();
-    if (outcome.end !== 'unfinished' && !sameSplit(finalSplit, outcome.final)) violate(`at the end the router shows ${fmt(finalSplit)}, the journal ${fmt(outcome.final)}`);
+    if (outcome.end !== 'unfinished' && !sameSplitAs(finalSplit, outcome.final)) violate(`at the end the router shows ${fmt(finalSplit)}, the journal ${fmt(outcome.final)}`);
     return {
       report: { id: spec.id, scenario: spec.scenario, router: spec.router, kills, killsByMode, killsDuringRollback, killsBeforeApply, restarts, records: records(entries).length, outcome, violations },
       checks,

@@ -3,13 +3,10 @@
  * nothing, re-apply the journalled split, or confirm it with the applied mark that never
  * reached the journal. Pure: the journal's state and what the router reported.
  */
-import type { Split } from '../core/router.js';
+import { sameSplit, type Split } from '../core/router.js';
 import { splitConfirmed, type RolloutState } from '../core/state.js';
 
 export type Reconcile = 'in-sync' | 'reapply' | 'confirm';
-
-const near = (a: number, b: number) => Math.abs(a - b) < 1e-6;
-const same = (a: Split, b: Split) => near(a.weight, b.weight) && near(a.mirror, b.mirror);
 
 /**
  * Whether rollgate has decided a split for this rollout yet. Until it has (queued outside its
@@ -27,7 +24,7 @@ export function reconcileRouter(s: RolloutState, actual: Split | null): Reconcil
   // A router that rounds (HAProxy's integer weights, nginx's 0.01%) reports what it applied:
   // compare with that, as well as with the decided split.
   const effective = splitConfirmed(s) ? s.applied?.effective : undefined;
-  const agrees = actual !== null && (same(actual, effective ?? want) || same(actual, want));
+  const agrees = actual !== null && (sameSplit(actual, effective ?? want) || sameSplit(actual, want));
   if (!agrees) return 'reapply';
   return splitConfirmed(s) ? 'in-sync' : 'confirm';
 }

@@ -17,8 +17,8 @@ import pRetry from 'p-retry';
 import { KubeApiError, type KubeClient, type PatchType } from '../kube/client.js';
 import type { Logger } from '../support/log.js';
 import { round6 } from './precision.js';
-import { formatSplit, sameSplit } from './split-guard.js';
-import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
+import { formatSplit } from './split-guard.js';
+import { RouterError, sameSplit, type Split, type TrafficRouter } from '../core/router.js';
 import type { RouterContext } from './descriptor.js';
 
 /** A namespaced object as the API returns it; routers read the rest through their own views. */

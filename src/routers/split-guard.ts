@@ -12,15 +12,8 @@
  *
  * `read()` passes through.
  */
-import { RouterError, type Split, type TrafficRouter } from '../core/router.js';
+import { RouterError, sameSplit, type Split, type TrafficRouter } from '../core/router.js';
 import type { RouterDescriptor } from './descriptor.js';
-
-/** Tolerance when comparing splits (shares are percentages with at most 6 decimals). */
-const EPS = 1e-6;
-
-export function sameSplit(a: Split, b: Split): boolean {
-  return Math.abs(a.weight - b.weight) < EPS && Math.abs(a.mirror - b.mirror) < EPS;
-}
 
 export function formatSplit(s: Split | null): string {
   return s ? `${s.weight}%/${s.mirror}% mirror` : 'no split';

@@ -4,7 +4,7 @@
  * two named backends, and an NginxRouter on the include file.
  */
 import { join } from 'node:path';
-import { startNginx, type RunningNginx } from '../../src/devtools/local-nginx.js';
+import { nginxSiteConfig, startNginx, type RunningNginx } from '../../src/devtools/local-nginx.js';
 import { startBackends, type TestBackends } from '../../src/devtools/test-backends.js';
 import { NginxRouter, nginxRouter, type NginxMode } from '../../src/routers/nginx.js';
 import { guardSplits } from '../../src/routers/split-guard.js';
@@ -27,27 +27,6 @@ export interface NginxRig {
   router: TrafficRouter & Pick<NginxRouter, 'probeSocket' | 'modeInUse'>;
   configFile: string;
   stop(): Promise<void>;
-}
-
-/** The server block users write (docs/routers.md), for rollout `rollout`. */
-export function userServerBlock(rollout: string, includeFile: string, port: number): string {
-  const n = nginxNames(rollout);
-  return `
-    include ${includeFile};
-
-    server {
-        listen 127.0.0.1:${port};
-        location / {
-            mirror ${n.mirrorLocation};
-            proxy_pass http://$${n.upstreamVar};
-        }
-        location = ${n.mirrorLocation} {
-            internal;
-            if ($${n.mirrorVar} = "") { return 204; }
-            proxy_set_header X-Rollgate-Mirror 1;
-            proxy_pass http://$${n.mirrorVar}$request_uri;
-        }
-    }`;
 }
 
 /** The first include file, all traffic to stable (what users create before nginx first starts). */
@@ -85,7 +64,7 @@ export async function startNginxRig(opts: { rollout?: string; workerProcesses?: 
       files: ({ dir }) => ({
         [`rollgate/${rollout}.conf`]: initialInclude(rollout, includeIn(dir), backends.stable.address, backends.canary.address, mode),
       }),
-      http: ({ port, dir }) => userServerBlock(rollout, includeIn(dir), port),
+      http: ({ port, dir }) => nginxSiteConfig({ rollout, include: includeIn(dir), port }),
     });
     const configFile = includeIn(nginx.dir);
     const nginxRouterOnFile = new NginxRouter({

@@ -97,6 +97,11 @@ class TimedJournal implements Journal {
   }
 }
 
+/** Delivers what a notifier has queued (at most `ms`), then closes it. */
+function retire(notifier: Notifier, ms: number): Promise<void> {
+  return notifier.flush(ms).then(() => notifier.close());
+}
+
 export class RolloutHost<Meta = undefined> {
   readonly scheduler: Scheduler;
   private readonly journal: Journal;
@@ -202,8 +207,7 @@ export class RolloutHost<Meta = undefined> {
     const m = this.hosted.get(id);
     if (!m) throw new Error(`rollout ${id} is not managed`);
     m.runner.replaceIo(io);
-    const old = m.notifier;
-    void old.flush(10_000).then(() => old.close());
+    void retire(m.notifier, 10_000);
     m.notifier = this.notifier(loaded);
     m.loaded = loaded;
     await m.runner.updatePlan({ plan: loaded.plan, planHash: loaded.hash });
@@ -216,7 +220,7 @@ export class RolloutHost<Meta = undefined> {
     if (!m) return;
     this.scheduler.remove(id);
     this.opts.metrics.removeRollout(id);
-    void m.notifier.flush(5_000).then(() => m.notifier.close());
+    void retire(m.notifier, 5_000);
     this.hosted.delete(id);
   }
 
@@ -260,7 +264,7 @@ export class RolloutHost<Meta = undefined> {
 
   /** Delivers the queued notifications of every rollout (at most 5 s) and closes the notifiers. */
   async close(): Promise<void> {
-    await Promise.all(this.all().map((m) => m.notifier.flush(5_000).then(() => m.notifier.close())));
+    await Promise.all(this.all().map((m) => retire(m.notifier, 5_000)));
   }
 
   private notifier(loaded: LoadedPlan): Notifier {

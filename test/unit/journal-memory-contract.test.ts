@@ -9,27 +9,8 @@ import { join } from 'node:path';
 import { FileJournal } from '../../src/journal/file-journal.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import { JournalContractError, type Journal } from '../../src/core/journal.js';
-import type { AppliedMark, DecisionRecord, JournalEntry } from '../../src/core/record.js';
-
-const ROLLOUT = 'learning/analyzer';
-
-function record(seq: number, rollout = ROLLOUT): DecisionRecord {
-  return {
-    seq,
-    rollout,
-    revision: '2025.11.1',
-    planHash: 'sha256:abc',
-    kind: seq === 1 ? 'lifecycle' : 'checkpoint',
-    phase: 'canary',
-    phaseIndex: 0,
-    at: new Date(Date.UTC(2025, 10, 1, 14, 0, seq)).toISOString(),
-    decision: seq === 1 ? 'start' : 'continue',
-    reason: `record ${seq}`,
-    weight: { from: 0, to: 10 },
-    mirror: { from: 0, to: 0 },
-    actor: 'controller',
-  };
-}
+import type { AppliedMark, JournalEntry } from '../../src/core/record.js';
+import { record, ROLLOUT } from '../helpers/records.js';
 
 function mark(applied: number): AppliedMark {
   return { applied, rollout: ROLLOUT, weight: 10, mirror: 0, at: '2025-11-01T14:00:01Z' };
@@ -43,7 +24,7 @@ const cases: Array<[string, JournalEntry[], JournalEntry, string]> = [
   ['an older seq', [record(1), record(2)], record(1), 'journal learning/analyzer: duplicate or out-of-order seq 1 after seq 2 (expected 3); refusing to write'],
   ['a mark in an empty journal', [], mark(1), 'journal learning/analyzer: applied mark for seq 1, but the last seq is none (empty journal); refusing to write'],
   ['a mark past the last seq', [record(1)], mark(2), 'journal learning/analyzer: applied mark for seq 2, but the last seq is 1; refusing to write'],
-  ['an entry of another rollout', [], record(1, 'x/y'), 'journal learning/analyzer: entry of rollout "x/y" in the journal of "learning/analyzer"; refusing to write'],
+  ['an entry of another rollout', [], record(1, { rollout: 'x/y' }), 'journal learning/analyzer: entry of rollout "x/y" in the journal of "learning/analyzer"; refusing to write'],
 ];
 
 let dir: string;

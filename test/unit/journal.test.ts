@@ -6,27 +6,7 @@ import { pino } from 'pino';
 import { FileJournal, scanJournalFile, streamJournalFile } from '../../src/journal/file-journal.js';
 import { JournalContractError, JournalCorruptError, parseRolloutId } from '../../src/core/journal.js';
 import type { AppliedMark, DecisionRecord } from '../../src/core/record.js';
-
-const ROLLOUT = 'learning/analyzer';
-
-function record(seq: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
-  return {
-    seq,
-    rollout: ROLLOUT,
-    revision: '2025.11.1',
-    planHash: 'sha256:abc',
-    kind: seq === 1 ? 'lifecycle' : 'checkpoint',
-    phase: 'canary',
-    phaseIndex: 0,
-    at: new Date(Date.UTC(2025, 10, 1, 14, 0, seq)).toISOString(),
-    decision: seq === 1 ? 'start' : 'continue',
-    reason: `record ${seq}`,
-    weight: { from: 0, to: 10 },
-    mirror: { from: 0, to: 0 },
-    actor: 'controller',
-    ...over,
-  };
-}
+import { record, ROLLOUT } from '../helpers/records.js';
 
 function mark(applied: number): AppliedMark {
   return { applied, rollout: ROLLOUT, weight: 10, mirror: 0, at: '2025-11-01T14:00:01Z' };

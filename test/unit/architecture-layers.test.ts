@@ -50,6 +50,16 @@ function compositionViolations(src = SRC): string[] {
   return out;
 }
 
+/** A temporary src/-like tree of the given files (path -> text), for testing the checks themselves. */
+function toyTree(prefix: string, files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), text);
+  }
+  return dir;
+}
+
 describe('layers', () => {
   const ranks = layerRanks();
   const edges = importEdges();
@@ -69,15 +79,12 @@ describe('layers', () => {
   });
 
   it('the composition check catches a KubeClient or a router built outside wiring/', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-wiring-'));
-    const write = (file: string, text: string): void => {
-      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      writeFileSync(path.join(dir, file), text);
-    };
-    write('routers/registry.ts', 'export function createRouter(plan: unknown) {\n  return plan;\n}\n');
-    write('standalone/host.ts', "const kube = new KubeClient(loadKubeConfig());\n");
-    write('cluster/host.ts', "const router = createRouter(plan, { log });\n");
-    write('wiring/compose.ts', "const kube = new KubeClient(kc);\nconst router = createRouter (plan, { log, kube });\n");
+    const dir = toyTree('rollgate-wiring-', {
+      'routers/registry.ts': 'export function createRouter(plan: unknown) {\n  return plan;\n}\n',
+      'standalone/host.ts': "const kube = new KubeClient(loadKubeConfig());\n",
+      'cluster/host.ts': "const router = createRouter(plan, { log });\n",
+      'wiring/compose.ts': "const kube = new KubeClient(kc);\nconst router = createRouter (plan, { log, kube });\n",
+    });
     expect(compositionViolations(dir)).toEqual(['cluster/host.ts: createRouter(', 'standalone/host.ts: new KubeClient(']);
   });
 
@@ -86,16 +93,13 @@ describe('layers', () => {
   });
 
   it('the check catches an upward import, a peer import, an unranked folder and a cycle', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-layers-'));
-    const write = (file: string, text: string): void => {
-      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-      writeFileSync(path.join(dir, file), text);
-    };
-    write('core/a.ts', "import { b } from '../engine/b.js';\nexport const a = 1;\n");
-    write('engine/b.ts', "import type { A } from '../core/a.js';\nexport const b = 2;\n");
-    write('standalone/c.ts', "export { d } from '../cluster/d.js';\n");
-    write('cluster/d.ts', "export const d = await import('../extra/e.js');\n");
-    write('extra/e.ts', "import '../../outside.js';\n");
+    const dir = toyTree('rollgate-layers-', {
+      'core/a.ts': "import { b } from '../engine/b.js';\nexport const a = 1;\n",
+      'engine/b.ts': "import type { A } from '../core/a.js';\nexport const b = 2;\n",
+      'standalone/c.ts': "export { d } from '../cluster/d.js';\n",
+      'cluster/d.ts': "export const d = await import('../extra/e.js');\n",
+      'extra/e.ts': "import '../../outside.js';\n",
+    });
     const toy = new Map([
       ['core', 0],
       ['engine', 1],

@@ -13,25 +13,11 @@ import { join } from 'node:path';
 import { FileJournal, type JournalFileHandle, type JournalFileSystem } from '../../src/journal/file-journal.js';
 import { JournalHealth } from '../../src/journal/health.js';
 import type { DecisionRecord } from '../../src/core/record.js';
+import { record as fixture, ROLLOUT } from '../helpers/records.js';
 
-const ROLLOUT = 'learning/analyzer';
-
+/** Records of varied length (the reason padded), so torn and cut lines fall at different offsets. */
 function record(seq: number): DecisionRecord {
-  return {
-    seq,
-    rollout: ROLLOUT,
-    revision: '1',
-    planHash: 'sha256:abc',
-    kind: seq === 1 ? 'lifecycle' : 'checkpoint',
-    phase: 'canary',
-    phaseIndex: 0,
-    at: new Date(Date.UTC(2025, 10, 1, 14, 0, seq)).toISOString(),
-    decision: seq === 1 ? 'start' : 'continue',
-    reason: `record ${seq} ${'x'.repeat(seq % 7 * 40)}`,
-    weight: { from: 0, to: 10 },
-    mirror: { from: 0, to: 0 },
-    actor: 'controller',
-  };
+  return fixture(seq, { revision: '1', reason: `record ${seq} ${'x'.repeat(seq % 7 * 40)}` });
 }
 
 function eio(syscall: string): NodeJS.ErrnoException {

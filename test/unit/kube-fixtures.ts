@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
 import type { DecisionRecord, AppliedMark } from '../../src/core/record.js';
 import type { RolloutPlanObject } from '../../src/cluster/rolloutplans.js';
+import { record as fixture, ROLLOUT } from '../helpers/records.js';
 
 export const SERVER = 'https://k8s.test:6443';
 
@@ -48,25 +49,11 @@ export function rolloutPlan(name: string, spec: unknown, over: Partial<RolloutPl
   };
 }
 
-export const ROLLOUT = 'learning/analyzer';
+export { ROLLOUT };
 
+/** A record of the journal fixtures, dated on the kube tests' day with their revision. */
 export function record(seq: number, over: Partial<DecisionRecord> = {}): DecisionRecord {
-  return {
-    seq,
-    rollout: ROLLOUT,
-    revision: '1.0.0',
-    planHash: 'sha256:abc',
-    kind: seq === 1 ? 'lifecycle' : 'checkpoint',
-    phase: 'canary',
-    phaseIndex: 0,
-    at: new Date(Date.UTC(2025, 10, 3, 10, 0, seq)).toISOString(),
-    decision: seq === 1 ? 'start' : 'continue',
-    reason: `record ${seq}`,
-    weight: { from: 0, to: 10 },
-    mirror: { from: 0, to: 0 },
-    actor: 'controller',
-    ...over,
-  };
+  return fixture(seq, { revision: '1.0.0', at: new Date(Date.UTC(2025, 10, 3, 10, 0, seq)).toISOString(), ...over });
 }
 
 export function mark(applied: number, weight = 10): AppliedMark {

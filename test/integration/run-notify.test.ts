@@ -39,15 +39,9 @@ async function receiver() {
   return { bodies, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${SECRET}` };
 }
 
-describe('rollgate run: notifications', () => {
-  it('posts only the decisions the webhook subscribes to (here the guard rollback, not the start), with the URL from the environment kept out of journal and logs', async () => {
-    const hook = await receiver();
-    const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-notify-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const plan = path.join(dir, 'plan.yaml');
-    writeFileSync(
-      plan,
-      `apiVersion: rollgate.dev/v1alpha1
+/** The start of plan `shop`: a file router in `dir` and one critical error-rate metric. */
+function shopPlanHead(dir: string): string {
+  return `apiVersion: rollgate.dev/v1alpha1
 kind: RolloutPlan
 metadata: { name: shop }
 spec:
@@ -56,7 +50,18 @@ spec:
   traffic: { router: file, file: { path: ${dir}/split.json } }
   metrics:
     - { name: error-rate, query: 'errors[{{window}}]', max: 0.01, critical: true }
-  guard: { interval: 10s, consecutive: 2 }
+`;
+}
+
+describe('rollgate run: notifications', () => {
+  it('posts only the decisions the webhook subscribes to (here the guard rollback, not the start), with the URL from the environment kept out of journal and logs', async () => {
+    const hook = await receiver();
+    const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-notify-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const plan = path.join(dir, 'plan.yaml');
+    writeFileSync(
+      plan,
+      `${shopPlanHead(dir)}  guard: { interval: 10s, consecutive: 2 }
   notify:
     - webhook: "\${TEST_SLACK_URL}"
       on: [rollback, complete]
@@ -111,16 +116,7 @@ spec:
     const plan = path.join(plans, 'shop.yaml');
     writeFileSync(
       plan,
-      `apiVersion: rollgate.dev/v1alpha1
-kind: RolloutPlan
-metadata: { name: shop }
-spec:
-  revision: "1"
-  prometheus: { address: http://127.0.0.1:1 }
-  traffic: { router: file, file: { path: ${dir}/split.json } }
-  metrics:
-    - { name: error-rate, query: 'errors[{{window}}]', max: 0.01, critical: true }
-  notify:
+      `${shopPlanHead(dir)}  notify:
     - webhook: http://127.0.0.1:${(server.address() as AddressInfo).port}/hook
       on: [pause, resume]
   phases:

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { silentLogger, type Logger } from '../support/log.js';
-import { fsyncDir, isErrno, naming, sleep, writeFileAtomic } from '../support/fsutil.js';
+import { fsyncDir, isErrno, naming, pidRuns, sleep, writeFileAtomic } from '../support/fsutil.js';
 import { processIdentity } from './process-identity.js';
 
 export const LOCK_FILE = 'lock';
@@ -263,7 +263,7 @@ async function takeOver(file: string, staleRaw: string, content: string): Promis
     const age = st ? Date.now() - st.mtimeMs : 0;
     // An empty guard is being written by a contender right now: dead only once it stays empty.
     const written = Number.isInteger(pid) && pid > 0;
-    const guardDead = (written && !pidAlive(pid)) || (!written && age > UNPARSABLE_GRACE_MS) || age > 10_000;
+    const guardDead = (written && !pidRuns(pid)) || (!written && age > UNPARSABLE_GRACE_MS) || age > 10_000;
     if (guardDead) await unlink(guard).catch(() => undefined);
     return false;
   }
@@ -277,15 +277,6 @@ async function takeOver(file: string, staleRaw: string, content: string): Promis
     return true;
   } finally {
     await unlink(guard).catch(() => undefined);
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !isErrno(err, 'ESRCH');
   }
 }
 

@@ -65,7 +65,8 @@ const writing = new Set<string>();
 /** A temp file of a live writer older than this was abandoned (its pid was recycled): writes take milliseconds. */
 export const ABANDONED_TEMP_MS = 10 * 60_000;
 
-function pidRuns(pid: number): boolean {
+/** Whether a process with this pid exists (a pid in use, even another user's, counts). */
+export function pidRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

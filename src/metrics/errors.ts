@@ -21,7 +21,9 @@ export type PrometheusErrorKind =
   /** Any other 4xx (404: wrong address or path): configuration, not retried. */
   | 'client'
   /** A 2xx answer that is not a Prometheus API response: retried (proxies, truncation). */
-  | 'response';
+  | 'response'
+  /** A guard query still waiting in rollgate's query pool when its budget ran out: never sent, not retried. */
+  | 'not-sent';
 
 const RETRYABLE: ReadonlySet<PrometheusErrorKind> = new Set(['network', 'timeout', 'server', 'rate-limited', 'response']);
 

@@ -12,7 +12,13 @@
  * - Credentials come from files (see credentials.ts); no secret ever reaches a reason, an
  *   error message or a log line: messages are built here from safe parts, never from the HTTP
  *   client's error (which carries the request headers), and are scrubbed once more.
+ * - Every HTTP request goes through a `QueryPool` (query-pool.ts), the controller's one pool
+ *   shared by the providers of all plans: a cap on requests in flight, turns by rollout,
+ *   checkpoint queries before guard queries, single-flight of identical requests, and the
+ *   keep-alive agents. Each attempt (a retry too) waits for its turn there, and its timeout
+ *   starts when it leaves the pool.
  */
+import { createHash } from 'node:crypto';
 import axios, { type AxiosResponse } from 'axios';
 import pRetry from 'p-retry';
 import { safeUrl, type Logger } from '../support/log.js';
@@ -20,6 +26,7 @@ import { formatDuration } from '../plan/duration.js';
 import type { PrometheusConfig } from '../plan/schema.js';
 import { Credentials } from './credentials.js';
 import { PrometheusError } from './errors.js';
+import { QueryNotSentError, QueryPool } from './query-pool.js';
 import { parseRetryAfter } from '../support/retry-after.js';
 import type { MetricsProvider, Sample } from '../core/metrics-provider.js';
 import { isApiEnvelope, judgeInstant, judgeRange, type Judged } from './result.js';
@@ -63,6 +70,15 @@ export interface PrometheusProviderOptions {
   credentialsRefreshMs?: number;
   /** Called after every HTTP attempt (for prom-client histograms); exceptions are ignored. */
   onQuery?(info: QueryInfo): void;
+  /** The pool the requests go through, shared by every provider of a controller; default: one of its own. */
+  pool?: QueryPool;
+  /** The rollout whose queries these are: the pool's waiting requests take turns by rollout. */
+  rollout?: string;
+  /**
+   * Set by `within`: the queries are guard queries (they wait behind checkpoint queries), and
+   * one still waiting in the pool this long after the `instant` call is not sent.
+   */
+  guardBudgetMs?: number;
 }
 
 /** Maps the plan's `prometheus` block to provider options. */
@@ -88,13 +104,15 @@ export function providerOptionsFromPlan(
  */
 export function providerForPlan(
   cfg: PrometheusConfig,
-  opts: { log: Logger; fallbackAddress?: string | undefined; onQuery?: (info: QueryInfo) => void },
+  opts: { log: Logger; fallbackAddress?: string | undefined; onQuery?: (info: QueryInfo) => void; pool?: QueryPool | undefined; rollout?: string },
 ): PrometheusProvider {
   return new PrometheusProvider(
     providerOptionsFromPlan(cfg, {
       log: opts.log,
       ...(cfg.address || !opts.fallbackAddress ? {} : { address: opts.fallbackAddress }),
       ...(opts.onQuery ? { onQuery: opts.onQuery } : {}),
+      ...(opts.pool ? { pool: opts.pool } : {}),
+      ...(opts.rollout !== undefined ? { rollout: opts.rollout } : {}),
     }),
   );
 }
@@ -111,6 +129,12 @@ export class PrometheusProvider implements MetricsProvider {
   private readonly credentials: Credentials;
   private readonly log: Logger;
   private readonly onQuery: ((info: QueryInfo) => void) | undefined;
+  private readonly pool: QueryPool;
+  /**
+   * Who the requests are sent as: address and credentials (file paths, header values), hashed.
+   * Part of the single-flight key, so only requests sent alike are shared.
+   */
+  private readonly identity: string;
 
   constructor(private readonly opts: PrometheusProviderOptions) {
     this.base = opts.address.replace(/\/+$/, '');
@@ -127,18 +151,23 @@ export class PrometheusProvider implements MetricsProvider {
     });
     this.log = opts.log.child({ component: 'prometheus', address: safeUrl(this.base) });
     this.onQuery = opts.onQuery;
+    this.pool = opts.pool ?? new QueryPool();
+    this.identity = createHash('sha256')
+      .update(JSON.stringify([this.base, opts.headers ?? {}, opts.bearerTokenFile ?? null, opts.basicAuth ?? null]))
+      .digest('base64url');
   }
 
   /**
    * A provider whose instant queries end within `budgetMs`: the timeout is at most the budget,
    * one retry is made only when two attempts and the first backoff fit in it, and a 429's
    * Retry-After is not waited for. Used for guard ticks, so that a failing Prometheus can
-   * never make one tick outlast the guard interval.
+   * never make one tick outlast the guard interval. Its queries are guard queries in the pool
+   * (same pool): behind checkpoint queries, and not sent once the budget has passed.
    */
   within(budgetMs: number): PrometheusProvider {
     const timeoutMs = Math.max(1, Math.min(this.timeoutMs, budgetMs));
     const retries = Math.min(this.retries, 2 * timeoutMs + this.minBackoffMs <= budgetMs ? 1 : 0);
-    return new PrometheusProvider({ ...this.opts, timeoutMs, retries, maxRetryAfterMs: 0 });
+    return new PrometheusProvider({ ...this.opts, timeoutMs, retries, maxRetryAfterMs: 0, pool: this.pool, guardBudgetMs: budgetMs });
   }
 
   async instant(query: string, at: number): Promise<Sample> {
@@ -157,8 +186,10 @@ export class PrometheusProvider implements MetricsProvider {
    */
   async evaluate(query: string, at: number): Promise<Sample> {
     let judged: Judged;
+    const budget = this.opts.guardBudgetMs;
+    const deadline = budget === undefined ? undefined : performance.now() + budget;
     try {
-      const data = await this.call('instant', query, { query, time: seconds(at) });
+      const data = await this.call('instant', query, { query, time: seconds(at) }, deadline);
       judged = judgeInstant(data);
     } catch (err) {
       if (err instanceof PrometheusError) throw new PrometheusError(this.safeMessage(err), { kind: err.kind, ...(err.status !== undefined ? { status: err.status } : {}) });
@@ -194,12 +225,15 @@ export class PrometheusProvider implements MetricsProvider {
     return out;
   }
 
-  /** One API call with retries; resolves to `data` or rejects with a PrometheusError. */
-  private async call(kind: 'instant' | 'range', query: string, params: Record<string, string>): Promise<unknown> {
+  /**
+   * One API call with retries; resolves to `data` or rejects with a PrometheusError. A guard
+   * query (`deadline`, on performance.now()) still waiting in the pool at its deadline is not sent.
+   */
+  private async call(kind: 'instant' | 'range', query: string, params: Record<string, string>, deadline?: number): Promise<unknown> {
     const path = kind === 'instant' ? '/api/v1/query' : '/api/v1/query_range';
     const form = new URLSearchParams({ ...params, timeout: seconds(this.timeoutMs) });
     try {
-      return await pRetry((attempt) => this.attempt(kind, path, form, query, attempt), {
+      return await pRetry((attempt) => this.attempt(kind, path, form, query, attempt, deadline), {
         retries: this.retries,
         factor: 2,
         minTimeout: this.minBackoffMs,
@@ -231,7 +265,30 @@ export class PrometheusProvider implements MetricsProvider {
     if (extra > 0) await new Promise((resolve) => setTimeout(resolve, extra));
   }
 
-  private async attempt(kind: 'instant' | 'range', path: string, form: URLSearchParams, query: string, attempt: number): Promise<unknown> {
+  /**
+   * One attempt through the pool: it waits for its turn (or joins an identical request waiting
+   * or in flight: single-flight on address, credentials, path and form), then `send`s.
+   */
+  private async attempt(kind: 'instant' | 'range', path: string, form: URLSearchParams, query: string, attempt: number, deadline: number | undefined): Promise<unknown> {
+    try {
+      return await this.pool.run({
+        rollout: this.opts.rollout ?? '',
+        priority: deadline === undefined ? 'checkpoint' : 'guard',
+        ...(deadline !== undefined ? { deadline } : {}),
+        key: `${this.identity} ${path} ${form.toString()}`,
+        send: () => this.send(kind, path, form, query, attempt),
+      });
+    } catch (err) {
+      if (!(err instanceof QueryNotSentError)) throw err;
+      throw new PrometheusError(
+        `not sent: the guard query waited ${formatDuration(err.waitedMs)} for one of rollgate's ${this.pool.maxInFlight} Prometheus query slots (${err.inFlight} in flight, ${err.queued} waiting), past the guard budget of ${formatDuration(this.opts.guardBudgetMs ?? 0)}: the controller sends more queries than --max-queries lets through`,
+        { kind: 'not-sent' },
+      );
+    }
+  }
+
+  /** One HTTP request; its timeout starts here, when the request has left the pool. */
+  private async send(kind: 'instant' | 'range', path: string, form: URLSearchParams, query: string, attempt: number): Promise<unknown> {
     const started = performance.now();
     let status: number | undefined;
     try {
@@ -244,6 +301,8 @@ export class PrometheusProvider implements MetricsProvider {
           signal,
           validateStatus: () => true,
           maxRedirects: 0,
+          httpAgent: this.pool.agents.http,
+          httpsAgent: this.pool.agents.https,
         });
       } catch (err) {
         throw this.transportError(err, signal.aborted);

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { KubeClient } from '../kube/client.js';
 import { kubeClient, startInCluster } from '../wiring/compose.js';
 import { createLogger } from '../support/log.js';
-import { CliError, parseListen } from './options.js';
+import { CliError, parseListen, parseMaxQueries } from './options.js';
 
 interface ControllerFlags {
   namespaces?: string;
@@ -19,6 +19,7 @@ interface ControllerFlags {
   prometheus?: string;
   kubeconfig?: string;
   context?: string;
+  maxQueries?: string;
   logLevel?: string;
 }
 
@@ -48,6 +49,7 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   const namespaces = parseNamespaces(flags.namespaces);
   const listen = parseListen(flags.listen);
+  const maxQueries = flags.maxQueries !== undefined ? parseMaxQueries(flags.maxQueries) : undefined;
   let client: KubeClient;
   try {
     client = kubeClient({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
@@ -72,6 +74,7 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
     leaseNamespace: lease,
     listen,
     ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
+    ...(maxQueries !== undefined ? { maxQueries } : {}),
   });
   log.info({ server: client.server, namespaces: namespaces.length ? namespaces : 'all', lease: `${lease}/rollgate-controller`, identity: controller.elector.identity }, 'rollgate controller started');
   await stopped;
@@ -88,6 +91,7 @@ export function register(program: Command): void {
     .option('--lease-namespace <ns>', 'namespace of the Lease rollgate-controller (default: POD_NAMESPACE or the service account namespace)')
     .option('--listen <host:port>', '/metrics, /healthz and /readyz address, or off', '0.0.0.0:9464')
     .option('--prometheus <url>', 'Prometheus for plans without prometheus.address')
+    .option('--max-queries <n>', 'Prometheus queries in flight at once, for all rollouts (default 32)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account, else KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
     .option('--log-level <level>', 'trace, debug, info, warn, error')

@@ -32,6 +32,13 @@ export function parseTimeOption(text: string, option: string, now = Date.now()):
   throw new CliError(`${option}: expected an RFC 3339 instant (2025-11-01T14:00:00Z), now, or now-48h; got "${text}"`, 2);
 }
 
+/** `--max-queries`: Prometheus queries in flight at once for the whole process, a whole number from 1 to 10,000. */
+export function parseMaxQueries(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 10_000)) throw new CliError(`--max-queries: expected a whole number from 1 to 10000, got "${text}"`, 2);
+  return n;
+}
+
 /** `host:port` for --listen; port 0 picks a free one. */
 export function parseListen(text: string): { host: string; port: number } | null {
   if (text === 'off' || text === 'none') return null;

@@ -8,12 +8,13 @@ import { PlanLoadError, type StandaloneController } from '../standalone/host.js'
 import { openStandalone } from '../wiring/compose.js';
 import { StateDirLockedError } from '../statedir/lock.js';
 import { createLogger } from '../support/log.js';
-import { CliError, DEFAULT_STATE_DIR, parseListen } from './options.js';
+import { CliError, DEFAULT_STATE_DIR, parseListen, parseMaxQueries } from './options.js';
 
 interface RunFlags {
   stateDir: string;
   prometheus?: string;
   listen: string;
+  maxQueries?: string;
   logLevel?: string;
 }
 
@@ -40,6 +41,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
       log,
       listen: parseListen(flags.listen),
       ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
+      ...(flags.maxQueries !== undefined ? { maxQueries: parseMaxQueries(flags.maxQueries) } : {}),
     });
   } catch (err) {
     if (err instanceof PlanLoadError || err instanceof StateDirLockedError) throw new CliError(err.message, 1);
@@ -60,6 +62,7 @@ export function register(program: Command): void {
     .option('--state-dir <dir>', 'journal and lock directory', DEFAULT_STATE_DIR)
     .option('--prometheus <url>', 'Prometheus for plans without prometheus.address')
     .option('--listen <host:port>', '/metrics, /healthz and /readyz address, or off', '127.0.0.1:9464')
+    .option('--max-queries <n>', 'Prometheus queries in flight at once, for all rollouts (default 32)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (paths: string[], flags: RunFlags) => {
       process.exitCode = await runCommand(paths, flags);

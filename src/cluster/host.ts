@@ -187,6 +187,7 @@ export class KubeController {
       metrics: this.metrics,
       routerFor: (loaded) => fenceRouter(opts.routerFor(loaded), isLeader),
       ...(opts.providerFor ? { providerFor: opts.providerFor } : {}),
+      ...(opts.queryPool ? { queryPool: opts.queryPool } : {}),
       ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
       ...(opts.driftCheckMs !== undefined ? { driftCheckMs: opts.driftCheckMs } : {}),
       onDecision: (key, r, _state, meta) => {

@@ -20,6 +20,7 @@ import type { ManualAction } from '../engine/decide.js';
 import { RolloutRunner } from '../engine/rollout.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { providerForPlan } from '../metrics/prometheus.js';
+import { QueryPool } from '../metrics/query-pool.js';
 import { logDecision } from '../observe/decision-log.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
 import { Notifier } from '../observe/notify.js';
@@ -44,13 +45,18 @@ export interface ControllerOptions {
   /** Builds the metrics provider of a plan; default: the plan's Prometheus. */
   providerFor?: (loaded: LoadedPlan) => MetricsProvider;
   /**
+   * The one pool of Prometheus queries of the process, shared by the default providers of every
+   * plan (the composition root builds it from `--max-queries`); default: one per host.
+   */
+  queryPool?: QueryPool;
+  /**
    * How often each router is read back and the journalled split re-applied where it drifted:
    * default DRIFT_CHECK_MS in real time, off in virtual time.
    */
   driftCheckMs?: number;
 }
 
-export interface RolloutHostOptions<Meta> extends Pick<ControllerOptions, 'log' | 'prometheus' | 'routerFor' | 'providerFor' | 'driftCheckMs'> {
+export interface RolloutHostOptions<Meta> extends Pick<ControllerOptions, 'log' | 'prometheus' | 'routerFor' | 'providerFor' | 'queryPool' | 'driftCheckMs'> {
   clock: Clock;
   /** The journal store; every append is timed for /metrics. */
   journal: Journal;
@@ -107,6 +113,7 @@ export class RolloutHost<Meta = undefined> {
   private readonly journal: Journal;
   private readonly hosted = new Map<string, HostedRollout<Meta>>();
   private readonly driftCheckMs: number | undefined;
+  private readonly queryPool: QueryPool;
   private loop: Promise<void> | null = null;
   private stopped = false;
 
@@ -114,6 +121,8 @@ export class RolloutHost<Meta = undefined> {
     this.scheduler = new Scheduler(opts.clock, opts.log);
     this.journal = new TimedJournal(opts.journal, opts.metrics);
     this.driftCheckMs = opts.driftCheckMs ?? (opts.clock.virtual ? undefined : DRIFT_CHECK_MS);
+    this.queryPool = opts.queryPool ?? new QueryPool();
+    opts.metrics.watchQueryPool(this.queryPool);
   }
 
   get(id: string): HostedRollout<Meta> | undefined {
@@ -144,6 +153,8 @@ export class RolloutHost<Meta = undefined> {
           log: opts.log,
           fallbackAddress: opts.prometheus,
           onQuery: (q) => opts.metrics.observeQuery(q.durationMs, q.ok, q.errorKind),
+          pool: this.queryPool,
+          rollout: rolloutId(loaded.plan),
         });
     return { router, provider };
   }

@@ -55,6 +55,12 @@ export interface ControllerMetricsOptions {
 
 type Labels = Record<string, string>;
 
+/** What /metrics shows of the Prometheus query pool. */
+export interface QueryPoolLoad {
+  readonly queued: number;
+  readonly inFlight: number;
+}
+
 export class ControllerMetrics {
   readonly registry = new Registry();
 
@@ -81,6 +87,8 @@ export class ControllerMetrics {
   private readonly journalDuration = this.histogram('journal_append_duration_seconds', 'Duration of journal appends (write and sync)', [], CALL_BUCKETS);
   private readonly notifyFailures = this.counter('notify_failures_total', 'Webhook notifications given up after retries', []);
   private readonly leader = this.gauge('leader', '1 when this process is the active controller', []);
+  /** The query pool the two pool gauges read at each scrape (watchQueryPool). */
+  private queryPool: QueryPoolLoad | null = null;
 
   /** Series labelled with a rollout, per rollout, so that removeRollout can drop them all. */
   private readonly series = new Map<string, Map<Metric<string>, Map<string, Labels>>>();
@@ -175,6 +183,18 @@ export class ControllerMetrics {
 
   observeNotifyFailure(): void {
     this.notifyFailures.inc();
+  }
+
+  /** Shows the Prometheus query pool's waiting and in-flight requests (controller-wide gauges, read at each scrape). */
+  watchQueryPool(pool: QueryPoolLoad): void {
+    if (!this.queryPool) {
+      const read = (name: string, help: string, value: (p: QueryPoolLoad) => number) => {
+        const gauge: Gauge = new Gauge({ name: P + name, help, registers: [this.registry], collect: () => gauge.set(this.queryPool ? value(this.queryPool) : 0) });
+      };
+      read('prometheus_queries_queued', 'Prometheus queries waiting for a slot of the query pool (--max-queries)', (p) => p.queued);
+      read('prometheus_queries_in_flight', 'Prometheus queries sent and not yet answered', (p) => p.inFlight);
+    }
+    this.queryPool = pool;
   }
 
   setLeader(isLeader: boolean): void {

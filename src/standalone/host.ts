@@ -89,6 +89,7 @@ export class StandaloneController {
       metrics: this.metrics,
       routerFor: opts.routerFor,
       ...(opts.providerFor ? { providerFor: opts.providerFor } : {}),
+      ...(opts.queryPool ? { queryPool: opts.queryPool } : {}),
       ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
       ...(opts.driftCheckMs !== undefined ? { driftCheckMs: opts.driftCheckMs } : {}),
     });

@@ -4,6 +4,7 @@
  * builds a `KubeClient` or a router (test/unit/architecture-layers.test.ts checks).
  */
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { QueryPool } from '../metrics/query-pool.js';
 import type { TrafficRouter } from '../core/router.js';
 import type { LoadedPlan } from '../plan/load.js';
 import { createRouter, routerDescriptor } from '../routers/registry.js';
@@ -24,8 +25,18 @@ export function registryRouters(log: Logger, kube: () => KubeClient | null): (lo
   };
 }
 
+/** What the CLI sets for the process: `--max-queries`, the cap of the one query pool of the process. */
+export interface ProcessOptions {
+  maxQueries?: number | undefined;
+}
+
+/** The one pool of Prometheus queries of the process, unless the caller brings its own. */
+function queryPool(opts: { queryPool?: QueryPool } & ProcessOptions): QueryPool {
+  return opts.queryPool ?? new QueryPool(opts.maxQueries !== undefined ? { maxInFlight: opts.maxQueries } : {});
+}
+
 /** `rollgate run`: Kubernetes routers use the default kubeconfig when there is one (read at their first use). */
-export function openStandalone(opts: Omit<StandaloneOptions, 'routerFor'> & Partial<Pick<StandaloneOptions, 'routerFor'>>): Promise<StandaloneController> {
+export function openStandalone(opts: Omit<StandaloneOptions, 'routerFor'> & Partial<Pick<StandaloneOptions, 'routerFor'>> & ProcessOptions): Promise<StandaloneController> {
   let kube: KubeClient | null | undefined;
   const defaultKube = (): KubeClient | null => {
     if (kube === undefined) {
@@ -38,10 +49,10 @@ export function openStandalone(opts: Omit<StandaloneOptions, 'routerFor'> & Part
     }
     return kube;
   };
-  return StandaloneController.open({ ...opts, routerFor: opts.routerFor ?? registryRouters(opts.log, defaultKube) });
+  return StandaloneController.open({ ...opts, routerFor: opts.routerFor ?? registryRouters(opts.log, defaultKube), queryPool: queryPool(opts) });
 }
 
 /** `rollgate controller`: every router that needs the Kubernetes API uses the controller's client. */
-export function startInCluster(opts: Omit<KubeControllerOptions, 'routerFor'> & Partial<Pick<KubeControllerOptions, 'routerFor'>>): Promise<KubeController> {
-  return KubeController.start({ ...opts, routerFor: opts.routerFor ?? registryRouters(opts.log, () => opts.client) });
+export function startInCluster(opts: Omit<KubeControllerOptions, 'routerFor'> & Partial<Pick<KubeControllerOptions, 'routerFor'>> & ProcessOptions): Promise<KubeController> {
+  return KubeController.start({ ...opts, routerFor: opts.routerFor ?? registryRouters(opts.log, () => opts.client), queryPool: queryPool(opts) });
 }

@@ -19,12 +19,17 @@ export interface AskedQuery {
   form: URLSearchParams;
 }
 
+/** An answer now, or later (a slow server). */
+export type Answering = (q: AskedQuery) => Answer | Promise<Answer>;
+
 export interface AnsweringServer {
   url: string;
   /** Every request received, in order. */
   asked: AskedQuery[];
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   /** Replaces the answer function. */
-  answer(fn: (q: AskedQuery) => Answer): void;
+  answer(fn: Answering): void;
   close(): Promise<void>;
 }
 
@@ -38,26 +43,32 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startAnsweringServer(fn: (q: AskedQuery) => Answer): Promise<AnsweringServer> {
+export async function startAnsweringServer(fn: Answering): Promise<AnsweringServer> {
   let answer = fn;
+  let connections = 0;
   const asked: AskedQuery[] = [];
   const server: Server = createServer((req, res) => {
-    void readBody(req).then((body) => {
+    void readBody(req).then(async (body) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const form = new URLSearchParams(req.method === 'POST' ? body : url.search);
       const q = { path: url.pathname, form };
       asked.push(q);
-      const a = answer(q);
+      const a = await answer(q);
+      if (res.destroyed) return; // the client gave up (timeout)
       const text = typeof a.body === 'string' ? a.body : JSON.stringify(a.body);
       res.writeHead(a.status, { 'Content-Type': typeof a.body === 'string' ? 'text/plain' : 'application/json', ...a.headers });
       res.end(text);
     });
   });
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     asked,
+    get connections() {
+      return connections;
+    },
     answer: (f) => {
       answer = f;
     },

@@ -1,7 +1,9 @@
 /**
  * `rollgate controller`: the in-cluster controller. Watches RolloutPlans (all namespaces, or
- * `--namespaces a,b`), campaigns for the Lease `rollgate-controller` in `--lease-namespace`,
- * runs the rollouts while it leads, and serves /metrics, /healthz and /readyz. Runs until
+ * `--namespaces a,b`), campaigns for the Lease `rollgate-controller` in `--lease-namespace`
+ * (with `--shards S`: the shard Leases `rollgate-controller-shard-<i>`, at most
+ * `--max-shards-per-replica` of them), runs the rollouts of what it holds, and serves
+ * /metrics, /healthz and /readyz. Runs until
  * SIGTERM or SIGINT, then stops cleanly (steps under way finish, the Lease is released) and
  * exits 0.
  */
@@ -15,6 +17,8 @@ import { CliError, parseListen, parseMaxQueries } from './options.js';
 interface ControllerFlags {
   namespaces?: string;
   leaseNamespace?: string;
+  shards: string;
+  maxShardsPerReplica?: string;
   listen: string;
   prometheus?: string;
   kubeconfig?: string;
@@ -45,9 +49,18 @@ export function parseNamespaces(text: string | undefined): string[] {
   return [...new Set(list)];
 }
 
+/** A flag that must be a positive integer (at most 1024: one Lease each). */
+export function parseCount(flag: string, text: string): number {
+  const n = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new CliError(`${flag}: "${text}" is not a whole number from 1 to 1024`, 2);
+  return n;
+}
+
 export async function controllerCommand(flags: ControllerFlags): Promise<number> {
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   const namespaces = parseNamespaces(flags.namespaces);
+  const shards = parseCount('--shards', flags.shards);
+  const maxShardsPerReplica = flags.maxShardsPerReplica === undefined ? shards : parseCount('--max-shards-per-replica', flags.maxShardsPerReplica);
   const listen = parseListen(flags.listen);
   const maxQueries = flags.maxQueries !== undefined ? parseMaxQueries(flags.maxQueries) : undefined;
   let client: KubeClient;
@@ -72,11 +85,14 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
     log,
     namespaces,
     leaseNamespace: lease,
+    shards,
+    maxShardsPerReplica,
     listen,
     ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
     ...(maxQueries !== undefined ? { maxQueries } : {}),
   });
-  log.info({ server: client.server, namespaces: namespaces.length ? namespaces : 'all', lease: `${lease}/rollgate-controller`, identity: controller.elector.identity }, 'rollgate controller started');
+  const leases = shards === 1 ? `${lease}/rollgate-controller` : `${lease}/rollgate-controller-shard-{0..${shards - 1}}`;
+  log.info({ server: client.server, namespaces: namespaces.length ? namespaces : 'all', lease: leases, shards, maxShardsPerReplica: Math.min(maxShardsPerReplica, shards), identity: controller.identity }, 'rollgate controller started');
   await stopped;
   await controller.stop();
   log.info('rollgate controller stopped cleanly');
@@ -88,7 +104,9 @@ export function register(program: Command): void {
     .command('controller')
     .description('run the in-cluster controller: RolloutPlan resources, Lease leader election, Events')
     .option('--namespaces <a,b>', 'watch only these namespaces (default: all)')
-    .option('--lease-namespace <ns>', 'namespace of the Lease rollgate-controller (default: POD_NAMESPACE or the service account namespace)')
+    .option('--lease-namespace <ns>', 'namespace of the Leases (default: POD_NAMESPACE or the service account namespace)')
+    .option('--shards <n>', 'split the RolloutPlans over n shard Leases rollgate-controller-shard-<i> (1: the one Lease rollgate-controller)', '1')
+    .option('--max-shards-per-replica <n>', 'shard Leases one replica holds at most (default: all)')
     .option('--listen <host:port>', '/metrics, /healthz and /readyz address, or off', '0.0.0.0:9464')
     .option('--prometheus <url>', 'Prometheus for plans without prometheus.address')
     .option('--max-queries <n>', 'Prometheus queries in flight at once, for all rollouts (default 32)')

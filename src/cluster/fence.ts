@@ -1,8 +1,9 @@
 /**
- * Fencing: the journal and the router a leader's rollouts use refuse to write once this
- * replica is no longer the leader (isLeader() turns false by itself when the Lease could not
- * be renewed in time). A step already under way when leadership is lost therefore cannot
- * journal a decision or move traffic: the next write throws NotLeaderError. Reads stay allowed.
+ * Fencing: the journal and the router of a rollout refuse to write once this replica no longer
+ * holds the Lease the rollout falls under (the Lease `rollgate-controller`, or its shard's
+ * Lease); `isLeader()` turns false by itself when the Lease could not be renewed in time. A
+ * step already under way when the Lease is lost therefore cannot journal a decision or move
+ * traffic: the next write throws NotLeaderError. Reads stay allowed.
  */
 import type { Journal } from '../core/journal.js';
 import type { JournalEntry } from '../core/record.js';

@@ -2,17 +2,22 @@
  * The in-cluster controller (`rollgate controller`): the cluster mode around the RolloutHost
  * that `rollgate run` uses too. RolloutPlans from the API (list + watch) are its plan source,
  * a ConfigMap per rollout its journal, status and one Event per decision its sink; manual
- * requests come through an annotation, and Lease leader election decides who acts.
+ * requests come through an annotation, and Leases decide who acts on which rollout.
  *
- * Every replica watches and serves /healthz, /readyz (ready once the RolloutPlans are listed,
- * leader or standby) and /metrics (`rollgate_leader` 1 or 0). Only the leader runs rollouts:
- * each leadership term has its own RolloutHost, started when the Lease is acquired and stopped
- * when it is lost; the journal and routers are fenced (fence.ts), so after losing the Lease no
- * step still under way can journal a decision or move traffic.
+ * The RolloutPlans are split over `shards` shard Leases (shards.ts: the shard of a plan is a
+ * consistent hash of namespace/name; ../kube/shard-leases.ts: the Leases and how many one
+ * replica holds). With one shard (the default) that is plain leader election on the Lease
+ * `rollgate-controller`. Every replica watches every RolloutPlan and serves /healthz, /readyz
+ * (ready once the RolloutPlans are listed, holding shards or not) and /metrics
+ * (`rollgate_leader` 1 while it holds a shard). A replica runs the rollouts of the shards it
+ * holds, and only those: each term of a shard Lease has its own RolloutHost, started when the
+ * Lease is acquired and stopped when it is lost; the journal, the routers and status writes
+ * are fenced on that shard's Lease (fence.ts), so after losing it no step still under way can
+ * journal a decision or move traffic. Manual requests, status and Events of a plan come from
+ * the replica holding its shard.
  */
 import type { Clock } from '../core/clock.js';
 import { RealClock } from '../core/clock.js';
-import type { Journal } from '../core/journal.js';
 import { ControllerMetrics } from '../observe/metrics.js';
 import { startHttpServer, type HttpServer } from '../observe/server.js';
 import { loadPlanObject, type LoadedPlan } from '../plan/load.js';
@@ -22,7 +27,9 @@ import { EventRecorder } from './events.js';
 import { fenceJournal, fenceRouter } from './fence.js';
 import { Informer } from '../kube/informer.js';
 import { ConfigMapJournal } from './kube-journal.js';
-import { defaultIdentity, LeaderElector } from '../kube/leader.js';
+import { defaultIdentity } from '../kube/leader.js';
+import { ShardLeases } from '../kube/shard-leases.js';
+import { shardOf } from './shards.js';
 import { requestOf, takeRequest, type KubeRequest } from './requests.js';
 import { REQUEST_ANNOTATION, RESOURCE_API_VERSION, RESOURCE_KIND, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
 import { objectKey } from '../kube/objects.js';
@@ -33,8 +40,12 @@ export interface KubeControllerOptions extends ControllerOptions {
   client: KubeClient;
   /** Namespaces to watch; empty or absent: all (cluster-wide list and watch). */
   namespaces?: string[];
-  /** Namespace of the Lease `rollgate-controller`. */
+  /** Namespace of the Leases (`rollgate-controller`, or `rollgate-controller-shard-<i>`). */
   leaseNamespace: string;
+  /** How many shard Leases the RolloutPlans are split over. Default 1 (the Lease `rollgate-controller`). */
+  shards?: number;
+  /** Shard Leases this replica holds at most. Default: all. */
+  maxShardsPerReplica?: number;
   /** This replica's holderIdentity; default POD_NAME, else hostname_pid. */
   identity?: string;
   lease?: { durationSeconds?: number; renewEveryMs?: number; renewDeadlineMs?: number; retryEveryMs?: number; now?: () => number };
@@ -53,8 +64,9 @@ type Managed = HostedRollout<PlanObject>;
 /** A request taken from the annotation: to run, or to refuse with `error`. */
 type ClaimedRequest = { ok: true; request: KubeRequest } | { ok: false; id: string; error: string };
 
-/** One term of leadership: its own host (and Scheduler), started when the Lease is acquired. */
+/** One term of a shard Lease: its own host (and Scheduler), started when the Lease is acquired. */
 interface Term {
+  shard: number;
   host: RolloutHost<PlanObject>;
 }
 
@@ -63,40 +75,42 @@ export class KubeController {
   readonly journal: ConfigMapJournal;
   readonly events: EventRecorder;
   readonly status: StatusWriter;
-  readonly elector: LeaderElector;
+  readonly leases: ShardLeases;
+  /** This replica's holderIdentity. */
+  readonly identity: string;
   readonly informers: Informer<RolloutPlanObject>[];
   private readonly clock: Clock;
-  private readonly fenced: Journal;
   private readonly reported = new Map<string, string>();
   /** Why the spec of a RolloutPlan that has no rollout running cannot be run (manual requests are refused with it). */
   private readonly invalid = new Map<string, string>();
   private readonly queues = new Map<string, Promise<void>>();
-  private term: Term | null = null;
+  /** The terms of the shards this replica holds. */
+  private readonly terms = new Map<number, Term>();
   private server: HttpServer | null = null;
   private stopping = false;
 
   private constructor(private readonly opts: KubeControllerOptions) {
     const { client, log } = opts;
     this.clock = opts.clock ?? new RealClock();
-    const identity = opts.identity ?? defaultIdentity(opts.env);
+    const identity = (this.identity = opts.identity ?? defaultIdentity(opts.env));
     this.journal = new ConfigMapJournal({ client, log, ...(opts.journal?.maxBytes ? { maxBytes: opts.journal.maxBytes } : {}) });
-    const isLeader = () => this.isLeader();
-    this.fenced = fenceJournal(this.journal, isLeader);
     this.events = new EventRecorder({ client, log, instance: identity });
-    this.status = new StatusWriter({ client, log, allowed: isLeader });
+    this.status = new StatusWriter({ client, log, allowed: (namespace, name) => this.owns(`${namespace}/${name}`) });
     const l = opts.lease ?? {};
-    this.elector = new LeaderElector({
+    this.leases = new ShardLeases({
       client,
       log,
       identity,
       namespace: opts.leaseNamespace,
+      shards: opts.shards ?? 1,
+      ...(opts.maxShardsPerReplica ? { maxPerReplica: opts.maxShardsPerReplica } : {}),
       ...(l.durationSeconds ? { leaseDurationSeconds: l.durationSeconds } : {}),
       ...(l.renewEveryMs ? { renewEveryMs: l.renewEveryMs } : {}),
       ...(l.renewDeadlineMs ? { renewDeadlineMs: l.renewDeadlineMs } : {}),
       ...(l.retryEveryMs ? { retryEveryMs: l.retryEveryMs } : {}),
       ...(l.now ? { now: l.now } : {}),
-      onStartedLeading: () => this.startLeading(),
-      onStoppedLeading: () => void this.stopLeading(),
+      onAcquired: (shard) => this.startTerm(shard),
+      onLost: (shard) => void this.stopTerm(shard),
     });
     const namespaces = opts.namespaces?.length ? opts.namespaces : [undefined];
     this.informers = namespaces.map(
@@ -114,7 +128,7 @@ export class KubeController {
     );
   }
 
-  /** Serves the endpoints, starts watching and campaigning for the Lease. */
+  /** Serves the endpoints, starts watching and campaigning for the shard Leases. */
   static async start(opts: KubeControllerOptions): Promise<KubeController> {
     const c = new KubeController(opts);
     if (opts.listen !== null) {
@@ -127,7 +141,7 @@ export class KubeController {
       opts.log.info({ url: c.server.url }, `serving /metrics, /healthz and /readyz on ${c.server.url}`);
     }
     for (const i of c.informers) i.start();
-    c.elector.start();
+    c.leases.start();
     return c;
   }
 
@@ -135,8 +149,29 @@ export class KubeController {
     return this.server?.url ?? null;
   }
 
+  /** Holds at least one shard Lease (the Lease, with one shard). */
   isLeader(): boolean {
-    return !this.stopping && this.elector.isLeader();
+    return !this.stopping && this.leases.held().length > 0;
+  }
+
+  /** The shards this replica holds. */
+  heldShards(): number[] {
+    return this.stopping ? [] : this.leases.held();
+  }
+
+  /** The shard of a rollout `namespace/name`. */
+  shardOf(key: string): number {
+    return shardOf(key, this.leases.shards);
+  }
+
+  /** This replica holds the Lease of `shard`. */
+  private holds(shard: number): boolean {
+    return !this.stopping && this.leases.holds(shard);
+  }
+
+  /** This replica holds the shard of the rollout `namespace/name`: it alone acts on it. */
+  owns(key: string): boolean {
+    return this.holds(this.shardOf(key));
   }
 
   synced(): boolean {
@@ -144,7 +179,12 @@ export class KubeController {
   }
 
   runner(key: string): RolloutRunner | undefined {
-    return this.term?.host.get(key)?.runner;
+    return this.termOf(key)?.host.get(key)?.runner;
+  }
+
+  /** The term of the shard of `key`, when this replica holds it. */
+  private termOf(key: string): Term | undefined {
+    return this.terms.get(this.shardOf(key));
   }
 
   /** Every RolloutPlan the informers hold. */
@@ -176,16 +216,16 @@ export class KubeController {
     while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
   }
 
-  private startLeading(): void {
+  private startTerm(shard: number): void {
     this.metrics.setLeader(true);
     const { opts } = this;
-    const isLeader = () => this.isLeader();
+    const holds = () => this.holds(shard);
     const host = new RolloutHost<PlanObject>({
       log: opts.log,
       clock: this.clock,
-      journal: this.fenced,
+      journal: fenceJournal(this.journal, holds),
       metrics: this.metrics,
-      routerFor: (loaded) => fenceRouter(opts.routerFor(loaded), isLeader),
+      routerFor: (loaded) => fenceRouter(opts.routerFor(loaded), holds),
       ...(opts.providerFor ? { providerFor: opts.providerFor } : {}),
       ...(opts.queryPool ? { queryPool: opts.queryPool } : {}),
       ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
@@ -196,16 +236,20 @@ export class KubeController {
       },
     });
     void host.run().catch(() => undefined); // logged by the host
-    this.term = { host };
-    this.journal.forget(); // another leader may have written since this replica last read
-    for (const o of this.informer()) void this.enqueue(objectKey(o));
+    this.terms.set(shard, { shard, host });
+    for (const o of this.informer()) {
+      const key = objectKey(o);
+      if (this.shardOf(key) !== shard) continue;
+      this.journal.forget(key); // another replica may have written since this one last read
+      void this.enqueue(key);
+    }
   }
 
-  /** Stops acting: the term's scheduler stops; runners are dropped (a new term replays journals). */
-  private async stopLeading(): Promise<void> {
-    this.metrics.setLeader(false);
-    const term = this.term;
-    this.term = null;
+  /** Stops acting on a shard: its term's scheduler stops; runners are dropped (a new term replays journals). */
+  private async stopTerm(shard: number): Promise<void> {
+    const term = this.terms.get(shard);
+    this.terms.delete(shard);
+    this.metrics.setLeader(this.terms.size > 0);
     if (!term) return;
     term.host.stop();
     for (const m of term.host.all()) this.unmanage(term, m);
@@ -213,8 +257,8 @@ export class KubeController {
   }
 
   private async reconcile(key: string): Promise<void> {
-    const term = this.term;
-    if (!term || this.stopping || !this.isLeader()) return;
+    const term = this.termOf(key);
+    if (!term || !this.holds(term.shard)) return;
     const obj = this.lookup(key);
     const m = term.host.get(key);
     if (!obj) {
@@ -227,7 +271,7 @@ export class KubeController {
     this.status.observe(obj);
     const current = await this.manage(term, key, obj);
     if (current) await this.handleRequest(term, key, current);
-    else if (this.term === term && this.invalid.has(key)) await this.refuseRequest(key, obj, this.invalid.get(key)!);
+    else if (this.terms.get(term.shard) === term && this.invalid.has(key)) await this.refuseRequest(key, obj, this.invalid.get(key)!);
   }
 
   private unmanage(term: Term, m: Managed): void {
@@ -276,7 +320,7 @@ export class KubeController {
       io,
       onOpened: ({ runner }) => log.info({ rollout: key, status: runner.state.status, seq: runner.state.seq }, `managing rolloutplan ${key}`),
     });
-    if (!managed || this.term !== term) return null; // leadership lost while opening
+    if (!managed || this.terms.get(term.shard) !== term) return null; // the shard's Lease lost while opening
     const { rollout, updated } = managed;
     if (!updated && rollout.runner.state.seq > 0 && obj.status?.observedGeneration !== obj.metadata.generation) this.writeStatus(key);
     return rollout;
@@ -305,7 +349,7 @@ export class KubeController {
   }
 
   private writeStatus(key: string): Promise<void> {
-    const m = this.term?.host.get(key);
+    const m = this.termOf(key)?.host.get(key);
     if (!m) return Promise.resolve();
     const { obj, lastRequest } = m.meta;
     const ns = obj.metadata.namespace ?? 'default';
@@ -382,22 +426,20 @@ export class KubeController {
 
   /**
    * Clean stop: no new work, the steps under way finish, statuses and notifications flush,
-   * then the Lease is released (holderIdentity cleared) so a standby takes over at once.
+   * then the Leases are released (holderIdentity cleared) so other replicas take over at once.
    */
   async stop(): Promise<void> {
     if (this.stopping) return;
     await Promise.all(this.informers.map((i) => i.stop()));
     await this.settled();
-    const host = this.term?.host;
-    if (host) {
-      host.stop();
-      await host.drain();
-    }
+    const hosts = [...this.terms.values()].map((t) => t.host);
+    for (const host of hosts) host.stop();
+    await Promise.all(hosts.map((host) => host.drain()));
     await this.status.flush();
-    await host?.close();
+    await Promise.all(hosts.map((host) => host.close()));
     this.stopping = true;
-    this.term = null;
-    await this.elector.stop({ release: true });
+    this.terms.clear();
+    await this.leases.stop({ release: true });
     this.metrics.setLeader(false);
     await this.journal.close();
     await this.server?.close();

@@ -1,7 +1,7 @@
 /**
  * The RolloutPlan's status: where the rollout stands (phase, split, checkpoint, last
  * decision, next action), its last 10 decision records, the count of each decision, and the
- * answer to the last manual request. Written by the leader with a merge patch on the /status
+ * answer to the last manual request. Written by the replica holding the plan's shard with a merge patch on the /status
  * subresource after each decision, carrying the resourceVersion last seen as a precondition:
  * 409 Conflict re-reads the object and tries again. Writes for one rollout are serialized and
  * coalesced (the newest status wins); a status is rebuilt from the engine's state when sent.
@@ -54,8 +54,8 @@ export function buildStatus(i: StatusInput): RolloutPlanStatus {
 export interface StatusWriterOptions {
   client: KubeClient;
   log: Logger;
-  /** Checked before every write: false (no longer the leader) skips it. */
-  allowed?: () => boolean;
+  /** Checked before every write of a RolloutPlan's status: false (this replica no longer holds its shard) skips it. */
+  allowed?: (namespace: string, name: string) => boolean;
   /** Conflicts retried per write. Default 5. */
   retries?: number;
 }
@@ -122,8 +122,8 @@ export class StatusWriter {
     const retries = this.opts.retries ?? 5;
     const where = `rolloutplan ${namespace}/${name}`;
     for (let attempt = 0; attempt <= retries; attempt++) {
-      if (this.opts.allowed && !this.opts.allowed()) {
-        log.debug({ rollout: `${namespace}/${name}` }, `${where}: status not written: no longer the leader`);
+      if (this.opts.allowed && !this.opts.allowed(namespace, name)) {
+        log.debug({ rollout: `${namespace}/${name}` }, `${where}: status not written: this replica no longer holds its shard`);
         return;
       }
       const body = { metadata: slot.resourceVersion ? { resourceVersion: slot.resourceVersion } : {}, status };

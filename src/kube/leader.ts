@@ -1,6 +1,7 @@
 /**
  * Leader election on a coordination.k8s.io/v1 Lease (`rollgate-controller` in the
- * controller's namespace), so that exactly one replica acts on rollouts.
+ * controller's namespace, or one Lease per shard: shard-leases.ts), so that exactly one replica
+ * acts on the rollouts the Lease covers.
  *
  * - acquire: create the Lease, or take it over when it is free (no holder) or expired; a
  *   Lease is expired when its holder has not renewed it for leaseDurationSeconds as observed
@@ -45,6 +46,11 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   /** How often a standby tries to acquire. Default renewEveryMs. */
   retryEveryMs?: number;
+  /**
+   * Asked before each try to acquire (not before a renew): false skips the try, so a replica
+   * holding its share of shard Leases leaves the others to other replicas (shard-leases.ts).
+   */
+  mayAcquire?: () => boolean;
   now?: () => number;
   onStartedLeading?: () => void;
   onStoppedLeading?: (why: string) => void;
@@ -68,6 +74,7 @@ export class LeaderElector {
   private running: Promise<void> | null = null;
   private stopped = false;
   private lease: Lease | null = null;
+  private trying = false;
   readonly name: string;
   private readonly now: () => number;
 
@@ -93,6 +100,11 @@ export class LeaderElector {
     return this.leading && this.now() - this.lastRenew < this.deadlineMs;
   }
 
+  /** Holds the Lease or is trying to acquire it right now (what counts against a cap on Leases held). */
+  claims(): boolean {
+    return this.leading || this.trying;
+  }
+
   /** Runs tryAcquireOrRenew now and then every renew period until stop(). */
   start(): void {
     this.stopped = false;
@@ -109,6 +121,16 @@ export class LeaderElector {
 
   /** One round: acquire, renew, or notice the loss. Never throws. */
   async tick(): Promise<void> {
+    if (!this.leading && this.opts.mayAcquire && !this.opts.mayAcquire()) return;
+    this.trying = !this.leading;
+    try {
+      await this.round();
+    } finally {
+      this.trying = false;
+    }
+  }
+
+  private async round(): Promise<void> {
     const { log } = this.opts;
     try {
       const ok = await this.tryAcquireOrRenew();

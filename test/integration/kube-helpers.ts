@@ -5,7 +5,8 @@
  * subresource of RolloutPlans as kube-apiserver serves it (a PUT or PATCH of the object keeps
  * the stored `.status`; a PATCH of `/status` changes `.status` only; generation moves only
  * with the spec), `Status` error bodies, and watch streams of newline-delimited events. Every
- * request is recorded with its method, path, content type and body.
+ * request is recorded with its method, path, content type, body, the bearer token it came with
+ * (`user`: each replica of a test can have its own) and the status code it got.
  */
 import nock from 'nock';
 import { PassThrough } from 'node:stream';
@@ -16,6 +17,10 @@ export interface Recorded {
   path: string;
   contentType: string | undefined;
   body: any;
+  /** The bearer token of the request: who sent it. */
+  user: string | undefined;
+  /** The status code answered (0: the connection was refused). */
+  code?: number;
 }
 
 type Obj = { apiVersion?: string; kind?: string; metadata: Record<string, any>; [k: string]: any };
@@ -41,8 +46,10 @@ export class FakeKube {
   readonly requests: Recorded[] = [];
   private rv = 1000;
   private readonly watchers: Array<{ collection: string; stream: PassThrough }> = [];
-  /** Test fault injection: answer the next matching request with this instead. */
-  readonly faults: Array<{ method: string; path: RegExp; code: number; reason: string; times: number }> = [];
+  /** Test fault injection: answer the next matching request (of `user` only, when set) with this instead. */
+  readonly faults: Array<{ method: string; path: RegExp; code: number; reason: string; times: number; user?: string }> = [];
+  /** Users (bearer tokens) whose connections are refused, as for a process that is gone: no request of theirs arrives. */
+  readonly unreachable = new Set<string>();
   /** Requests that would write (POST, PUT, PATCH), except those matching `ignore`. */
   writes(ignore?: RegExp): Recorded[] {
     return this.requests.filter((r) => r.method !== 'GET' && !(ignore && ignore.test(r.path)));
@@ -54,12 +61,21 @@ export class FakeKube {
       nock(SERVER)
         .persist()
         .intercept(/.*/, method)
-        .reply(function (uri, body) {
+        .reply(function (uri, body, cb) {
           const url = new URL(uri, SERVER);
           const contentType = this.req.headers['content-type'] as string | undefined;
+          const user = /^Bearer (.+)$/.exec(String(this.req.headers.authorization ?? ''))?.[1];
           const parsed = typeof body === 'string' && body !== '' ? JSON.parse(body) : body;
-          self.requests.push({ method, path: url.pathname, contentType, body: parsed });
-          return self.handle(method, url, parsed, contentType) as any;
+          const recorded: Recorded = { method, path: url.pathname, contentType, body: parsed, user };
+          self.requests.push(recorded);
+          if (user !== undefined && self.unreachable.has(user)) {
+            recorded.code = 0;
+            cb(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), [0]);
+            return;
+          }
+          const answer = self.handle(method, url, parsed, contentType, user);
+          recorded.code = answer[0];
+          cb(null, answer as any);
         });
     }
   }
@@ -125,9 +141,9 @@ export class FakeKube {
     }
   }
 
-  private handle(method: string, url: URL, body: any, contentType: string | undefined): [number, unknown] | [number, unknown, Record<string, string>] {
+  private handle(method: string, url: URL, body: any, contentType: string | undefined, user: string | undefined): [number, unknown] | [number, unknown, Record<string, string>] {
     let path = url.pathname;
-    const fault = this.faults.find((f) => f.method === method && f.path.test(path) && f.times > 0);
+    const fault = this.faults.find((f) => f.method === method && f.path.test(path) && f.times > 0 && (f.user === undefined || f.user === user));
     if (fault) {
       fault.times--;
       return [fault.code, status(fault.code, fault.reason, `injected ${fault.reason}`)];

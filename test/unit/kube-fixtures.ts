@@ -10,19 +10,20 @@ import { record as fixture, ROLLOUT } from '../helpers/records.js';
 
 export const SERVER = 'https://k8s.test:6443';
 
-export function kubeConfig(): KubeConfig {
+/** A kubeconfig of the user `user`, whose bearer token is `token` (the fake API records it as the sender). */
+export function kubeConfig(user = 'alice', token = 't'): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: 'c', server: SERVER, skipTLSVerify: true }],
-    users: [{ name: 'alice', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'alice' }],
+    users: [{ name: user, token }],
+    contexts: [{ name: 'x', cluster: 'c', user }],
     currentContext: 'x',
   });
   return kc;
 }
 
-export function kubeClient(): KubeClient {
-  return new KubeClient(kubeConfig(), { timeoutMs: 5_000 });
+export function kubeClient(user?: string, token?: string): KubeClient {
+  return new KubeClient(kubeConfig(user, token), { timeoutMs: 5_000 });
 }
 
 /** A valid spec with the `file` router writing to `path`. */

@@ -144,6 +144,33 @@ describe('RBAC is least privilege', () => {
   });
 });
 
+describe('kubectl kustomize deploy/sharded', () => {
+  const sharded = kustomize('deploy/sharded');
+  const kind = (k: string) => sharded.find((o) => o.kind === k)!;
+  const args: string[] = kind('Deployment').spec.template.spec.containers[0].args;
+  const flag = (name: string) => Number(args[args.indexOf(name) + 1]);
+
+  it('is deploy/base with 5 replicas, --shards 5 and --max-shards-per-replica 2: one replica lost, the rest still hold every shard', () => {
+    expect(sharded.map((o) => `${o.kind} ${o.metadata.name}`).sort()).toEqual(rendered.map((o) => `${o.kind} ${o.metadata.name}`).sort());
+    const replicas: number = kind('Deployment').spec.replicas;
+    expect(replicas).toBe(5);
+    expect(args.slice(0, 3)).toEqual(['controller', '--listen', '0.0.0.0:9464']);
+    expect(flag('--shards')).toBe(5);
+    expect(flag('--max-shards-per-replica')).toBe(2);
+    expect((replicas - 1) * flag('--max-shards-per-replica')).toBeGreaterThanOrEqual(flag('--shards'));
+    // Through node drains, the replicas left can hold every shard.
+    expect(kind('PodDisruptionBudget').spec.minAvailable * flag('--max-shards-per-replica')).toBeGreaterThanOrEqual(flag('--shards'));
+  });
+
+  it('the Role grants get/update on exactly the shard Leases', () => {
+    const names = Array.from({ length: flag('--shards') }, (_, i) => `rollgate-controller-shard-${i}`);
+    expect(kind('Role').rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: names, verbs: ['get', 'update'] },
+    ]);
+  });
+});
+
 describe('alert rules', () => {
   const rulesFile = path.join(ROOT, 'deploy/monitoring/alert-rules.yaml');
 

@@ -123,6 +123,19 @@ function firstAliasOffset(doc: Document.Parsed): number {
   return offset;
 }
 
+/**
+ * A copy of `plan` that shares no memory with the text it was parsed from, for as long as the
+ * rollout runs. The YAML parser's strings are slices of the file's text, and V8 keeps a whole
+ * string alive while any slice of it lives: every running rollout would hold its plan file's
+ * text. JSON.parse also shares repeated short strings (metric, phase and field names) between
+ * plans. The copy equals the plan in everything the schema checks (it refuses NaN and infinite
+ * numbers); a key it passes through unread (a metadata label, say) holding `.inf` would read
+ * as null.
+ */
+function detachedFromText(plan: Plan): Plan {
+  return JSON.parse(JSON.stringify(plan)) as Plan;
+}
+
 /** Loads every document of `text`, reported as `file`. */
 export function loadPlanText(text: string, file: string, opts: LoadOptions): LoadResult {
   const result: LoadResult = { plans: [], diagnostics: [] };
@@ -198,7 +211,7 @@ export function loadPlanText(text: string, file: string, opts: LoadOptions): Loa
       ids.set(id, index);
     }
     result.diagnostics.push(...all);
-    if (plan && !hasErrors(all)) result.plans.push({ plan, file, hash: planHash(expanded.value), document: index });
+    if (plan && !hasErrors(all)) result.plans.push({ plan: detachedFromText(plan), file, hash: planHash(expanded.value), document: index });
   });
   return result;
 }

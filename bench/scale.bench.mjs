@@ -14,12 +14,12 @@
 //
 // Reports (figures and method: bench/README.md, "Scale"): RSS max, open fds max, checkpoint
 // lateness (journal `at` minus `checkpoint.due`), guard-tick lateness (the fake's view), the
-// time until every rollout has its `start` record, EMFILE lines in the log, `hold` records
+// controller's CPU time, the time until every rollout has its `start` record, EMFILE lines in the log, `hold` records
 // from router failures, Prometheus timeouts the controller logged, the /metrics answer time
 // and size, the event-loop block during a scrape, and SIGTERM to exit. One JSON line, then a
 // table.
-import { fork, spawn } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { createReadStream, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get } from 'node:http';
 import { tmpdir, loadavg } from 'node:os';
 import path from 'node:path';
@@ -148,13 +148,48 @@ async function waitFor(probe, what, timeoutMs) {
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
 
+/** What the open fds are: sockets, pipes, journals, router files, other files. */
+function fdKinds(pid, fds) {
+  const kinds = {};
+  for (const fd of fds) {
+    let target;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    const kind = target.startsWith('socket:')
+      ? 'socket'
+      : target.startsWith('pipe:')
+        ? 'pipe'
+        : target.startsWith('anon_inode:')
+          ? 'anon_inode'
+          : target.includes(`${path.sep}journal${path.sep}`)
+            ? 'journal'
+            : target.includes(`${path.sep}routes${path.sep}`)
+              ? 'router file'
+              : 'other file';
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
+}
+
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+/** RSS (VmRSS, VmHWM), open fds and CPU seconds of the controller, from /proc. */
 function procSample(pid, acc) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
     acc.rssMaxKb = Math.max(acc.rssMaxKb, kb('VmRSS'), kb('VmHWM'));
     acc.rssLastKb = kb('VmRSS');
-    acc.fdMax = Math.max(acc.fdMax, readdirSync(`/proc/${pid}/fd`).length);
+    const fds = readdirSync(`/proc/${pid}/fd`);
+    if (fds.length > acc.fdMax) {
+      acc.fdMax = fds.length;
+      acc.fdKindsAtMax = fdKinds(pid, fds);
+    }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    acc.cpuSeconds = (Number(stat[11]) + Number(stat[12])) / TICKS_PER_SECOND; // utime, stime (fields 14, 15)
   } catch {
     /* the process is gone */
   }
@@ -292,7 +327,7 @@ try {
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve((exit = { code, signal, at: Date.now() }))));
   cleanups.push(() => exit || child.kill('SIGKILL'));
 
-  const proc = { rssMaxKb: 0, rssLastKb: 0, fdMax: 0 };
+  const proc = { rssMaxKb: 0, rssLastKb: 0, fdMax: 0, fdKindsAtMax: {}, cpuSeconds: 0 };
   const sampler = setInterval(() => procSample(child.pid, proc), 1000);
   cleanups.push(() => clearInterval(sampler));
 
@@ -344,6 +379,9 @@ try {
     rssMaxMiB: +(proc.rssMaxKb / 1024).toFixed(1),
     rssEndMiB: +(proc.rssLastKb / 1024).toFixed(1),
     fdMax: proc.fdMax,
+    fdKindsAtMax: proc.fdKindsAtMax,
+    cpuSeconds: +proc.cpuSeconds.toFixed(1),
+    cpuShareOfOneCore: +(proc.cpuSeconds / ((exit.at - startedAt) / 1000)).toFixed(3),
     allStartedSeconds: allStartedMs === null ? null : +(allStartedMs / 1000).toFixed(1),
     notStarted: pending.size,
     checkpoints: journals.checkpoints,
@@ -377,7 +415,8 @@ try {
     ['rollouts, minutes, Prometheus', `${N}, ${MINUTES}, ${PROMETHEUS}`],
     ['load average (1/5/15 min) at the end', result.loadavg.end.join(' / ')],
     ['RSS max', `${result.rssMaxMiB} MiB (at the end ${result.rssEndMiB} MiB)`],
-    ['open fds max', String(result.fdMax)],
+    ['open fds max', `${result.fdMax} (${Object.entries(proc.fdKindsAtMax).map(([k, n]) => `${n} ${k}`).join(', ')})`],
+    ['CPU of the controller', `${result.cpuSeconds} s (${(100 * result.cpuShareOfOneCore).toFixed(0)} % of one core from spawn to exit)`],
     ['all rollouts started', result.allStartedSeconds === null ? `no: ${pending.size} without a start record` : `${result.allStartedSeconds} s after spawn`],
     ['checkpoints judged', `${journals.checkpoints} (rollouts overdue at SIGTERM: ${journals.overdueAtStop})`],
     ['checkpoint lateness p50 / p99 / max', `${ms(journals.latenessMs.p50)} / ${ms(journals.latenessMs.p99)} / ${ms(journals.latenessMs.max)}`],

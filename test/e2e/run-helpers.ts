@@ -86,9 +86,14 @@ export function killAfterJournalled(seq: number): string[] {
   return ['--import', url.href];
 }
 
-/** Starts `node [NODE_ARGS] dist/main.js ARGS` and tracks it. */
-export function spawnRollgate(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Proc {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, ...args], {
+/**
+ * Starts `node [NODE_ARGS] dist/main.js ARGS` and tracks it; with `maxOpenFiles`, under that
+ * limit of open files (`ulimit -n`, soft and hard: node cannot raise it), as the same process.
+ */
+export function spawnRollgate(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; maxOpenFiles?: number } = {}): Proc {
+  const command = [process.execPath, ...(opts.nodeArgs ?? []), MAIN, ...args];
+  const [file, ...argv] = opts.maxOpenFiles === undefined ? command : ['/bin/sh', '-c', `ulimit -n ${opts.maxOpenFiles} && exec "$@"`, 'sh', ...command];
+  const child = spawn(file!, argv, {
     cwd: opts.cwd ?? tmpdir(),
     env: childEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -156,6 +161,8 @@ export interface RunOptions {
   extraArgs?: string[];
   /** Options for node itself, before dist/main.js (a preload: `['--import', url]`). */
   nodeArgs?: string[];
+  /** The limit of open files (`ulimit -n`) it runs under; default the test process's. */
+  maxOpenFiles?: number;
 }
 
 export interface RunProc extends Proc {
@@ -174,7 +181,7 @@ export function startRun(paths: string[], opts: RunOptions): RunProc {
     ...(opts.prometheus ? ['--prometheus', opts.prometheus] : []),
     ...(opts.extraArgs ?? []),
   ];
-  const p = spawnRollgate(args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: opts.env } : {}), ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}) });
+  const p = spawnRollgate(args, { ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: opts.env } : {}), ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}), ...(opts.maxOpenFiles ? { maxOpenFiles: opts.maxOpenFiles } : {}) });
   return {
     ...p,
     url: () =>

@@ -36,7 +36,10 @@ export { PrometheusError } from './errors.js';
 /** Prometheus refuses range queries of more than 11,000 points per series; stay below. */
 export const MAX_RANGE_POINTS = 10_000;
 
-/** What the `onQuery` hook learns about each HTTP request (one per attempt). */
+/**
+ * What the `onQuery` hook learns about each HTTP request (one per attempt; a request shared by
+ * several callers, single-flight, is reported once, by the provider that sent it).
+ */
 export interface QueryInfo {
   kind: 'instant' | 'range';
   /** 1 for the first try, 2 for the first retry, ... */
@@ -68,7 +71,7 @@ export interface PrometheusProviderOptions {
   maxRetryAfterMs?: number;
   /** How often credential files are re-read even when unchanged. Default 60 s. */
   credentialsRefreshMs?: number;
-  /** Called after every HTTP attempt (for prom-client histograms); exceptions are ignored. */
+  /** Called after every HTTP request (for prom-client histograms); exceptions are ignored. */
   onQuery?(info: QueryInfo): void;
   /** The pool the requests go through, shared by every provider of a controller; default: one of its own. */
   pool?: QueryPool;
@@ -267,7 +270,9 @@ export class PrometheusProvider implements MetricsProvider {
 
   /**
    * One attempt through the pool: it waits for its turn (or joins an identical request waiting
-   * or in flight: single-flight on address, credentials, path and form), then `send`s.
+   * or in flight: single-flight on address, credentials, path and form), then `send`s. Callers
+   * of a shared request get the same `data` (or the same PrometheusError, immutable); they only
+   * read it, and each builds Samples of its own from it (result.ts), so no Sample is shared.
    */
   private async attempt(kind: 'instant' | 'range', path: string, form: URLSearchParams, query: string, attempt: number, deadline: number | undefined): Promise<unknown> {
     try {

@@ -349,10 +349,10 @@ describe('rollgate controller in a cluster', () => {
     api.create(PLAN, rolloutPlan('analyzer', fileSpec(target)));
     const a = await start();
     await until(() => journalOf(api).length === 2);
-    const b = await start({ identity: 'rollgate-1', listen: null });
-    await new Promise((r) => setTimeout(r, 150));
+    const b = await start({ identity: 'rollgate-1', listen: null, client: kubeClient('rollgate-1', 'rollgate-1') });
+    // A standby: listed the plans and looked at the Lease, which stays the leader's.
+    await until(() => b.synced() && api.requests.some((r) => r.user === 'rollgate-1' && r.path === LEASE && r.code === 200), 5000, 'the standby saw the Lease');
     expect(b.isLeader()).toBe(false);
-    expect(b.synced()).toBe(true);
 
     await a.stop();
     expect(api.get(LEASE)!.spec.holderIdentity ?? null).toBeNull();

@@ -166,7 +166,7 @@ describe('rollgate controller --shards 3 with three replicas', { timeout: 120_00
     const picks = [0, 1, 2].map((s) => NAMES.find((n) => shardOf(key(n), SHARDS) === s)!);
     await until(() => picks.every((n) => seqs(n).length >= 1), 20_000, 'the picked plans started');
     for (const name of picks) {
-      const answer = await submitKubeRequest(kubeClient(), { namespace: 'learning', name, action: 'pause', reason: 'drill' }, { timeoutMs: 5000, pollMs: 20 });
+      const answer = await submitKubeRequest(kubeClient(), { namespace: 'learning', name, action: 'pause', reason: 'drill' }, { timeoutMs: 20_000, pollMs: 20 });
       expect(answer, name).toMatchObject({ accepted: true });
       const owner = holderOf(shardOf(key(name), SHARDS));
       const pause = journalWrites().find((w) => w.name === name && w.entry.decision === 'pause')!;

@@ -27,6 +27,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../dist/devtools/ports.js';
 import { startPrometheus } from '../dist/devtools/local-prometheus.js';
+import { GUARD_INTERVAL_S, GUARD_WINDOW, NAMESPACE, planYaml, rolloutName } from './scale-plans.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -45,48 +46,8 @@ if (!(N > 0) || !(MINUTES > 0) || !['fake', 'real'].includes(PROMETHEUS)) {
   process.exit(2);
 }
 
-const NAMESPACE = 'bench';
-const GUARD_INTERVAL_S = 10;
-const GUARD_WINDOW = '45s';
 const SIGTERM_LIMIT_MS = 60_000;
-const name = (i) => `svc-${String(i).padStart(5, '0')}`;
-/** Checkpoint spacing of rollout i: 60 to 180 s, spread over the rollouts. */
-const spacing = (i) => 60 + ((i * 7919) % 121);
-
-function plan(i, dir, prometheusUrl) {
-  const s = spacing(i);
-  const phases = [
-    ['canary', 5],
-    ['ramp', 25],
-    ['half', 50],
-    ['full', 100],
-  ];
-  return `apiVersion: rollgate.dev/v1alpha1
-kind: RolloutPlan
-metadata: { name: ${name(i)}, namespace: ${NAMESPACE} }
-spec:
-  revision: "bench-${i}"
-  prometheus: { address: ${prometheusUrl} }
-  traffic: { router: file, file: { path: ${path.join(dir, 'routes', `${name(i)}.json`)} } }
-  metrics:
-    - name: error-rate
-      query: |
-        sum(rate(bench_requests_total{rollout="{{rollout}}",code="500"}[{{window}}]))
-          / sum(rate(bench_requests_total{rollout="{{rollout}}"}[{{window}}]))
-      max: 0.01
-      critical: true
-    - name: p99-latency
-      query: max(max_over_time(bench_latency_p99_seconds{rollout="{{rollout}}"}[{{window}}]))
-      max: 0.5
-      critical: true
-    - name: ready
-      query: min(min_over_time(bench_ready{rollout="{{rollout}}"}[{{window}}]))
-      min: 0.99
-  guard: { interval: ${GUARD_INTERVAL_S}s, window: ${GUARD_WINDOW}, consecutive: 2, metrics: [error-rate, p99-latency] }
-  phases:
-${phases.map(([p, w]) => `    - { name: ${p}, weight: ${w}, checkpoints: [${s}s, ${2 * s}s] }`).join('\n')}
-`;
-}
+const name = rolloutName;
 
 /** The app a real Prometheus scrapes: every rollout's series, counters growing at fixed rates. */
 function startMetricsApp() {
@@ -314,7 +275,7 @@ try {
   }
   cleanups.push(() => query.stop());
 
-  for (let i = 1; i <= N; i++) writeFileSync(path.join(plansDir, `${name(i)}.yaml`), plan(i, dir, query.url));
+  for (let i = 1; i <= N; i++) writeFileSync(path.join(plansDir, `${name(i)}.yaml`), planYaml(i, { routesDir: path.join(dir, 'routes'), prometheus: query.url }));
   const port = await freePort();
   const metricsBase = `http://127.0.0.1:${port}`;
   const logFd = openSync(logFile, 'w');

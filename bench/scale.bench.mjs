@@ -143,7 +143,7 @@ function procSample(pid, acc) {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
     acc.rssMaxKb = Math.max(acc.rssMaxKb, kb('VmRSS'), kb('VmHWM'));
-    acc.rssLastKb = kb('VmRSS');
+    if (kb("VmRSS") > 0) acc.rssLastKb = kb("VmRSS");
     const fds = readdirSync(`/proc/${pid}/fd`);
     if (fds.length > acc.fdMax) {
       acc.fdMax = fds.length;

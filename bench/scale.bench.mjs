@@ -109,7 +109,7 @@ async function waitFor(probe, what, timeoutMs) {
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
 
-/** What the open fds are: sockets, pipes, journals, router files, other files. */
+/** What the open fds are: sockets, pipes, journals, router files, plan files, other files by path. */
 function fdKinds(pid, fds) {
   const kinds = {};
   for (const fd of fds) {
@@ -129,7 +129,9 @@ function fdKinds(pid, fds) {
             ? 'journal'
             : target.includes(`${path.sep}routes${path.sep}`)
               ? 'router file'
-              : 'other file';
+              : target.includes(`${path.sep}plans${path.sep}`)
+                ? 'plan file'
+                : `other: ${target}`;
     kinds[kind] = (kinds[kind] ?? 0) + 1;
   }
   return kinds;

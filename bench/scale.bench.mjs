@@ -109,7 +109,7 @@ async function waitFor(probe, what, timeoutMs) {
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null);
 
-/** What the open fds are: sockets, pipes, journals, router files, plan files, other files by path. */
+/** What the open fds are: sockets, pipes, journals, router files, plan files, other files by directory. */
 function fdKinds(pid, fds) {
   const kinds = {};
   for (const fd of fds) {
@@ -131,7 +131,7 @@ function fdKinds(pid, fds) {
               ? 'router file'
               : target.includes(`${path.sep}plans${path.sep}`)
                 ? 'plan file'
-                : `other: ${target}`;
+                : `other in ${path.dirname(target)}`;
     kinds[kind] = (kinds[kind] ?? 0) + 1;
   }
   return kinds;

@@ -144,11 +144,17 @@ function procSample(pid, acc) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    acc.rssMaxKb = Math.max(acc.rssMaxKb, kb('VmRSS'), kb('VmHWM'));
+    const rss = kb('VmRSS');
+    if (rss > acc.rssSampledMaxKb) {
+      acc.rssSampledMaxKb = rss;
+      acc.rssSampledMaxAt = Date.now();
+    }
+    acc.rssMaxKb = Math.max(acc.rssMaxKb, rss, kb('VmHWM'));
     if (kb("VmRSS") > 0) acc.rssLastKb = kb("VmRSS");
     const fds = readdirSync(`/proc/${pid}/fd`);
     if (fds.length > acc.fdMax) {
       acc.fdMax = fds.length;
+      acc.fdMaxAt = Date.now();
       acc.fdKindsAtMax = fdKinds(pid, fds);
     }
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -290,7 +296,7 @@ try {
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve((exit = { code, signal, at: Date.now() }))));
   cleanups.push(() => exit || child.kill('SIGKILL'));
 
-  const proc = { rssMaxKb: 0, rssLastKb: 0, fdMax: 0, fdKindsAtMax: {}, cpuSeconds: 0 };
+  const proc = { rssMaxKb: 0, rssLastKb: 0, rssSampledMaxKb: 0, rssSampledMaxAt: 0, fdMax: 0, fdKindsAtMax: {}, fdMaxAt: 0, cpuSeconds: 0 };
   const sampler = setInterval(() => procSample(child.pid, proc), 1000);
   cleanups.push(() => clearInterval(sampler));
 
@@ -341,6 +347,8 @@ try {
     loadavg: { before: loadBefore.map((x) => +x.toFixed(2)), end: loadDuring.map((x) => +x.toFixed(2)) },
     rssMaxMiB: +(proc.rssMaxKb / 1024).toFixed(1),
     rssEndMiB: +(proc.rssLastKb / 1024).toFixed(1),
+    rssSampledMaxAtSeconds: +((proc.rssSampledMaxAt - startedAt) / 1000).toFixed(0),
+    fdMaxAtSeconds: +((proc.fdMaxAt - startedAt) / 1000).toFixed(0),
     fdMax: proc.fdMax,
     fdKindsAtMax: proc.fdKindsAtMax,
     cpuSeconds: +proc.cpuSeconds.toFixed(1),
@@ -377,8 +385,8 @@ try {
   const rows = [
     ['rollouts, minutes, Prometheus', `${N}, ${MINUTES}, ${PROMETHEUS}`],
     ['load average (1/5/15 min) at the end', result.loadavg.end.join(' / ')],
-    ['RSS max', `${result.rssMaxMiB} MiB (at the end ${result.rssEndMiB} MiB)`],
-    ['open fds max', `${result.fdMax} (${Object.entries(proc.fdKindsAtMax).map(([k, n]) => `${n} ${k}`).join(', ')})`],
+    ['RSS max', `${result.rssMaxMiB} MiB (largest sample ${result.rssSampledMaxAtSeconds} s after spawn; at the end ${result.rssEndMiB} MiB)`],
+    ['open fds max', `${result.fdMax}, ${result.fdMaxAtSeconds} s after spawn (${Object.entries(proc.fdKindsAtMax).map(([k, n]) => `${n} ${k}`).join(', ')})`],
     ['CPU of the controller', `${result.cpuSeconds} s (${(100 * result.cpuShareOfOneCore).toFixed(0)} % of one core from spawn to exit)`],
     ['all rollouts started', result.allStartedSeconds === null ? `no: ${pending.size} without a start record` : `${result.allStartedSeconds} s after spawn`],
     ['checkpoints judged', `${journals.checkpoints} (rollouts overdue at SIGTERM: ${journals.overdueAtStop})`],

@@ -1,5 +1,6 @@
 /**
- * The controller's HTTP endpoints, on node:http: `/metrics` (Prometheus text format),
+ * The controller's HTTP endpoints, on node:http: `/metrics` (Prometheus text format, written
+ * piece by piece as the socket takes it, so a large exposition never blocks the loop at once),
  * `/healthz` (alive: answered while the event loop runs) and `/readyz` (ready to act, as the
  * caller's `ready()` says; 503 with the reason otherwise). Anything else is 404.
  */
@@ -15,7 +16,8 @@ export interface Readiness {
 /** What `/metrics` serves; ControllerMetrics is one. */
 export interface MetricsSource {
   readonly contentType: string;
-  metrics(): Promise<string>;
+  /** The exposition text (UTF-8) in pieces, written in order. */
+  exposition(): Promise<readonly Buffer[]>;
 }
 
 export interface HttpServerOptions {
@@ -71,7 +73,7 @@ async function route(req: IncomingMessage, res: ServerResponse, opts: HttpServer
   }
   switch (path) {
     case '/metrics':
-      return send(res, 200, opts.metrics.contentType, await opts.metrics.metrics());
+      return sendPieces(res, opts.metrics.contentType, await opts.metrics.exposition());
     case '/healthz':
       return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
     case '/readyz': {
@@ -93,6 +95,31 @@ function pathOf(req: IncomingMessage): string {
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** A 200 with the body written piece by piece, waiting for the socket to drain between them. */
+async function sendPieces(res: ServerResponse, contentType: string, pieces: readonly Buffer[]): Promise<void> {
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+  if (res.req.method !== 'HEAD') {
+    for (const piece of pieces) {
+      if (res.destroyed) return;
+      if (!res.write(piece)) await drained(res);
+    }
+  }
+  res.end();
+}
+
+/** Resolves when the response can take more, or is closed (the scraper went away). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
 import { ControllerMetrics } from '../../src/observe/metrics.js';
+import { observeRollouts } from '../helpers/rollout-metrics.js';
 import { silentLogger } from '../../src/support/log.js';
 import { startHttpServer, type HttpServer, type Readiness } from '../../src/observe/server.js';
 
@@ -10,8 +12,7 @@ describe('controller HTTP endpoints', () => {
     server = undefined;
   });
 
-  async function start(ready: () => Readiness = () => ({ ok: true })) {
-    const metrics = new ControllerMetrics({ defaultMetrics: false });
+  async function start(ready: () => Readiness = () => ({ ok: true }), metrics = new ControllerMetrics({ defaultMetrics: false })) {
     metrics.setLeader(true);
     server = await startHttpServer({ host: '127.0.0.1', port: 0, metrics, ready, log: silentLogger() });
     return server;
@@ -29,6 +30,39 @@ describe('controller HTTP endpoints', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(await res.text()).toContain('rollgate_leader 1');
+  });
+
+  it('/metrics writes a large exposition piece by piece, whole; HEAD gets no body', async () => {
+    const metrics = new ControllerMetrics({ defaultMetrics: false });
+    observeRollouts(metrics, 3_000);
+    const s = await start(undefined, metrics);
+    const res = await fetch(`${s.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(await metrics.metrics());
+    const head = await fetch(`${s.url}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+  });
+
+  it('a scraper that goes away mid-answer does not hold the server up', async () => {
+    const metrics = new ControllerMetrics({ defaultMetrics: false });
+    observeRollouts(metrics, 5_000);
+    const s = await start(undefined, metrics);
+    // Read the first bytes of a ~7 MB answer, then stop reading and hang up.
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${s.url}/metrics`, (res) => {
+        res.once('data', () => {
+          res.pause();
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      req.end();
+    });
+    expect(await (await fetch(`${s.url}/healthz`)).text()).toBe('ok\n');
+    await s.close();
+    server = undefined;
   });
 
   it('/healthz answers 200 while the process runs', async () => {

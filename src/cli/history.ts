@@ -11,7 +11,7 @@ import type { DecisionRecord } from '../core/record.js';
 import type { KubeClient } from '../kube/client.js';
 import { formatDecisionText } from '../observe/decision-log.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
-import { findRollout, openJournal, readRollout } from './journal-reader.js';
+import { eachRecord, findRollout, openJournal } from './journal-reader.js';
 import { compactionNote, defaultNamespace, clusterMode, kubeClientFor, readKubeHistory, splitName, type ClusterFlags } from './kube-reader.js';
 
 interface HistoryFlags extends ClusterFlags {
@@ -19,8 +19,12 @@ interface HistoryFlags extends ClusterFlags {
   output: string;
 }
 
+function printOne(r: DecisionRecord, output: string): void {
+  process.stdout.write(`${output === 'json' ? JSON.stringify(r) : formatDecisionText(r)}\n`);
+}
+
 function print(records: DecisionRecord[], output: string): void {
-  for (const r of records) process.stdout.write(`${output === 'json' ? JSON.stringify(r) : formatDecisionText(r)}\n`);
+  for (const r of records) printOne(r, output);
 }
 
 async function kubeHistory(client: KubeClient, name: string, flags: HistoryFlags): Promise<number> {
@@ -38,8 +42,7 @@ export async function historyCommand(name: string, flags: HistoryFlags, opts: { 
   if (opts.client || clusterMode(flags)) return kubeHistory(opts.client ?? kubeClientFor(flags), name, flags);
   const journal = openJournal(flags.stateDir);
   const id = await findRollout(journal, name);
-  const { records } = await readRollout(journal, id);
-  print(records, flags.output);
+  await eachRecord(journal, id, (r) => printOne(r, flags.output));
   return 0;
 }
 

@@ -1,13 +1,14 @@
 /**
  * Read-only access to the journals of a state dir for `status` and `history`; safe beside a
  * running controller (nothing is locked, written or truncated). `readRollout` also reads the
- * in-cluster journal (ConfigMapJournal, see kube-reader.ts): anything with `read`.
+ * in-cluster journal (ConfigMapJournal, see kube-reader.ts): any Journal. Neither holds every
+ * entry of a journal: the state is replayed from the last snapshot, and `history` streams.
  */
 import { existsSync } from 'node:fs';
 import { FileJournal } from '../journal/file-journal.js';
 import type { Journal } from '../core/journal.js';
 import { isDecisionRecord, type DecisionRecord } from '../core/record.js';
-import { replayJournal, type RolloutState } from '../core/state.js';
+import type { RolloutState } from '../core/state.js';
 import { resolveRollout } from '../core/resolve.js';
 import { CliError } from './options.js';
 
@@ -28,11 +29,16 @@ export async function findRollout(journal: FileJournal, name: string): Promise<s
 export interface RolloutView {
   id: string;
   state: RolloutState;
-  records: DecisionRecord[];
 }
 
-/** The replayed state and the decision records (applied and guard marks left out) of a rollout. */
-export async function readRollout(journal: Pick<Journal, 'read' | 'readWithBase'>, id: string): Promise<RolloutView> {
-  const { state, entries } = await replayJournal(journal, id);
-  return { id, state, records: entries.filter(isDecisionRecord) };
+/** The replayed state of a rollout. */
+export async function readRollout(journal: Pick<Journal, 'replay'>, id: string): Promise<RolloutView> {
+  return { id, state: await journal.replay(id) };
+}
+
+/** Streams the decision records of a rollout (marks and snapshots left out), oldest first. */
+export async function eachRecord(journal: FileJournal, id: string, onRecord: (r: DecisionRecord) => void): Promise<void> {
+  await journal.scan(id, (e) => {
+    if (isDecisionRecord(e)) onRecord(e);
+  });
 }

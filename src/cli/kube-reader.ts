@@ -14,7 +14,8 @@ import type { CompactedSummary } from '../cluster/journal-compaction.js';
 import { JournalCorruptError, parseRolloutId } from '../core/journal.js';
 import { rolloutPlanPath, rolloutPlansPath, type RolloutPlanObject } from '../cluster/rolloutplans.js';
 import { objectKey, type KubeList } from '../kube/objects.js';
-import { readRollout, type RolloutView } from './journal-reader.js';
+import type { RolloutView } from './journal-reader.js';
+import { isDecisionRecord, type DecisionRecord } from '../core/record.js';
 import { CliError } from './options.js';
 
 export interface ClusterFlags {
@@ -120,6 +121,8 @@ export async function getRolloutPlan(client: KubeClient, namespace: string, name
 }
 
 export interface KubeHistory extends RolloutView {
+  /** The decision records kept in the ConfigMap (compaction dropped the earlier ones). */
+  records: DecisionRecord[];
   /** `configmap NS/rollgate-journal-NAME`, for messages. */
   where: string;
   compacted: CompactedSummary | null;
@@ -134,9 +137,11 @@ export async function readKubeHistory(client: KubeClient, namespace: string, nam
   const id = rolloutId(namespace, name);
   const journal = new ConfigMapJournal({ client });
   const where = journal.where(id);
-  let view: RolloutView;
+  let view: RolloutView & { records: DecisionRecord[] };
   try {
-    view = await readRollout(journal, id);
+    // One read of the ConfigMap: its entries, and the state replayed as of that read.
+    const records = (await journal.read(id)).filter(isDecisionRecord);
+    view = { id, state: journal.replayed(id), records };
   } catch (err) {
     throw kubeFailure(err, `cannot read the journal of ${id} (${where})`, client);
   }

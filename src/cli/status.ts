@@ -92,9 +92,9 @@ export function statusSummary(v: RolloutView, clock: OverdueClock = defaultClock
     mirror: s.mirror,
     applied: s.applied ? { weight: s.applied.weight, mirror: s.applied.mirror, at: new Date(s.applied.at).toISOString() } : null,
     waitingFor: s.waitingFor,
-    next: next(s.status, s.waitingFor, v.records.at(-1) ?? undefined),
+    next: next(s.status, s.waitingFor, last ?? undefined),
     lastDecision: last ? { seq: last.seq, decision: last.decision, kind: last.kind, at: last.at, reason: last.reason, actor: last.actor } : null,
-    overdue: overdueOf(s.status, s.waitingFor, v.records.at(-1)?.next, clock),
+    overdue: overdueOf(s.status, s.waitingFor, last?.next, clock),
   };
 }
 

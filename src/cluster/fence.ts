@@ -19,7 +19,7 @@ export class NotLeaderError extends Error {
 export function fenceJournal(inner: Journal, isLeader: () => boolean): Journal {
   return {
     read: (rollout) => inner.read(rollout),
-    ...(inner.readWithBase ? { readWithBase: (rollout: string) => inner.readWithBase!(rollout) } : {}),
+    replay: (rollout) => inner.replay(rollout),
     append: async (rollout: string, entry: JournalEntry) => {
       if (!isLeader()) throw new NotLeaderError(`journal append to ${rollout}`);
       await inner.append(rollout, entry);

@@ -6,7 +6,8 @@
  *   replayed from the kept entries alone equals the state replayed from all of them (in
  *   practice the `start` and `advance` records that begin a phase);
  * - else anywhere, even inside one long phase: the state replayed through the dropped entries
- *   is kept as a snapshot (`base` in `compacted.json`) and replay starts from it.
+ *   is kept as a state snapshot (core/snapshot.ts; the first line of `journal.jsonl`) and
+ *   replay starts from it.
  *
  * Either way the replayed state is checked, not assumed, to equal the state replayed from the
  * whole journal (after a JSON round trip of the snapshot), so `state = replay(journal)` stays
@@ -34,7 +35,10 @@ export interface CompactedSummary {
   compactions: number;
   /** When the last compaction ran. */
   at: string;
-  /** The state replayed through `throughSeq`, when the kept journal does not begin a phase: replay starts from it. */
+  /**
+   * Written by rollgate before state snapshots only (read, never written): the state replayed
+   * through `throughSeq`, which replay starts from. Now the snapshot line of `journal.jsonl`.
+   */
   base?: RolloutState;
 }
 
@@ -42,26 +46,29 @@ export interface CompactionResult {
   /** Index of the first entry kept. */
   cut: number;
   summary: CompactedSummary;
+  /** The state at the cut, when the kept entries do not begin a phase: replay starts from it (a snapshot). */
+  base: RolloutState | null;
 }
 
 const stateKey = (rollout: string, entries: readonly JournalEntry[], base: RolloutState | null) => JSON.stringify(replay(rollout, entries, base));
 
 /**
  * The earliest cut that brings the journal (its `lines`, one per entry, newline included in
- * the byte count) down to `targetBytes` with the replayed state unchanged: a cut needing no
- * snapshot if one fits, else a cut with a snapshot of the state at the cut. Null only when
- * the last entry alone is over the target. At least the last entry is always kept.
+ * the byte count; replayed from `prevBase`, the previous compaction's snapshot) down to
+ * `targetBytes` with the replayed state unchanged: a cut needing no snapshot if one fits, else
+ * a cut with a snapshot of the state at the cut. Null only when the last entry alone is over
+ * the target. At least the last entry is always kept.
  */
 export function compactJournal(
   rollout: string,
   entries: readonly JournalEntry[],
   lines: readonly string[],
   previous: CompactedSummary | null,
+  prevBase: RolloutState | null,
   targetBytes: number,
   now: string,
 ): CompactionResult | null {
   const sizes = lines.map((l) => Buffer.byteLength(l) + 1);
-  const prevBase = previous?.base ?? null;
   const full = stateKey(rollout, entries, prevBase);
   const first = firstCutUnder(sizes, targetBytes);
   if (first === null) return null;
@@ -70,15 +77,13 @@ export function compactJournal(
     const e = entries[cut]!;
     if (!isDecisionRecord(e) || (e.decision !== 'start' && e.decision !== 'advance')) continue;
     if (stateKey(rollout, entries.slice(cut), null) !== full) continue;
-    const summary = summarize(entries.slice(0, cut), sizes.slice(0, cut), previous, now);
-    delete summary.base;
-    return { cut, summary };
+    return { cut, summary: summarize(entries.slice(0, cut), sizes.slice(0, cut), previous, now), base: null };
   }
   // Any cut, with the state at the cut as the snapshot replay starts from.
   for (let cut = first; cut < entries.length; cut++) {
     const base = JSON.parse(JSON.stringify(replay(rollout, entries.slice(0, cut), prevBase))) as RolloutState;
     if (stateKey(rollout, entries.slice(cut), base) !== full) continue;
-    return { cut, summary: { ...summarize(entries.slice(0, cut), sizes.slice(0, cut), previous, now), base } };
+    return { cut, summary: summarize(entries.slice(0, cut), sizes.slice(0, cut), previous, now), base };
   }
   return null;
 }
@@ -108,5 +113,6 @@ function summarize(dropped: readonly JournalEntry[], sizes: readonly number[], p
     s.to = e.at;
     s.counts[e.decision] = (s.counts[e.decision] ?? 0) + 1;
   }
+  delete s.base; // a base of an earlier version is now the snapshot line
   return s;
 }

@@ -13,8 +13,12 @@
  *
  * The ConfigMap is bounded (ConfigMaps hold at most 1 MiB): every stored line is bounded
  * (journal-bounds.ts), and past `maxBytes` the oldest entries are compacted away — inside a
- * phase too, with a snapshot of the state at the cut that replay starts from
- * (journal-compaction.ts, `readWithBase`) — so the journal of any plan fits.
+ * phase too, with a state snapshot line (core/snapshot.ts, the file journal's shape) of the
+ * state at the cut as the first line of `journal.jsonl`, which replay starts from
+ * (journal-compaction.ts) — so the journal of any plan fits. Such a snapshot stands for
+ * entries that are gone, so unlike the file journal's it cannot be skipped: one that does not
+ * check is corruption. A ConfigMap written before snapshots keeps its base as `base` in
+ * `compacted.json`; it is read as that snapshot, and written back as one.
  * RBAC grants no `list` on ConfigMaps, so `rollouts()` names the rollouts this process has
  * read or written; the controller knows its rollouts from the RolloutPlans.
  */
@@ -25,7 +29,8 @@ import { JournalContractError, JournalCorruptError, parseRolloutId, type Journal
 import { isAppliedMark, isDecisionRecord, isGuardMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
 import { compactJournal, type CompactedSummary } from './journal-compaction.js';
 import { boundEntry } from './journal-bounds.js';
-import type { JournalReplay, RolloutState } from '../core/state.js';
+import { replay, type RolloutState } from '../core/state.js';
+import { snapshotLine, type StateSnapshot } from '../core/snapshot.js';
 import { journalConfigMapName, MANAGED_BY_LABEL, COMPONENT, RESOURCE_KIND, ROLLOUT_LABEL } from './rolloutplans.js';
 import { configMapPath, type ObjectMeta } from '../kube/objects.js';
 
@@ -73,12 +78,13 @@ interface ConfigMap {
 /** What this process knows of a journal ConfigMap, as of `resourceVersion`. */
 interface Loaded {
   cm: ConfigMap | null;
+  /** The entries' lines (the snapshot line left out). */
   lines: string[];
   entries: JournalEntry[];
   lastSeq: number;
   compacted: CompactedSummary | null;
-  /** The state replay starts from (compacted.json `base`), or null: the initial state. */
-  base: RolloutState | null;
+  /** The snapshot replay starts from (the first line after a compaction inside a phase), or null: the initial state. */
+  snapshot: StateSnapshot | null;
 }
 
 export class ConfigMapJournal implements Journal {
@@ -118,17 +124,20 @@ export class ConfigMapJournal implements Journal {
     return `configmap ${namespace}/${journalConfigMapName(name)}`;
   }
 
-  /** The entries kept in the ConfigMap (after any compaction: replay them from `readWithBase`'s base). */
+  /** The entries kept in the ConfigMap (after a compaction, the ones after its snapshot). */
   read(rollout: string): Promise<JournalEntry[]> {
     return this.enqueue(rollout, async () => [...(await this.load(rollout)).entries]);
   }
 
-  /** The snapshot a compaction left (null: replay from the initial state) and the entries after it. */
-  readWithBase(rollout: string): Promise<JournalReplay> {
-    return this.enqueue(rollout, async () => {
-      const l = await this.load(rollout);
-      return { base: l.base ? structuredClone(l.base) : null, entries: [...l.entries] };
-    });
+  /** The state: the kept entries replayed from the compaction's snapshot (or the initial state). */
+  replay(rollout: string): Promise<RolloutState> {
+    return this.enqueue(rollout, async () => replayLoaded(rollout, await this.load(rollout)));
+  }
+
+  /** The state as of the last read or write (the initial state before any). */
+  replayed(rollout: string): RolloutState {
+    const l = this.cache.get(rollout);
+    return l ? replayLoaded(rollout, l) : replay(rollout, []);
   }
 
   append(rollout: string, entry: JournalEntry): Promise<void> {
@@ -248,10 +257,11 @@ export class ConfigMapJournal implements Journal {
     let lines = [...current.lines, line];
     let entries = [...current.entries, entry];
     let compacted = current.compacted;
+    let snapshot = current.snapshot;
     const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
     if (bytes > this.maxBytes) {
       const at = new Date(this.now()).toISOString();
-      const res = compactJournal(rollout, entries, lines, compacted, Math.floor(this.maxBytes * this.compactTo), at);
+      const res = compactJournal(rollout, entries, lines, compacted, snapshot?.state ?? null, Math.floor(this.maxBytes * this.compactTo), at);
       if (!res) {
         throw new Error(
           `${this.where(rollout)}: journal.jsonl would reach ${bytes} bytes (limit ${this.maxBytes}) and its last entry alone is over the compaction target of ${Math.floor(this.maxBytes * this.compactTo)} bytes; nothing written`,
@@ -262,6 +272,7 @@ export class ConfigMapJournal implements Journal {
       lines = lines.slice(res.cut);
       entries = entries.slice(res.cut);
       compacted = res.summary;
+      snapshot = res.base ? { snapshot: res.base.seq, rollout, at, state: res.base } : null;
     }
     const base: ConfigMap = current.cm ?? {
       apiVersion: 'v1',
@@ -269,8 +280,14 @@ export class ConfigMapJournal implements Journal {
       metadata: { name: journalConfigMapName(name), namespace, labels: { [MANAGED_BY_LABEL]: COMPONENT, [ROLLOUT_LABEL]: name } },
     };
     // Only what this journal holds: a replaced journal of an earlier RolloutPlan leaves nothing behind.
-    const data: Record<string, string> = { [JOURNAL_KEY]: lines.map((l) => `${l}\n`).join('') };
-    if (compacted) data[COMPACTED_KEY] = JSON.stringify(compacted);
+    const head = snapshot ? `${snapshotLine(snapshot.state, snapshot.at)}\n` : '';
+    const data: Record<string, string> = { [JOURNAL_KEY]: head + lines.map((l) => `${l}\n`).join('') };
+    if (compacted) {
+      // An earlier version's `base` is now the snapshot line.
+      const { base: _written, ...summary } = compacted;
+      compacted = summary;
+      data[COMPACTED_KEY] = JSON.stringify(summary);
+    }
     const metadata = { ...base.metadata };
     const owner = this.owners.get(rollout);
     if (owner) {
@@ -281,7 +298,7 @@ export class ConfigMapJournal implements Journal {
       metadata.ownerReferences = [...others, { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: false }];
     }
     const cm: ConfigMap = { ...base, metadata, data };
-    return { cm, lines, entries, lastSeq: isDecisionRecord(entry) ? entry.seq : current.lastSeq, compacted, base: compacted?.base ?? null };
+    return { cm, lines, entries, lastSeq: isDecisionRecord(entry) ? entry.seq : current.lastSeq, compacted, snapshot };
   }
 
   /** Reads and checks the ConfigMap (404: an empty journal). */
@@ -301,7 +318,7 @@ export class ConfigMapJournal implements Journal {
         { rollout, configMap: this.where(rollout), planUid: owner.uid, previousPlanUid: heldFor },
         `${this.where(rollout)} holds the journal of an earlier RolloutPlan ${rollout} (uid ${heldFor}); rolloutplan uid ${owner.uid} starts a new journal that replaces it`,
       );
-      const fresh: Loaded = { cm, lines: [], entries: [], lastSeq: 0, compacted: null, base: null };
+      const fresh: Loaded = { cm, lines: [], entries: [], lastSeq: 0, compacted: null, snapshot: null };
       this.cache.set(rollout, fresh);
       this.known.add(rollout);
       return fresh;
@@ -317,19 +334,29 @@ export class ConfigMapJournal implements Journal {
       }
     }
     const text = cm?.data?.[JOURNAL_KEY] ?? '';
-    const lines = text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+    const all = text.split('\n').filter((l, i, every) => l !== '' || i < every.length - 1);
     const entries: JournalEntry[] = [];
+    const lines: string[] = [];
     const first = compacted?.throughSeq ?? 0;
     let lastSeq = first;
-    lines.forEach((l, i) => {
-      const parsed = parseJournalLine(l);
+    let snapshot: StateSnapshot | null = compacted?.base ? { snapshot: compacted.base.seq, rollout, at: compacted.at, state: compacted.base } : null;
+    all.forEach((l, i) => {
+      const parsed = parseJournalLine(l, rollout);
+      if (parsed.ok === 'snapshot') {
+        if (i !== 0) throw new JournalCorruptError(file, i + 1, 'a state snapshot after the first line');
+        if (!parsed.check.ok) throw new JournalCorruptError(file, i + 1, `${parsed.check.error} (the compacted entries it stands for are gone)`);
+        if (parsed.check.snapshot.snapshot !== first) throw new JournalCorruptError(file, i + 1, `snapshot ${parsed.check.snapshot.snapshot}, but compacted through seq ${first}`);
+        snapshot = parsed.check.snapshot;
+        return;
+      }
       if (!parsed.ok) throw new JournalCorruptError(file, i + 1, parsed.error);
       const problem = contractViolation(parsed.entry, lastSeq, rollout);
       if (problem) throw new JournalCorruptError(file, i + 1, first > 0 ? `${problem} (compacted through seq ${first})` : problem);
       if (isDecisionRecord(parsed.entry)) lastSeq = parsed.entry.seq;
       entries.push(parsed.entry);
+      lines.push(l);
     });
-    const loaded: Loaded = { cm, lines, entries, lastSeq, compacted, base: compacted?.base ?? null };
+    const loaded: Loaded = { cm, lines, entries, lastSeq, compacted, snapshot };
     this.cache.set(rollout, loaded);
     this.known.add(rollout);
     return loaded;
@@ -345,6 +372,10 @@ export class ConfigMapJournal implements Journal {
     });
     return result;
   }
+}
+
+function replayLoaded(rollout: string, l: Loaded): RolloutState {
+  return replay(rollout, l.entries, l.snapshot?.state ?? null);
 }
 
 /** The uid of the RolloutPlan a journal ConfigMap belongs to (annotation, else controller ownerReference), or null. */

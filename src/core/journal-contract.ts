@@ -2,8 +2,11 @@
  * The journal's sequence contract, checked on append (a violation is a bug) and on read (a
  * violation is corruption): decision seqs are 1, 2, 3... without gaps or duplicates, an applied
  * mark confirms a seq already written, a guard mark follows the last record written, and every
- * entry belongs to the journal's rollout.
+ * entry belongs to the journal's rollout. A journal line may also be a state snapshot
+ * (core/snapshot.ts): a cache beside the entries, never part of the sequence, and one that does
+ * not parse or check is ignored rather than corruption.
  */
+import { checkSnapshot, isSnapshotValue, SNAPSHOT_LINE_PREFIX, type SnapshotCheck } from './snapshot.js';
 import { appliedMarkSchema, decisionRecordSchema, guardMarkSchema, isAppliedMark, isGuardMark, type JournalEntry } from './record.js';
 
 /** What is wrong with `entry` coming after `lastSeq` in `rollout`'s journal, or null. */
@@ -28,20 +31,31 @@ export function contractViolation(entry: JournalEntry, lastSeq: number, rollout?
   return null;
 }
 
-export type ParsedLine = { ok: true; entry: JournalEntry } | { ok: false; error: string };
+/**
+ * A journal line: an entry, a snapshot line (`check` says whether it can be used), or an
+ * invalid line. A line that begins as a snapshot but is not JSON is a snapshot line whose check
+ * failed: a snapshot is never needed, so it never makes a journal corrupt.
+ */
+export type ParsedLine = { ok: true; entry: JournalEntry } | { ok: 'snapshot'; check: SnapshotCheck } | { ok: false; error: string };
 
-/** Parses and validates one journal line against the record schemas. */
-export function parseJournalLine(text: string): ParsedLine {
+/** Parses and validates one journal line against the record schemas (a snapshot line against `rollout`'s). */
+export function parseJournalLine(text: string, rollout?: string): ParsedLine {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { ok: false, error: `not JSON (${(err as Error).message})` };
+    const error = `not JSON (${(err as Error).message})`;
+    if (text.startsWith(SNAPSHOT_LINE_PREFIX)) return { ok: 'snapshot', check: { ok: false, error: `snapshot ${error}` } };
+    return { ok: false, error };
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && isSnapshotValue(value)) {
+    return { ok: 'snapshot', check: checkSnapshot(value, rollout) };
   }
   return validateJournalEntry(value);
 }
 
-export function validateJournalEntry(value: unknown): ParsedLine {
+/** Validates a parsed decision record or mark (a snapshot is not an entry: see parseJournalLine). */
+export function validateJournalEntry(value: unknown): { ok: true; entry: JournalEntry } | { ok: false; error: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: 'not a JSON object' };
   }
@@ -54,4 +68,19 @@ export function validateJournalEntry(value: unknown): ParsedLine {
     .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
     .join('; ');
   return { ok: false, error: `invalid ${what}: ${issues}` };
+}
+
+/**
+ * Whether a snapshot of the state at `seq` can follow the journal line `before`: after the
+ * record `seq`, a guard mark after it, an applied mark of a seq up to it, or a snapshot at the
+ * same seq. A line that cannot be read proves nothing either way (true).
+ */
+export function snapshotFollows(before: string, seq: number): boolean {
+  const parsed = parseJournalLine(before);
+  if (parsed.ok === 'snapshot') return !parsed.check.ok || parsed.check.snapshot.snapshot === seq;
+  if (!parsed.ok) return true;
+  const e = parsed.entry;
+  if (isAppliedMark(e)) return e.applied <= seq;
+  if (isGuardMark(e)) return e.after === seq;
+  return e.seq === seq;
 }

@@ -4,23 +4,27 @@
  * (`simulate`) and ConfigMapJournal (a ConfigMap per rollout, `rollgate controller`).
  */
 import type { JournalEntry } from './record.js';
-import type { JournalReplay } from './state.js';
+import type { RolloutState } from './state.js';
 
 export interface Journal {
-  /** Every entry of a rollout (`namespace/name`), in order; [] for an unknown rollout. */
+  /**
+   * Every entry of a rollout (`namespace/name`), in order (state snapshots left out); [] for
+   * an unknown rollout. For readers of the whole history (tests, `simulate`'s memory journal,
+   * the ConfigMap's kept entries); a start uses `replay`, which does not hold them.
+   */
   read(rollout: string): Promise<JournalEntry[]>;
+  /**
+   * The rollout's state: `replay(entries)` (core/state.ts), computed from the journal's last
+   * usable state snapshot (core/snapshot.ts) and the entries after it, streamed, never an
+   * array of every entry. The initial state for an unknown rollout.
+   */
+  replay(rollout: string): Promise<RolloutState>;
   /**
    * Appends one entry; durable when the promise resolves. A DecisionRecord's seq must be the
    * last seq + 1 (1 for the first) and an AppliedMark must name an existing seq: anything else
    * is a bug and throws JournalContractError without writing.
    */
   append(rollout: string, entry: JournalEntry): Promise<void>;
-  /**
-   * Only for journals that compact older entries into a state snapshot (the ConfigMap journal):
-   * the snapshot to replay from and the entries after it. Without it, replay reads `read()`
-   * from the initial state (src/core/state.ts replayJournal).
-   */
-  readWithBase?(rollout: string): Promise<JournalReplay>;
   /** The rollouts that have a journal, as `namespace/name`, sorted. */
   rollouts(): Promise<string[]>;
   /** Waits for pending appends and releases files; later appends throw. */

@@ -95,32 +95,14 @@ export function initialState(rollout: string): RolloutState {
 }
 
 /**
- * The state after `entries`, replayed from `base` (a journal that compacted its older entries
- * into a state snapshot, see src/cluster/journal-compaction.ts) or from the initial state.
+ * The state after `entries`, replayed from `base` (the state of a snapshot, core/snapshot.ts,
+ * that precedes them) or from the initial state.
  */
 export function replay(rollout: string, entries: Iterable<JournalEntry>, base?: RolloutState | null): RolloutState {
   // A snapshot written before a field existed gets the field's initial value.
   let state = base ? { ...initialState(rollout), ...structuredClone(base) } : initialState(rollout);
   for (const e of entries) state = applyEntry(state, e);
   return state;
-}
-
-/** Where a journal's replay starts (a compacted journal's snapshot, or the initial state) and what follows. */
-export interface JournalReplay {
-  base: RolloutState | null;
-  entries: JournalEntry[];
-}
-
-/** A journal as replay reads it: `readWithBase` where the journal compacts into a snapshot. */
-export interface ReplaySource {
-  read(rollout: string): Promise<JournalEntry[]>;
-  readWithBase?(rollout: string): Promise<JournalReplay>;
-}
-
-/** Reads a rollout's journal and replays it: the state and the entries after the base. */
-export async function replayJournal(journal: ReplaySource, rollout: string): Promise<{ state: RolloutState; entries: JournalEntry[] }> {
-  const { base, entries } = journal.readWithBase ? await journal.readWithBase(rollout) : { base: null, entries: await journal.read(rollout) };
-  return { state: replay(rollout, entries, base), entries };
 }
 
 export function applyEntry(state: RolloutState, e: JournalEntry): RolloutState {

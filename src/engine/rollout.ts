@@ -13,7 +13,7 @@ import type { Logger } from '../support/log.js';
 import { isoTime } from '../plan/duration.js';
 import { rolloutId } from '../plan/schema.js';
 import type { Clock } from '../core/clock.js';
-import { applyEntry, guardWatches, replayJournal, splitConfirmed, type RolloutState } from '../core/state.js';
+import { applyEntry, guardWatches, splitConfirmed, type RolloutState } from '../core/state.js';
 import { DecisionBuilder, decideApplyFailure, decideCheckpoint, decideDue, decideManual, decidePlanUpdate, type ManualAction, type ManualResult, type PlanContext } from './decide.js';
 import { decideGuard, type GuardResult } from './decide-guard.js';
 import { applyRetryDelay, dueDecision, type DueDecision } from './schedule.js';
@@ -74,7 +74,7 @@ export class RolloutRunner {
   /** Replays the journal and reconciles the router with the last decided split. */
   static async open(ctx: PlanContext, deps: RolloutDeps): Promise<RolloutRunner> {
     const id = rolloutId(ctx.plan);
-    const { state } = await replayJournal(deps.journal, id);
+    const state = await deps.journal.replay(id);
     const runner = new RolloutRunner(ctx, { ...deps }, state);
     if (state.seq > 0) await runner.serial(() => runner.reconcile());
     return runner;

@@ -80,15 +80,15 @@ export interface RolloutIo {
 
 /** Times journal appends for /metrics (an append that throws is not timed). */
 class TimedJournal implements Journal {
-  readonly readWithBase?: Journal['readWithBase'];
   constructor(
     private readonly inner: Journal,
     private readonly metrics: ControllerMetrics,
-  ) {
-    if (inner.readWithBase) this.readWithBase = (rollout) => inner.readWithBase!(rollout);
-  }
+  ) {}
   read(rollout: string) {
     return this.inner.read(rollout);
+  }
+  replay(rollout: string) {
+    return this.inner.replay(rollout);
   }
   async append(rollout: string, entry: JournalEntry) {
     const t = performance.now();

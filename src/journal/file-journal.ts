@@ -1,9 +1,21 @@
 /**
  * FileJournal: the journal of the standalone controller. One append-only JSONL file per
  * rollout at `<stateDir>/journal/<namespace>/<name>.jsonl`; each append is one `write` of one
- * line followed by `fdatasync`, on a file descriptor kept open per rollout. Appends to one
- * rollout are serialized; the last seq is kept in memory after the first read, so an append
- * never re-reads the file.
+ * line followed by `fdatasync`. Appends to one rollout are serialized; what an append needs
+ * (last seq, size, the replayed state) is kept in memory once the rollout was replayed, so an
+ * append never re-reads the file.
+ *
+ * File descriptors are bounded (10,000 rollouts must not mean 10,000 fds): append fds are
+ * opened on demand and kept in an LRU of at most `maxOpenFiles`, which also counts the files
+ * being read; the least recently used idle fd is closed when another is needed, never one with
+ * an operation under way, and an operation waits for a slot when all are busy.
+ *
+ * State snapshots (core/snapshot.ts) are written after an entry every `snapshotEvery` entries
+ * and at each phase end (an `advance`, a `complete`, a record that ends the rollout), without
+ * fdatasync of their own (a snapshot is a cache: one lost in a crash is a torn tail, dropped
+ * like any). `replay` finds the last snapshot reading the file backwards from its end and
+ * replays only what follows; a snapshot that does not fit is ignored with a warning and replay
+ * starts from the one before it, or from the beginning.
  *
  * Only one process may write a state dir: hold acquireStateDirLock (statedir/lock.ts) first. Readers
  * in other processes (`rollgate history`) open it with `readOnly: true`, which never truncates.
@@ -11,13 +23,15 @@
 import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../support/log.js';
-import { contractViolation, validateJournalEntry } from '../core/journal-contract.js';
+import { contractViolation, snapshotFollows, validateJournalEntry } from '../core/journal-contract.js';
 import { fsyncDir, isErrno } from '../support/fsutil.js';
-import { JournalContractError, parseRolloutId, type Journal } from '../core/journal.js';
+import { JournalContractError, JournalCorruptError, parseRolloutId, type Journal } from '../core/journal.js';
 import { isDecisionRecord, type JournalEntry } from '../core/record.js';
-import { scanJournalFile, type ScanSummary } from './scan.js';
+import { applyEntry, initialState, isTerminal, replay, type RolloutState } from '../core/state.js';
+import { checkSnapshot, snapshotLine, type StateSnapshot } from '../core/snapshot.js';
+import { scanJournalFile, snapshotsFromEnd, type ScanSummary, type SnapshotLineAt } from './scan.js';
 
-export { scanJournalFile, streamJournalFile, type ScanSummary, type ScanOptions, type TornTail } from './scan.js';
+export { scanJournalFile, streamJournalFile, snapshotsFromEnd, type ScanSummary, type ScanOptions, type TornTail } from './scan.js';
 
 /** What the journal does with a file it appends to (a subset of node's FileHandle). */
 export type JournalFileHandle = Pick<FileHandle, 'write' | 'datasync' | 'truncate' | 'stat' | 'close'>;
@@ -39,22 +53,43 @@ export interface FileJournalOptions {
   readOnly?: boolean;
   /** Opens the files appended to. Default: node's fs. */
   fs?: JournalFileSystem;
+  /** File descriptors open at most: append fds kept (LRU) plus files being read. Default 256. */
+  maxOpenFiles?: number;
+  /** A state snapshot after this many entries since the last one (and at each phase end). Default 1,000. */
+  snapshotEvery?: number;
+  /** The clock of a snapshot's `at`. */
+  now?: () => number;
 }
 
-interface OpenJournal {
-  fh: JournalFileHandle;
+/** What the journal knows of a rollout's file; kept when its fd is closed. */
+interface Tracked {
   lastSeq: number;
   /** Bytes of whole lines: where a failed append is cut back to. */
   size: number;
+  /** The state replayed through the last line. */
+  state: RolloutState;
+  /** Entries since the last snapshot (or the beginning). */
+  sinceSnapshot: number;
 }
+
+/** A start tries the last snapshots from the end, at most this many, before the whole file. */
+const SNAPSHOTS_TRIED = 3;
 
 export class FileJournal implements Journal {
   private readonly log: Logger;
   private readonly readOnly: boolean;
   private readonly fs: JournalFileSystem;
-  private readonly files = new Map<string, OpenJournal>();
-  /** Last seq of rollouts read but not yet opened for append. */
-  private readonly knownLastSeq = new Map<string, number>();
+  private readonly maxOpen: number;
+  private readonly snapshotEvery: number;
+  private readonly now: () => number;
+  private readonly tracked = new Map<string, Tracked>();
+  /** Open append fds, least recently used first. */
+  private readonly handles = new Map<string, JournalFileHandle>();
+  /** Rollouts with an operation under way: their fd is never closed by the LRU. */
+  private readonly busy = new Set<string>();
+  /** Files open for reading right now (they count against maxOpenFiles). */
+  private reading = 0;
+  private readonly slotWaiters: Array<() => void> = [];
   private readonly queues = new Map<string, Promise<void>>();
   private closed = false;
 
@@ -65,6 +100,9 @@ export class FileJournal implements Journal {
     this.log = opts.log ?? silentLogger();
     this.readOnly = opts.readOnly ?? false;
     this.fs = opts.fs ?? nodeFileSystem;
+    this.maxOpen = Math.max(1, opts.maxOpenFiles ?? 256);
+    this.snapshotEvery = opts.snapshotEvery ?? 1000;
+    this.now = opts.now ?? Date.now;
   }
 
   /** The journal file of a rollout (`namespace/name`). */
@@ -73,6 +111,7 @@ export class FileJournal implements Journal {
     return join(this.stateDir, 'journal', namespace, `${name}.jsonl`);
   }
 
+  /** Every entry, in order (snapshots left out): for readers of the whole history; a start uses `replay`. */
   async read(rollout: string): Promise<JournalEntry[]> {
     const entries: JournalEntry[] = [];
     await this.scan(rollout, (e) => entries.push(e));
@@ -80,16 +119,30 @@ export class FileJournal implements Journal {
   }
 
   /**
-   * Streams a rollout's entries to `onEntry` without collecting them (large journals). A torn
-   * last line is truncated away with a warning (unless read-only, where it is skipped).
+   * Streams a rollout's entries to `onEntry` without collecting them (large journals), snapshot
+   * lines left out. A torn last line is truncated away with a warning (unless read-only, where
+   * it is skipped).
    */
   async scan(rollout: string, onEntry: (entry: JournalEntry) => void): Promise<ScanSummary> {
     const file = this.fileOf(rollout);
+    return this.enqueue(rollout, () =>
+      this.withReadSlot(async () => {
+        const summary = await scanJournalFile(file, onEntry, { rollout });
+        await this.dropTornTail(summary);
+        return summary;
+      }),
+    );
+  }
+
+  /** The state after the whole journal, replayed from its last usable snapshot; never holds the entries. */
+  async replay(rollout: string): Promise<RolloutState> {
+    const file = this.fileOf(rollout);
     return this.enqueue(rollout, async () => {
-      const summary = await scanJournalFile(file, onEntry, { rollout });
-      await this.dropTornTail(summary);
-      if (summary.exists && !this.files.has(rollout)) this.knownLastSeq.set(rollout, summary.lastSeq);
-      return summary;
+      const known = this.readOnly ? undefined : this.tracked.get(rollout);
+      if (known) return known.state;
+      const { state, summary } = await this.withReadSlot(() => this.replayFile(rollout, file));
+      if (!this.readOnly && summary.exists) this.tracked.set(rollout, { lastSeq: summary.lastSeq, size: summary.validBytes, state, sinceSnapshot: summary.sinceSnapshot });
+      return state;
     });
   }
 
@@ -101,25 +154,34 @@ export class FileJournal implements Journal {
     return this.enqueue(rollout, async () => {
       const valid = validateJournalEntry(entry);
       if (!valid.ok) throw new JournalContractError(rollout, valid.error);
-      const j = await this.openForAppend(rollout, file);
-      const problem = contractViolation(entry, j.lastSeq, rollout);
-      if (problem) throw new JournalContractError(rollout, `${problem}; refusing to write`);
-      const line = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+      this.busy.add(rollout);
       try {
-        let off = 0;
-        while (off < line.length) off += (await j.fh.write(line, off, line.length - off)).bytesWritten;
-        await j.fh.datasync();
-      } catch (err) {
-        // The append failed, so the entry must not be there: a line written whole whose
-        // fdatasync failed would otherwise be read back later as if it had been acknowledged.
-        // Cut the file back to its last whole line; if even that fails, forget the file and
-        // let the next access re-read it (a torn tail is truncated then).
-        await this.cutBack(j, err).catch(() => undefined);
-        await this.forget(rollout);
-        throw new Error(`journal ${file}: append failed: ${(err as Error).message}`, { cause: err });
+        const t = await this.track(rollout, file);
+        const problem = contractViolation(entry, t.lastSeq, rollout);
+        if (problem) throw new JournalContractError(rollout, `${problem}; refusing to write`);
+        const fh = await this.handle(rollout, file);
+        const line = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+        try {
+          await writeAll(fh, line);
+          await fh.datasync();
+        } catch (err) {
+          // The append failed, so the entry must not be there: a line written whole whose
+          // fdatasync failed would otherwise be read back later as if it had been acknowledged.
+          // Cut the file back to its last whole line; if even that fails, forget the file and
+          // let the next access re-read it (a torn tail is truncated then).
+          await this.cutBack(fh, t.size, err).catch(() => this.forget(rollout));
+          throw new Error(`journal ${file}: append failed: ${(err as Error).message}`, { cause: err });
+        }
+        t.size += line.length;
+        if (isDecisionRecord(entry)) t.lastSeq = entry.seq;
+        const before = t.state;
+        t.state = applyEntry(t.state, entry);
+        t.sinceSnapshot++;
+        if (t.sinceSnapshot >= this.snapshotEvery || endsPhase(entry, before, t.state)) await this.writeSnapshot(rollout, file, fh, t);
+      } finally {
+        this.busy.delete(rollout);
+        this.wakeSlotWaiter();
       }
-      j.size += line.length;
-      if (isDecisionRecord(entry)) j.lastSeq = entry.seq;
     });
   }
 
@@ -145,36 +207,112 @@ export class FileJournal implements Journal {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.queues.values()]);
-    await Promise.all([...this.files.keys()].map((r) => this.forget(r)));
+    await Promise.all([...this.handles.keys()].map((r) => this.closeHandle(r)));
   }
 
-  private async openForAppend(rollout: string, file: string): Promise<OpenJournal> {
-    const cached = this.files.get(rollout);
-    if (cached) return cached;
-    let lastSeq = this.knownLastSeq.get(rollout);
-    if (lastSeq === undefined) {
-      const summary = await scanJournalFile(file, () => undefined, { rollout });
-      await this.dropTornTail(summary);
-      lastSeq = summary.exists ? summary.lastSeq : undefined;
+  /**
+   * The state and the scan summary of a journal file: from the last usable snapshot (found
+   * reading backwards), else from the beginning. A snapshot that fails its check, or that
+   * the lines around it contradict, is skipped with a warning.
+   */
+  private async replayFile(rollout: string, file: string): Promise<{ state: RolloutState; summary: ScanSummary }> {
+    // Collected first, so that one file is open at a time.
+    const candidates: SnapshotLineAt[] = [];
+    for await (const found of snapshotsFromEnd(file)) if (candidates.push(found) >= SNAPSHOTS_TRIED) break;
+    for (const found of candidates) {
+      const where = `${file} at byte ${found.offset}`;
+      const checked = parseSnapshot(found.text, rollout, found.before);
+      if (!checked.ok) {
+        this.log.warn({ file, offset: found.offset, reason: checked.error }, `journal ${where}: ignoring a state snapshot (${checked.error}); replaying from an earlier one`);
+        continue;
+      }
+      let state = replay(rollout, [], checked.snapshot.state);
+      try {
+        const summary = await scanJournalFile(file, (e) => (state = applyEntry(state, e)), { rollout, from: { offset: found.end, lastSeq: checked.snapshot.snapshot } });
+        await this.dropTornTail(summary);
+        return { state, summary };
+      } catch (err) {
+        if (!(err instanceof JournalCorruptError)) throw err;
+        this.log.warn({ file, offset: found.offset, reason: err.detail }, `journal ${where}: ignoring a state snapshot the lines after it contradict (${err.detail}); replaying from an earlier one`);
+      }
     }
-    let fh: JournalFileHandle;
-    if (lastSeq === undefined) {
-      fh = await this.create(file);
-      lastSeq = 0;
-    } else {
-      fh = await this.fs.open(file, 'a');
+    let state = initialState(rollout);
+    const summary = await scanJournalFile(file, (e) => (state = applyEntry(state, e)), { rollout });
+    await this.dropTornTail(summary);
+    return { state, summary };
+  }
+
+  /** What the journal knows of a rollout it is about to append to: replayed (or created) on first use. */
+  private async track(rollout: string, file: string): Promise<Tracked> {
+    const known = this.tracked.get(rollout);
+    if (known) return known;
+    const { state, summary } = await this.withReadSlot(() => this.replayFile(rollout, file));
+    if (!summary.exists) {
+      await this.acquireSlot();
+      this.handles.set(rollout, await this.create(file));
     }
-    let size: number;
+    const t: Tracked = { lastSeq: summary.lastSeq, size: summary.validBytes, state, sinceSnapshot: summary.sinceSnapshot };
+    this.tracked.set(rollout, t);
+    return t;
+  }
+
+  /** The append fd of a rollout: the open one (now the most recently used), or a new one in a free slot. */
+  private async handle(rollout: string, file: string): Promise<JournalFileHandle> {
+    const open = this.handles.get(rollout);
+    if (open) {
+      this.handles.delete(rollout);
+      this.handles.set(rollout, open);
+      return open;
+    }
+    await this.acquireSlot();
+    const fh = await this.fs.open(file, 'a');
+    this.handles.set(rollout, fh);
+    return fh;
+  }
+
+  /**
+   * Waits until one more file can be opened within maxOpenFiles, closing the least recently
+   * used idle append fd when that makes room. The caller opens its file at once.
+   */
+  private async acquireSlot(): Promise<void> {
+    while (this.handles.size + this.reading >= this.maxOpen) {
+      const idle = [...this.handles.keys()].find((r) => !this.busy.has(r));
+      if (idle !== undefined) {
+        await this.closeHandle(idle);
+        continue;
+      }
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    }
+  }
+
+  private wakeSlotWaiter(): void {
+    this.slotWaiters.shift()?.();
+  }
+
+  /** Runs `op`, which opens one file for reading, within maxOpenFiles. */
+  private async withReadSlot<T>(op: () => Promise<T>): Promise<T> {
+    await this.acquireSlot();
+    this.reading++;
     try {
-      size = (await fh.stat()).size;
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      throw err;
+      return await op();
+    } finally {
+      this.reading--;
+      this.wakeSlotWaiter();
     }
-    const j = { fh, lastSeq, size };
-    this.files.set(rollout, j);
-    this.knownLastSeq.delete(rollout);
-    return j;
+  }
+
+  /** Appends a snapshot of `t.state` after the line just written; a failure only costs the snapshot. */
+  private async writeSnapshot(rollout: string, file: string, fh: JournalFileHandle, t: Tracked): Promise<void> {
+    const line = Buffer.from(`${snapshotLine(t.state, new Date(this.now()).toISOString())}\n`, 'utf8');
+    try {
+      await writeAll(fh, line);
+    } catch (err) {
+      this.log.warn({ file, err: (err as Error).message }, `journal ${file}: cannot write a state snapshot; the next start replays from an earlier one`);
+      await this.cutBack(fh, t.size, err).catch(() => this.forget(rollout));
+      return;
+    }
+    t.size += line.length;
+    t.sinceSnapshot = 0;
   }
 
   /** Creates a journal file and makes its directory entries durable. */
@@ -194,7 +332,7 @@ export class FileJournal implements Journal {
   private async dropTornTail(summary: ScanSummary): Promise<void> {
     const torn = summary.torn;
     if (!torn) return;
-    const where = `${summary.file}:${torn.line}`;
+    const where = torn.line !== undefined ? `${summary.file}:${torn.line}` : `${summary.file} at byte ${torn.offset}`;
     if (this.readOnly) {
       this.log.warn({ file: summary.file, line: torn.line, bytes: torn.bytes }, `journal ${where}: ignoring a torn last line (${torn.reason})`);
       return;
@@ -212,18 +350,23 @@ export class FileJournal implements Journal {
     );
   }
 
-  /** Truncates a journal back to its last acknowledged line after a failed append, durably. */
-  private async cutBack(j: OpenJournal, cause: unknown): Promise<void> {
-    await j.fh.truncate(j.size);
-    await j.fh.datasync();
-    this.log.warn({ size: j.size, err: (cause as Error).message }, 'journal append failed; the file was cut back to its last acknowledged line');
+  /** Truncates a journal back to its last acknowledged line after a failed write, durably. */
+  private async cutBack(fh: JournalFileHandle, size: number, cause: unknown): Promise<void> {
+    await fh.truncate(size);
+    await fh.datasync();
+    this.log.warn({ size, err: (cause as Error).message }, 'journal append failed; the file was cut back to its last acknowledged line');
   }
 
+  /** Forgets a rollout's file (after a write that could not be cut back): the next access replays it. */
   private async forget(rollout: string): Promise<void> {
-    const j = this.files.get(rollout);
-    this.files.delete(rollout);
-    this.knownLastSeq.delete(rollout);
-    await j?.fh.close().catch(() => undefined);
+    this.tracked.delete(rollout);
+    await this.closeHandle(rollout);
+  }
+
+  private async closeHandle(rollout: string): Promise<void> {
+    const fh = this.handles.get(rollout);
+    this.handles.delete(rollout);
+    await fh?.close().catch(() => undefined);
   }
 
   /** Runs `op` after every earlier operation on the same rollout, even if they failed. */
@@ -240,4 +383,30 @@ export class FileJournal implements Journal {
     });
     return result;
   }
+}
+
+async function writeAll(fh: JournalFileHandle, line: Buffer): Promise<void> {
+  let off = 0;
+  while (off < line.length) off += (await fh.write(line, off, line.length - off)).bytesWritten;
+}
+
+/** A record that ends a phase or the rollout: a snapshot follows it. */
+function endsPhase(entry: JournalEntry, before: RolloutState, after: RolloutState): boolean {
+  if (!isDecisionRecord(entry)) return false;
+  return entry.decision === 'advance' || entry.decision === 'complete' || (isTerminal(after) && !isTerminal(before));
+}
+
+/** A snapshot line found from the end, checked on its own and against the line before it. */
+function parseSnapshot(text: string, rollout: string, before: string | null): { ok: true; snapshot: StateSnapshot } | { ok: false; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: `not JSON (${(err as Error).message})` };
+  }
+  const checked = checkSnapshot(value, rollout);
+  if (!checked.ok) return checked;
+  const seq = checked.snapshot.snapshot;
+  if (before === null ? seq !== 0 : !snapshotFollows(before, seq)) return { ok: false, error: `snapshot ${seq} does not follow the line before it` };
+  return checked;
 }

@@ -7,6 +7,7 @@
  */
 import type { Journal } from '../core/journal.js';
 import type { JournalEntry } from '../core/record.js';
+import type { RolloutState } from '../core/state.js';
 
 export interface JournalFailure {
   rollout: string;
@@ -31,6 +32,10 @@ export class JournalHealth implements Journal {
 
   read(rollout: string): Promise<JournalEntry[]> {
     return this.inner.read(rollout);
+  }
+
+  replay(rollout: string): Promise<RolloutState> {
+    return this.inner.replay(rollout);
   }
 
   async append(rollout: string, entry: JournalEntry): Promise<void> {

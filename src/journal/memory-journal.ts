@@ -6,6 +6,7 @@
 import { isDecisionRecord, type JournalEntry } from '../core/record.js';
 import { JournalContractError, type Journal } from '../core/journal.js';
 import { contractViolation } from '../core/journal-contract.js';
+import { replay, type RolloutState } from '../core/state.js';
 
 export class MemoryJournal implements Journal {
   private readonly entries = new Map<string, JournalEntry[]>();
@@ -13,6 +14,10 @@ export class MemoryJournal implements Journal {
 
   async read(rollout: string): Promise<JournalEntry[]> {
     return [...(this.entries.get(rollout) ?? [])];
+  }
+
+  async replay(rollout: string): Promise<RolloutState> {
+    return replay(rollout, this.entries.get(rollout) ?? []);
   }
 
   async append(rollout: string, entry: JournalEntry): Promise<void> {

@@ -38,11 +38,13 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = '
   }
 }
 
+/** The entries of the journal ConfigMap (a compaction's state snapshot line left out). */
 const journalOf = (api: FakeKube) =>
   (api.get(CM)?.data?.[JOURNAL_KEY] ?? '')
     .split('\n')
     .filter(Boolean)
-    .map((l: string) => JSON.parse(l));
+    .map((l: string) => JSON.parse(l))
+    .filter((e: any) => !('snapshot' in e));
 
 describe('rollgate controller in a cluster', () => {
   let api: FakeKube;
@@ -273,8 +275,10 @@ describe('rollgate controller in a cluster', () => {
     const writer = new ConfigMapJournal({ client: kubeClient(), maxBytes: 6000 });
     writer.own('learning/analyzer', { apiVersion: 'rollgate.dev/v1alpha1', kind: 'RolloutPlan', name: 'analyzer', uid: 'uid-analyzer' });
     for (const e of entries) await writer.append('learning/analyzer', e);
-    const compacted = JSON.parse(api.get(CM)!.data['compacted.json']);
-    expect(compacted.base).toMatchObject({ phaseStartSeq: 1, status: 'progressing' }); // cut inside the phase
+    // Cut inside the phase: the state at the cut is the snapshot line replay starts from.
+    const snapshot = JSON.parse(api.get(CM)!.data[JOURNAL_KEY].split('\n')[0]);
+    expect(snapshot.state).toMatchObject({ phaseStartSeq: 1, status: 'progressing' });
+    expect(snapshot.snapshot).toBe(JSON.parse(api.get(CM)!.data['compacted.json']).throughSeq);
     expect(journalOf(api)[0].seq).toBeGreaterThan(2);
     await writeFile(target, JSON.stringify({ stable: 90, canary: 10, mirror: 0 }));
 

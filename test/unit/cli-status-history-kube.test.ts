@@ -135,7 +135,7 @@ describe('rollgate status -n NS', () => {
     expect(await statusCommand(undefined, { ...baseFlags, output: 'json' }, { client: kubeClient(), now: NOW })).toBe(0);
     const objs = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs.map((o) => o.rollout)).toEqual(['learning/analyzer', 'learning/fresh', 'learning/search']);
-    const standalone = statusSummary({ id: ROLLOUT, state: replay(ROLLOUT, [r1, mark(1), r2]), records: [r1, r2] }, { now: NOW(), marginMs: 60_000 });
+    const standalone = statusSummary({ id: ROLLOUT, state: replay(ROLLOUT, [r1, mark(1), r2]) }, { now: NOW(), marginMs: 60_000 });
     expect(Object.keys(objs[0]!)).toEqual(Object.keys(standalone));
     expect(objs[0]).toEqual({ ...standalone, applied: null });
     expect(objs[1]).toMatchObject({ rollout: 'learning/fresh', revision: '3.0.0', status: null, lastDecision: null, note: 'not yet seen by a controller' });

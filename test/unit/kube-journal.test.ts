@@ -189,17 +189,18 @@ describe('ConfigMap journal', () => {
   it('compaction finds no cut only when the last entry alone is over the target', () => {
     const entries: JournalEntry[] = [record(1), mark(1), record(2), record(3), record(4)];
     const ls = entries.map((e) => JSON.stringify(e));
-    expect(compactJournal(ROLLOUT, entries, ls, null, 10, '2025-11-03T12:00:00Z')).toBeNull();
+    expect(compactJournal(ROLLOUT, entries, ls, null, null, 10, '2025-11-03T12:00:00Z')).toBeNull();
   });
 
   it('a cut inside a phase keeps the state at the cut as the base replay starts from', () => {
     const entries: JournalEntry[] = [record(1), mark(1), record(2), record(3), record(4)];
     const ls = entries.map((e) => JSON.stringify(e));
-    const res = compactJournal(ROLLOUT, entries, ls, null, Buffer.byteLength(ls[4]!) + 1, '2025-11-03T12:00:00Z')!;
+    const res = compactJournal(ROLLOUT, entries, ls, null, null, Buffer.byteLength(ls[4]!) + 1, '2025-11-03T12:00:00Z')!;
     expect(res.cut).toBe(4);
     expect(res.summary).toMatchObject({ throughSeq: 3, records: 3, marks: 1, counts: { start: 1, continue: 2 } });
-    expect(res.summary.base).toMatchObject({ seq: 3, checkpointIndex: 2 });
-    expect(replay(ROLLOUT, entries.slice(4), res.summary.base)).toEqual(replay(ROLLOUT, entries));
+    expect(res.base).toMatchObject({ seq: 3, checkpointIndex: 2 });
+    expect(res.summary).not.toHaveProperty('base');
+    expect(replay(ROLLOUT, entries.slice(4), res.base)).toEqual(replay(ROLLOUT, entries));
   });
 
   it('at the 1 MiB limit: one phase of thousands of checkpoints with many long queries; every append succeeds, the ConfigMap stays under 1 MiB, replay equals the uncompacted replay', async () => {
@@ -266,14 +267,15 @@ describe('ConfigMap journal', () => {
     expect(largest).toBeLessThan(LIMIT);
 
     const fresh = new ConfigMapJournal({ client: kubeClient() });
-    const { base, entries: kept } = await fresh.readWithBase(ROLLOUT);
-    expect(base).not.toBeNull();
+    const replayed = await fresh.replay(ROLLOUT);
+    const kept = await fresh.read(ROLLOUT);
     expect(kept.length).toBeLessThan(entries.length);
+    expect(stored.get('cm').data[JOURNAL_KEY]).toMatch(/^\{"snapshot":/); // the base, as a state snapshot line
     const storedAll = entries.map(boundEntry); // what the journal stores of each entry
-    expect(replay(ROLLOUT, kept, base)).toEqual(replay(ROLLOUT, storedAll));
-    expect(replay(ROLLOUT, kept, base)).toMatchObject({ seq: 120, status: 'progressing', checkpointIndex: index });
+    expect(replayed).toEqual(replay(ROLLOUT, storedAll));
+    expect(replayed).toMatchObject({ seq: 120, status: 'progressing', checkpointIndex: index });
     // Only the text of the last record was shortened: the state is otherwise the full one.
-    const { last: _a, ...bounded } = replay(ROLLOUT, kept, base);
+    const { last: _a, ...bounded } = replayed;
     const { last: _b, ...full } = replay(ROLLOUT, entries);
     expect(bounded).toEqual(full);
     const expected: Record<string, number> = {};
@@ -307,9 +309,9 @@ describe('ConfigMap journal', () => {
     expect(j.compactions).toBeGreaterThan(10);
     expect(Buffer.byteLength(stored.get('cm').data[JOURNAL_KEY])).toBeLessThanOrEqual(48 * 1024);
     const fresh = new ConfigMapJournal({ client: kubeClient() });
-    const { base, entries: kept } = await fresh.readWithBase(ROLLOUT);
-    expect(replay(ROLLOUT, kept, base)).toEqual(replay(ROLLOUT, entries));
-    expect(replay(ROLLOUT, kept, base)).toMatchObject({ seq: 2000, checkpointIndex: index, phaseStartSeq: 1 });
+    const replayed = await fresh.replay(ROLLOUT);
+    expect(replayed).toEqual(replay(ROLLOUT, entries));
+    expect(replayed).toMatchObject({ seq: 2000, checkpointIndex: index, phaseStartSeq: 1 });
     nock.cleanAll();
   }, 180_000);
 

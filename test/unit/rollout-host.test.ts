@@ -79,9 +79,10 @@ describe('RolloutHost', () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     const slow: Journal = {
-      read: async (rollout) => {
+      read: (rollout) => inner.read(rollout),
+      replay: async (rollout) => {
         await gate;
-        return inner.read(rollout);
+        return inner.replay(rollout);
       },
       append: (rollout, entry) => inner.append(rollout, entry),
       rollouts: () => inner.rollouts(),

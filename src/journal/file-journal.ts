@@ -87,8 +87,8 @@ export class FileJournal implements Journal {
   private readonly handles = new Map<string, JournalFileHandle>();
   /** Rollouts with an operation under way: their fd is never closed by the LRU. */
   private readonly busy = new Set<string>();
-  /** Files open for reading right now (they count against maxOpenFiles). */
-  private reading = 0;
+  /** File descriptors taken (open, being opened or being closed), at most maxOpen. */
+  private slots = 0;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly queues = new Map<string, Promise<void>>();
   private closed = false;
@@ -248,8 +248,8 @@ export class FileJournal implements Journal {
     if (known) return known;
     const { state, summary } = await this.withReadSlot(() => this.replayFile(rollout, file));
     if (!summary.exists) {
-      await this.acquireSlot();
-      this.handles.set(rollout, await this.create(file));
+      await this.create(file);
+      await this.openHandle(rollout, file);
     }
     const t: Tracked = { lastSeq: summary.lastSeq, size: summary.validBytes, state, sinceSnapshot: summary.sinceSnapshot };
     this.tracked.set(rollout, t);
@@ -259,45 +259,55 @@ export class FileJournal implements Journal {
   /** The append fd of a rollout: the open one (now the most recently used), or a new one in a free slot. */
   private async handle(rollout: string, file: string): Promise<JournalFileHandle> {
     const open = this.handles.get(rollout);
-    if (open) {
-      this.handles.delete(rollout);
-      this.handles.set(rollout, open);
-      return open;
-    }
+    if (!open) return this.openHandle(rollout, file);
+    this.handles.delete(rollout);
+    this.handles.set(rollout, open);
+    return open;
+  }
+
+  private async openHandle(rollout: string, file: string): Promise<JournalFileHandle> {
     await this.acquireSlot();
-    const fh = await this.fs.open(file, 'a');
+    let fh: JournalFileHandle;
+    try {
+      fh = await this.fs.open(file, 'a');
+    } catch (err) {
+      this.releaseSlot();
+      throw err;
+    }
     this.handles.set(rollout, fh);
     return fh;
   }
 
   /**
-   * Waits until one more file can be opened within maxOpenFiles, closing the least recently
-   * used idle append fd when that makes room. The caller opens its file at once.
+   * Takes one of the maxOpenFiles slots, waiting for one when all are taken and closing the
+   * least recently used idle append fd when that makes room.
    */
   private async acquireSlot(): Promise<void> {
-    while (this.handles.size + this.reading >= this.maxOpen) {
+    while (this.slots >= this.maxOpen) {
       const idle = [...this.handles.keys()].find((r) => !this.busy.has(r));
-      if (idle !== undefined) {
-        await this.closeHandle(idle);
-        continue;
-      }
-      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      if (idle !== undefined) await this.closeHandle(idle);
+      else await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     }
+    this.slots++;
   }
 
+  private releaseSlot(): void {
+    this.slots--;
+    this.wakeSlotWaiter();
+  }
+
+  /** Wakes an operation waiting for a slot: one was released, or an fd became idle. */
   private wakeSlotWaiter(): void {
     this.slotWaiters.shift()?.();
   }
 
-  /** Runs `op`, which opens one file for reading, within maxOpenFiles. */
+  /** Runs `op`, which has one file open at a time for reading, within maxOpenFiles. */
   private async withReadSlot<T>(op: () => Promise<T>): Promise<T> {
     await this.acquireSlot();
-    this.reading++;
     try {
       return await op();
     } finally {
-      this.reading--;
-      this.wakeSlotWaiter();
+      this.releaseSlot();
     }
   }
 
@@ -315,18 +325,19 @@ export class FileJournal implements Journal {
     t.sinceSnapshot = 0;
   }
 
-  /** Creates a journal file and makes its directory entries durable. */
-  private async create(file: string): Promise<JournalFileHandle> {
+  /** Creates an empty journal file and makes its directory entries durable, one fd at a time (in a slot). */
+  private async create(file: string): Promise<void> {
     const dir = join(file, '..');
-    const madeFrom = await mkdir(dir, { recursive: true });
-    const fh = await this.fs.open(file, 'a');
-    await fsyncDir(dir);
-    if (madeFrom !== undefined) {
-      await fsyncDir(join(dir, '..'));
-      await fsyncDir(this.stateDir);
-    }
+    await this.withReadSlot(async () => {
+      const madeFrom = await mkdir(dir, { recursive: true });
+      await (await open(file, 'a')).close();
+      await fsyncDir(dir);
+      if (madeFrom !== undefined) {
+        await fsyncDir(join(dir, '..'));
+        await fsyncDir(this.stateDir);
+      }
+    });
     this.log.debug({ file }, 'journal created');
-    return fh;
   }
 
   private async dropTornTail(summary: ScanSummary): Promise<void> {
@@ -365,8 +376,10 @@ export class FileJournal implements Journal {
 
   private async closeHandle(rollout: string): Promise<void> {
     const fh = this.handles.get(rollout);
+    if (!fh) return;
     this.handles.delete(rollout);
-    await fh?.close().catch(() => undefined);
+    await fh.close().catch(() => undefined);
+    this.releaseSlot();
   }
 
   /** Runs `op` after every earlier operation on the same rollout, even if they failed. */

@@ -16,7 +16,8 @@ import { loadPlanText, type LoadedPlan } from '../../src/plan/load.js';
 import { simulate, type SimulationResult } from '../../src/host/simulate.js';
 import { openStandalone } from '../../src/wiring/compose.js';
 import { VirtualClock } from '../../src/core/clock.js';
-import { isTerminal, type RolloutState } from '../../src/core/state.js';
+import { isTerminal, replay, type RolloutState } from '../../src/core/state.js';
+import { FileJournal } from '../../src/journal/file-journal.js';
 import { PrometheusProvider, type QueryInfo } from '../../src/metrics/prometheus.js';
 import type { AppliedMark, DecisionRecord, JournalEntry } from '../../src/core/record.js';
 import { silentLogger } from '../../src/support/log.js';
@@ -144,10 +145,12 @@ export class StandaloneSession {
   }
 
   async read(): Promise<StandaloneRun> {
-    const entries = (await readFile(this.journalFile, 'utf8'))
+    const lines = (await readFile(this.journalFile, 'utf8'))
       .split('\n')
       .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as JournalEntry);
+      .map((l) => JSON.parse(l) as JournalEntry | { snapshot: number; state: RolloutState });
+    const entries = lines.filter((e): e is JournalEntry => !('snapshot' in e));
+    await expectSnapshotsReplay(`default/${this.name}`, lines, this.stateDir);
     const split = await readFile(this.splitFile, 'utf8').then(
       (t) => JSON.parse(t) as StandaloneRun['split'],
       () => null,
@@ -165,6 +168,27 @@ export class StandaloneSession {
   remove(): Promise<void> {
     return rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What state snapshots rest on, checked on every journal `rollgate run` wrote: each snapshot
+ * line holds the state replayed through the lines before it; a JSON round trip of the state at
+ * any point, replayed on with the rest, is the state of the whole journal; and a start (which
+ * replays from the last snapshot) gets that state.
+ */
+async function expectSnapshotsReplay(rollout: string, lines: Array<JournalEntry | { snapshot: number; state: RolloutState }>, stateDir: string): Promise<void> {
+  const entries: JournalEntry[] = [];
+  for (const l of lines) {
+    if ('snapshot' in l) expect(l.state).toEqual(JSON.parse(JSON.stringify(replay(rollout, entries))));
+    else entries.push(l);
+  }
+  const whole = replay(rollout, entries);
+  for (let k = 0; k <= entries.length; k++) {
+    const base = JSON.parse(JSON.stringify(replay(rollout, entries.slice(0, k)))) as RolloutState;
+    expect(replay(rollout, entries.slice(k), base)).toEqual(whole);
+  }
+  const journal = new FileJournal(stateDir, { readOnly: true });
+  expect(await journal.replay(rollout)).toEqual(whole);
 }
 
 /** `kind:decision@phase` per record, for compact expectations. */

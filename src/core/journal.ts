@@ -9,8 +9,9 @@ import type { RolloutState } from './state.js';
 export interface Journal {
   /**
    * Every entry of a rollout (`namespace/name`), in order (state snapshots left out); [] for
-   * an unknown rollout. For readers of the whole history (tests, `simulate`'s memory journal,
-   * the ConfigMap's kept entries); a start uses `replay`, which does not hold them.
+   * an unknown rollout. Only for readers that need every entry at once: `rollgate history -n`
+   * (the entries a ConfigMap keeps) and tests. A start and `status` use `replay`, and the
+   * file journal's history streams (`FileJournal.scan`).
    */
   read(rollout: string): Promise<JournalEntry[]>;
   /**

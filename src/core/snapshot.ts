@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import { decisionRecordSchema, RECORD_KINDS } from './record.js';
-import { initialState, type RolloutState } from './state.js';
+import type { RolloutState } from './state.js';
 
 const STATUSES = ['waiting', 'progressing', 'paused', 'rolling-back', 'rolled-back', 'complete'] as const;
 const WAIT_REASONS = ['approval', 'window', 'blackout', 'startAt'] as const;
@@ -108,9 +108,4 @@ export function checkSnapshot(value: unknown, rollout?: string): SnapshotCheck {
   }
   if (s.state.seq !== s.snapshot) return { ok: false, error: `snapshot ${s.snapshot} holds the state at seq ${s.state.seq}` };
   return { ok: true, snapshot: s };
-}
-
-/** The state replay starts from: a snapshot's, with the initial value of any field it predates. */
-export function stateOf(snapshot: StateSnapshot): RolloutState {
-  return { ...initialState(snapshot.rollout), ...snapshot.state };
 }

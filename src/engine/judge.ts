@@ -35,10 +35,18 @@ export function phaseMetrics(plan: Plan, phase: Phase): Metric[] {
   return names ? plan.spec.metrics.filter((m) => names.includes(m.name)) : plan.spec.metrics;
 }
 
-/** The metrics the guard watches: guard.metrics, else every critical metric. */
-export function guardMetrics(plan: Plan): Metric[] {
-  const names = plan.spec.guard.metrics;
-  return names ? plan.spec.metrics.filter((m) => names.includes(m.name)) : plan.spec.metrics.filter((m) => m.critical);
+/** guardMetrics of each plan: asked at every guard tick and every scheduling of a rollout. */
+const guardMetricsOf = new WeakMap<Plan, readonly Metric[]>();
+
+/** The metrics the guard watches: guard.metrics, else every critical metric (computed once per plan). */
+export function guardMetrics(plan: Plan): readonly Metric[] {
+  let metrics = guardMetricsOf.get(plan);
+  if (metrics === undefined) {
+    const names = plan.spec.guard.metrics;
+    metrics = names ? plan.spec.metrics.filter((m) => names.includes(m.name)) : plan.spec.metrics.filter((m) => m.critical);
+    guardMetricsOf.set(plan, metrics);
+  }
+  return metrics;
 }
 
 /**
@@ -47,7 +55,7 @@ export function guardMetrics(plan: Plan): Metric[] {
  */
 export interface QuerySpan {
   phase: Phase;
-  metrics: Metric[];
+  metrics: readonly Metric[];
   scope: TemplateScope;
   at: number;
   windowMs: number;

@@ -61,6 +61,7 @@ export class RolloutRunner {
   /** After a failed step (journal or provider fault), nothing is retried before this. */
   private backoffUntil: number | null = null;
   private nextDriftCheckAt: number | null = null;
+  private dueChanged: (() => void) | null = null;
 
   private constructor(
     public ctx: PlanContext,
@@ -93,30 +94,47 @@ export class RolloutRunner {
 
   /**
    * The next decision's instant only changes with the state, the plan, or when it passes;
-   * computing it (window calendars) is not free, and the scheduler asks often.
+   * computing it (window calendars) is not free, and the scheduler asks after every step.
+   * Kept in one object, updated in place.
    */
-  private decisionDue: { seq: number; applied: number; hash: string; due: DueDecision | null } | null = null;
+  private readonly decisionDue: { seq: number; applied: number; hash: string; due: DueDecision | null } = { seq: -1, applied: -1, hash: '', due: null };
 
   private nextDecision(now: number): DueDecision | null {
     const c = this.decisionDue;
     const applied = this.state.applied?.seq ?? 0;
-    if (c && c.seq === this.state.seq && c.applied === applied && c.hash === this.ctx.planHash && (c.due === null || c.due.at > now)) return c.due;
+    if (c.seq === this.state.seq && c.applied === applied && c.hash === this.ctx.planHash && (c.due === null || c.due.at > now)) return c.due;
     const due = dueDecision(this.plan, this.state, now, { autoApprove: this.deps.autoApproveActor !== undefined });
-    this.decisionDue = { seq: this.state.seq, applied, hash: this.ctx.planHash, due };
+    c.seq = this.state.seq;
+    c.applied = applied;
+    c.hash = this.ctx.planHash;
+    c.due = due;
     return due;
   }
 
-  /** The next instant this rollout needs the controller, or null. */
+  /**
+   * The next instant this rollout needs the controller, or null: the earliest of its own
+   * decision, the next guard tick, a router apply retried and a drift check, not before the
+   * retry of a failed step. The scheduler asks once after each change (a step, a manual
+   * action, a plan update), never per wake.
+   */
   nextDueAt(): number | null {
     const now = this.deps.clock.now();
-    const times = [
-      this.nextDecision(now)?.at ?? null,
-      this.guardActive() ? (this.nextGuardAt ?? now) : null,
-      splitConfirmed(this.state) ? null : (this.applyRetryAt ?? now),
-      this.driftCheckActive() ? (this.nextDriftCheckAt ??= now + this.deps.driftCheckMs!) : null,
-    ].filter((t): t is number => t !== null);
-    if (!times.length) return null;
-    return Math.max(Math.min(...times), this.backoffUntil ?? -Infinity);
+    let at = Infinity;
+    const decision = this.nextDecision(now);
+    if (decision !== null) at = decision.at;
+    if (this.guardActive()) at = Math.min(at, this.nextGuardAt ?? now);
+    if (!splitConfirmed(this.state)) at = Math.min(at, this.applyRetryAt ?? now);
+    if (this.driftCheckActive()) at = Math.min(at, (this.nextDriftCheckAt ??= now + this.deps.driftCheckMs!));
+    if (at === Infinity) return null;
+    return this.backoffUntil !== null && this.backoffUntil > at ? this.backoffUntil : at;
+  }
+
+  /**
+   * Who is told when something other than a step may have moved the next due instant (a
+   * manual action, a plan update): the scheduler, which then asks nextDueAt() again.
+   */
+  onDueChange(listener: (() => void) | null): void {
+    this.dueChanged = listener;
   }
 
   /** Does everything due at the clock's now; a failed step is retried after a pause. */
@@ -248,8 +266,13 @@ export class RolloutRunner {
     return this.serial(async () => {
       const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now(), actor);
       const result = decideManual(b, action, reason);
-      if (result.accepted) await this.commit(b);
-      return { ...result, ...(result.accepted ? { seq: this.state.seq } : {}) };
+      if (!result.accepted) return result;
+      try {
+        await this.commit(b);
+      } finally {
+        this.dueChanged?.();
+      }
+      return { ...result, seq: this.state.seq };
     });
   }
 
@@ -262,10 +285,14 @@ export class RolloutRunner {
   updatePlan(ctx: PlanContext): Promise<void> {
     return this.serial(async () => {
       this.ctx = ctx;
-      const b = new DecisionBuilder(ctx, this.state, this.deps.clock.now());
-      decidePlanUpdate(b);
-      await this.commit(b);
-      if (!this.guardActive()) this.nextGuardAt = null;
+      try {
+        const b = new DecisionBuilder(ctx, this.state, this.deps.clock.now());
+        decidePlanUpdate(b);
+        await this.commit(b);
+        if (!this.guardActive()) this.nextGuardAt = null;
+      } finally {
+        this.dueChanged?.();
+      }
     });
   }
 

@@ -1,20 +1,36 @@
 /**
- * One loop drives every rollout: it sleeps (on the injected clock) until the earliest due
- * instant, then steps the rollouts that are due. In real time each due rollout steps on its
- * own (a slow Prometheus for one never delays another); in virtual time they step one after
- * the other in time order, so simulations are deterministic.
+ * One loop drives every rollout. Each rollout's next due instant sits in an indexed min-heap
+ * (due-heap.ts), asked of the rollout only when something about it changed: after its own
+ * step, a manual action or a plan update (the runner tells), when it is added. The loop sleeps
+ * (on the injected clock) until the heap's minimum, takes every rollout due and steps it:
+ * O(log N) per event, whatever the number of rollouts. In real time each due rollout steps on
+ * its own (a slow Prometheus for one never delays another) and is out of the heap until its
+ * step ends; in virtual time they step one after the other in time order, ties in the order
+ * the rollouts were added, so simulations are deterministic.
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../support/log.js';
+import { DueHeap, type DueNode } from './due-heap.js';
 import type { RolloutRunner } from './rollout.js';
 
 /** How long a real-time loop sleeps at most when nothing is due. */
 const IDLE_WAKE_MS = 60_000;
 
+/** A rollout in the scheduler: its place in the heap, and its step while one is under way. */
+interface Slot extends DueNode {
+  readonly runner: RolloutRunner;
+  step: Promise<void> | null;
+}
+
 export class Scheduler {
-  private readonly runners = new Map<string, RolloutRunner>();
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly due = new DueHeap<Slot>();
+  /** The slots whose step is under way (real time). */
+  private readonly inFlight = new Set<Slot>();
+  private added = 0;
   private wake = new AbortController();
+  /** Until when the loop sleeps; -Infinity while it is not sleeping. */
+  private sleepingUntil = -Infinity;
   private stopped = false;
 
   constructor(
@@ -22,48 +38,71 @@ export class Scheduler {
     private readonly log: Logger,
   ) {}
 
+  /** Schedules a rollout (one of the same id is replaced). */
   add(runner: RolloutRunner): void {
-    this.runners.set(runner.id, runner);
-    this.poke();
+    this.remove(runner.id);
+    const slot: Slot = { runner, rank: this.added++, at: 0, index: -1, step: null };
+    this.slots.set(runner.id, slot);
+    runner.onDueChange(() => this.reschedule(slot));
+    this.reschedule(slot);
   }
 
+  /** Takes a rollout out; a step under way finishes, and nothing more is scheduled for it. */
   remove(id: string): void {
-    this.runners.delete(id);
-    this.poke();
+    const slot = this.slots.get(id);
+    if (!slot) return;
+    this.slots.delete(id);
+    this.due.delete(slot);
+    slot.runner.onDueChange(null);
   }
 
   get(id: string): RolloutRunner | undefined {
-    return this.runners.get(id);
+    return this.slots.get(id)?.runner;
   }
 
-  all(): RolloutRunner[] {
-    return [...this.runners.values()];
-  }
-
-  /** Wakes the loop (a manual action or plan change may have made something due). */
+  /** Wakes the loop to look at the heap again (cheap: no rollout is asked anything). */
   poke(): void {
-    this.wake.abort();
-    this.wake = new AbortController();
+    if (this.sleepingUntil !== -Infinity) this.wake.abort();
   }
 
+  /** No step starts any more; steps under way go on (see drain). */
   stop(): void {
     this.stopped = true;
     this.poke();
   }
 
-  /** Waits for the steps under way. */
+  /** Waits for the steps under way, only those: no step starts after stop(). */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.inFlight.values()]);
+    await Promise.allSettled([...this.inFlight].map((s) => s.step));
   }
 
-  private earliest(): number | null {
-    let min: number | null = null;
-    for (const r of this.runners.values()) {
-      if (this.inFlight.has(r.id)) continue;
-      const t = r.nextDueAt();
-      if (t !== null && (min === null || t < min)) min = t;
+  /**
+   * Asks the rollout for its next due instant and moves it in the heap (out of it when nothing
+   * is due); wakes the loop when that is earlier than it sleeps. A rollout whose step is under
+   * way is asked when the step ends.
+   */
+  private reschedule(slot: Slot): void {
+    if (slot.step !== null || this.slots.get(slot.runner.id) !== slot) return;
+    const at = slot.runner.nextDueAt();
+    if (at === null) {
+      this.due.delete(slot);
+      return;
     }
-    return min;
+    this.due.set(slot, at);
+    if (at < this.sleepingUntil) this.poke();
+  }
+
+  /** A real-time step: errors are logged (the runner retries after a pause), then rescheduled. */
+  private async stepOnItsOwn(slot: Slot): Promise<void> {
+    try {
+      await slot.runner.step();
+    } catch (err) {
+      this.log.error({ rollout: slot.runner.id, err: (err as Error).message, stack: (err as Error).stack }, 'rollout step failed; it is retried');
+    } finally {
+      this.inFlight.delete(slot);
+      slot.step = null;
+      if (!this.stopped) this.reschedule(slot);
+    }
   }
 
   /**
@@ -71,32 +110,26 @@ export class Scheduler {
    * `done()` says so.
    */
   async run(opts: { until?: number; done?: () => boolean } = {}): Promise<void> {
+    const virtual = this.clock.virtual;
     while (!this.stopped) {
       if (opts.done?.()) return;
       const now = this.clock.now();
-      let stepped = false;
-      for (const r of [...this.runners.values()]) {
-        if (this.inFlight.has(r.id)) continue;
-        const due = r.nextDueAt();
-        if (due === null || due > now) continue;
-        stepped = true;
-        if (this.clock.virtual) {
-          await r.step();
+      for (let slot = this.due.peek(); slot !== undefined && slot.at <= now; slot = this.due.peek()) {
+        this.due.pop();
+        if (virtual) {
+          try {
+            await slot.runner.step();
+          } finally {
+            this.reschedule(slot);
+          }
           if (this.stopped || opts.done?.()) return;
         } else {
-          const p = r
-            .step()
-            .catch((err: unknown) => this.log.error({ rollout: r.id, err: (err as Error).message, stack: (err as Error).stack }, 'rollout step failed; it is retried'))
-            .finally(() => {
-              this.inFlight.delete(r.id);
-              this.poke();
-            });
-          this.inFlight.set(r.id, p);
+          this.inFlight.add(slot);
+          slot.step = this.stepOnItsOwn(slot);
         }
       }
-      if (stepped && this.clock.virtual) continue;
-      const next = this.earliest();
-      if (this.clock.virtual) {
+      const next = this.due.peek()?.at ?? null;
+      if (virtual) {
         if (next === null || (opts.until !== undefined && next > opts.until)) {
           if (opts.until !== undefined) await this.clock.sleepUntil(opts.until);
           return;
@@ -104,9 +137,11 @@ export class Scheduler {
         await this.clock.sleepUntil(next);
         continue;
       }
-      const target = Math.min(next ?? Infinity, now + IDLE_WAKE_MS, opts.until ?? Infinity);
       if (opts.until !== undefined && now >= opts.until) return;
-      await this.clock.sleepUntil(target, this.wake.signal);
+      if (this.wake.signal.aborted) this.wake = new AbortController();
+      this.sleepingUntil = Math.min(next ?? Infinity, now + IDLE_WAKE_MS, opts.until ?? Infinity);
+      await this.clock.sleepUntil(this.sleepingUntil, this.wake.signal);
+      this.sleepingUntil = -Infinity;
     }
   }
 }

@@ -222,7 +222,6 @@ export class RolloutHost<Meta = undefined> {
     m.notifier = this.notifier(loaded);
     m.loaded = loaded;
     await m.runner.updatePlan({ plan: loaded.plan, planHash: loaded.hash });
-    this.scheduler.poke();
   }
 
   /** Lets a rollout go: no decision, its journal and split stay as they are. */
@@ -235,11 +234,9 @@ export class RolloutHost<Meta = undefined> {
     this.hosted.delete(id);
   }
 
-  /** A person's decision on a managed rollout, decided by the engine; the loop is woken. */
-  async manual(id: string, action: ManualAction, actor: string, reason?: string) {
-    const result = await this.hosted.get(id)!.runner.manual(action, actor, reason);
-    this.scheduler.poke();
-    return result;
+  /** A person's decision on a managed rollout, decided by the engine (the runner tells the scheduler). */
+  manual(id: string, action: ManualAction, actor: string, reason?: string) {
+    return this.hosted.get(id)!.runner.manual(action, actor, reason);
   }
 
   /** Runs the rollouts until stop(). */

@@ -21,13 +21,15 @@ interface RunFlags {
 export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   // Listening for SIGTERM/SIGINT before anything is opened: a signal during start-up (journal
-  // replay, the HTTP server already answering) stops cleanly once start-up is done, instead of
-  // killing the process with the state-dir lock held.
+  // replay, the HTTP server already answering) opens no more rollouts and stops cleanly once
+  // those being opened are, instead of killing the process with the state-dir lock held.
   let stopSignal: string | null = null;
+  const startUp = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       stopSignal = signal;
       log.info({ signal }, 'stopping');
+      startUp.abort();
       resolve();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -40,6 +42,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
       stateDir: flags.stateDir,
       log,
       listen: parseListen(flags.listen),
+      signal: startUp.signal,
       ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
       ...(flags.maxQueries !== undefined ? { maxQueries: parseMaxQueries(flags.maxQueries) } : {}),
     });

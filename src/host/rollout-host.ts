@@ -162,8 +162,8 @@ export class RolloutHost<Meta = undefined> {
   /**
    * Replays the journal of a new rollout, reconciles its router and schedules it; a plan that
    * changed while no controller ran it is a plan update (or a new revision), decided after
-   * `onOpened` (the mode's "managing" log line). Null when the host was stopped while the
-   * journal was replayed (the rollout is not taken).
+   * `onOpened` (the mode's "managing" log line). Null when the host was stopped before or
+   * while the journal was replayed (the rollout is not taken).
    */
   async manage(
     loaded: LoadedPlan,
@@ -171,6 +171,7 @@ export class RolloutHost<Meta = undefined> {
     { io = this.io(loaded), onOpened }: { io?: RolloutIo; onOpened?: (rollout: HostedRollout<Meta>) => void } = {},
   ): Promise<{ rollout: HostedRollout<Meta>; updated: boolean } | null> {
     const { opts } = this;
+    if (this.stopped) return null;
     const id = rolloutId(loaded.plan);
     const runner = await RolloutRunner.open(
       { plan: loaded.plan, planHash: loaded.hash },

@@ -22,11 +22,19 @@ import { PlanFiles } from './plan-files.js';
 /** How long a clean stop waits for steps under way. */
 const STOP_DRAIN_MS = 10_000;
 
+/**
+ * How many rollouts are opened at once at start (journal replay, router read back): enough to
+ * overlap their file and router I/O, few enough to bound the file descriptors it takes.
+ */
+const OPEN_CONCURRENCY = 32;
+
 export interface StandaloneOptions extends ControllerOptions {
   paths: string[];
   stateDir: string;
   /** How often plan files are re-read for changes. Default 2 s. */
   planPollMs?: number;
+  /** Aborted (a SIGTERM during start-up): no more rollouts are opened, open() returns early. */
+  signal?: AbortSignal;
 }
 
 /** A plan that cannot be loaded at start: nothing is run, nothing applied. */
@@ -35,6 +43,28 @@ export class PlanLoadError extends Error {
     super(`invalid plans; nothing was started:\n${lines.join('\n')}`);
     this.name = 'PlanLoadError';
   }
+}
+
+/**
+ * Calls `fn` on each item, at most `limit` at a time, in the items' order; takes no new item
+ * once `signal` is aborted or a call failed. Rejects with the first failure once every call
+ * under way has settled.
+ */
+async function eachAtMost<T>(limit: number, items: readonly T[], fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length && failures.length === 0 && !signal?.aborted) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failures.length > 0) throw failures[0];
 }
 
 export class StandaloneController {
@@ -93,7 +123,8 @@ export class StandaloneController {
       ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
       ...(opts.driftCheckMs !== undefined ? { driftCheckMs: opts.driftCheckMs } : {}),
     });
-    for (const plan of loaded.plans) await this.manage(this.host, plan);
+    const host = this.host;
+    await eachAtMost(OPEN_CONCURRENCY, loaded.plans, (plan) => this.manage(host, plan), opts.signal);
     if (opts.listen !== null) {
       const listen = opts.listen ?? { host: '127.0.0.1', port: 9464 };
       this.server = await startHttpServer({

@@ -62,6 +62,8 @@ export class RolloutRunner {
   private backoffUntil: number | null = null;
   private nextDriftCheckAt: number | null = null;
   private dueChanged: (() => void) | null = null;
+  /** After stop(), a step under way begins no further decision, tick or check. */
+  private stopping = false;
 
   private constructor(
     public ctx: PlanContext,
@@ -137,6 +139,14 @@ export class RolloutRunner {
     this.dueChanged = listener;
   }
 
+  /**
+   * The controller stops: a step under way ends after what it is doing (a decision being
+   * journalled and applied is finished), without beginning the next thing due.
+   */
+  stop(): void {
+    this.stopping = true;
+  }
+
   /** Does everything due at the clock's now; a failed step is retried after a pause. */
   step(): Promise<void> {
     return this.serial(async () => {
@@ -159,6 +169,7 @@ export class RolloutRunner {
   private async stepNow(): Promise<void> {
     const clock = this.deps.clock;
     for (let i = 0; i < 50; i++) {
+      if (this.stopping) return;
       const now = clock.now();
       if (!splitConfirmed(this.state) && (this.applyRetryAt ?? now) <= now) await this.applySplit();
       const confirmed = splitConfirmed(this.state);

@@ -4,8 +4,8 @@
  * step, a manual action or a plan update (the runner tells), when it is added. The loop sleeps
  * (on the injected clock) until the heap's minimum, takes every rollout due and steps it:
  * O(log N) per event, whatever the number of rollouts. In real time each due rollout steps on
- * its own (a slow Prometheus for one never delays another) and is out of the heap until its
- * step ends; in virtual time they step one after the other in time order, ties in the order
+ * its own (a slow Prometheus for one never delays another), at most `maxSteps` at once, and is
+ * out of the heap until its step ends; in virtual time they step one after the other in time order, ties in the order
  * the rollouts were added, so simulations are deterministic.
  */
 import type { Clock } from '../core/clock.js';
@@ -15,6 +15,18 @@ import type { RolloutRunner } from './rollout.js';
 
 /** How long a real-time loop sleeps at most when nothing is due. */
 const IDLE_WAKE_MS = 60_000;
+
+/**
+ * Steps under way at once (real time) when not configured. Enough to keep the query pool busy;
+ * beyond it the rollouts due wait in the heap, earliest first, and a stop has only these to
+ * drain (a step not begun is never begun after stop()).
+ */
+export const DEFAULT_MAX_STEPS = 256;
+
+export interface SchedulerOptions {
+  /** Steps under way at once in real time; default DEFAULT_MAX_STEPS. */
+  maxSteps?: number;
+}
 
 /** A rollout in the scheduler: its place in the heap, and its step while one is under way. */
 interface Slot extends DueNode {
@@ -28,15 +40,22 @@ export class Scheduler {
   /** The slots whose step is under way (real time). */
   private readonly inFlight = new Set<Slot>();
   private added = 0;
+  private readonly maxSteps: number;
   private wake = new AbortController();
-  /** Until when the loop sleeps; -Infinity while it is not sleeping. */
+  private sleeping = false;
+  /** A rescheduled rollout due before this wakes the sleeping loop (-Infinity: none does). */
   private sleepingUntil = -Infinity;
+  /** The loop sleeps until a step ends: maxSteps are under way. */
+  private waitingForRoom = false;
   private stopped = false;
 
   constructor(
     private readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+    opts: SchedulerOptions = {},
+  ) {
+    this.maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
+  }
 
   /** Schedules a rollout (one of the same id is replaced). */
   add(runner: RolloutRunner): void {
@@ -62,12 +81,13 @@ export class Scheduler {
 
   /** Wakes the loop to look at the heap again (cheap: no rollout is asked anything). */
   poke(): void {
-    if (this.sleepingUntil !== -Infinity) this.wake.abort();
+    if (this.sleeping) this.wake.abort();
   }
 
-  /** No step starts any more; steps under way go on (see drain). */
+  /** No step starts any more; steps under way end after what they are doing (see drain). */
   stop(): void {
     this.stopped = true;
+    for (const slot of this.inFlight) slot.runner.stop();
     this.poke();
   }
 
@@ -101,6 +121,7 @@ export class Scheduler {
     } finally {
       this.inFlight.delete(slot);
       slot.step = null;
+      if (this.waitingForRoom) this.poke();
       if (!this.stopped) this.reschedule(slot);
     }
   }
@@ -114,7 +135,7 @@ export class Scheduler {
     while (!this.stopped) {
       if (opts.done?.()) return;
       const now = this.clock.now();
-      for (let slot = this.due.peek(); slot !== undefined && slot.at <= now; slot = this.due.peek()) {
+      for (let slot = this.due.peek(); slot !== undefined && slot.at <= now && (virtual || this.inFlight.size < this.maxSteps); slot = this.due.peek()) {
         this.due.pop();
         if (virtual) {
           try {
@@ -139,8 +160,14 @@ export class Scheduler {
       }
       if (opts.until !== undefined && now >= opts.until) return;
       if (this.wake.signal.aborted) this.wake = new AbortController();
-      this.sleepingUntil = Math.min(next ?? Infinity, now + IDLE_WAKE_MS, opts.until ?? Infinity);
-      await this.clock.sleepUntil(this.sleepingUntil, this.wake.signal);
+      // With maxSteps under way, only the end of one (or stop) wakes the loop.
+      this.waitingForRoom = this.inFlight.size >= this.maxSteps;
+      const until = Math.min(next ?? Infinity, now + IDLE_WAKE_MS, opts.until ?? Infinity);
+      this.sleepingUntil = this.waitingForRoom ? -Infinity : until;
+      this.sleeping = true;
+      await this.clock.sleepUntil(this.waitingForRoom ? now + IDLE_WAKE_MS : until, this.wake.signal);
+      this.sleeping = false;
+      this.waitingForRoom = false;
       this.sleepingUntil = -Infinity;
     }
   }

@@ -14,6 +14,24 @@ import { RolloutRunner } from '../../src/engine/rollout.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
 import { silentLogger } from '../../src/support/log.js';
 import type { LoadedPlan } from '../../src/plan/load.js';
+import type { Split, TrafficRouter } from '../../src/core/router.js';
+
+/** A router whose applies wait until `open()`; counts the applies begun. */
+class GatedRouter implements TrafficRouter {
+  readonly name = 'gated';
+  readonly target = 'test';
+  static begun = 0;
+  static release: () => void = () => undefined;
+  private static gate = new Promise<void>((r) => (GatedRouter.release = r));
+  async apply(split: Split): Promise<Split> {
+    GatedRouter.begun++;
+    await GatedRouter.gate;
+    return split;
+  }
+  async read(): Promise<Split | null> {
+    return null;
+  }
+}
 
 const iso = (t: number) => new Date(t).toISOString();
 
@@ -41,9 +59,13 @@ interface Fleet {
   ticks: Array<{ at: number; rollout: string }>;
 }
 
-async function fleet(plans: LoadedPlan[], clock: Clock = new VirtualClock(T0)): Promise<Fleet> {
+async function fleet(
+  plans: LoadedPlan[],
+  clock: Clock = new VirtualClock(T0),
+  opts: { maxSteps?: number; router?: () => TrafficRouter } = {},
+): Promise<Fleet> {
   const journal = new MemoryJournal();
-  const scheduler = new Scheduler(clock, silentLogger());
+  const scheduler = new Scheduler(clock, silentLogger(), opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {});
   const ticks: Fleet['ticks'] = [];
   const runners: RolloutRunner[] = [];
   for (const loaded of plans) {
@@ -51,7 +73,7 @@ async function fleet(plans: LoadedPlan[], clock: Clock = new VirtualClock(T0)): 
       { plan: loaded.plan, planHash: loaded.hash },
       {
         journal,
-        router: new SimulatedRouter(),
+        router: opts.router?.() ?? new SimulatedRouter(),
         provider: new ScriptedProvider(() => 0.001),
         clock,
         log: silentLogger(),
@@ -149,5 +171,27 @@ describe('Scheduler', () => {
     f.scheduler.stop();
     await loop;
     await f.scheduler.drain();
+  });
+
+  it('real time: at most maxSteps steps under way; after stop() no step begins and drain waits only for those under way', async () => {
+    const clock = new RealClock();
+    const f = await fleet(
+      Array.from({ length: 20 }, (_, i) => plan(`r${i}`)),
+      clock,
+      { maxSteps: 4, router: () => new GatedRouter() },
+    );
+    const loop = f.scheduler.run();
+    // Every rollout is due (its start); four begin, and their router applies wait.
+    await vi.waitFor(() => expect(GatedRouter.begun).toBe(4));
+    const started = async () => (await f.journal.rollouts()).length;
+    expect(await started()).toBe(4);
+    f.scheduler.stop();
+    await loop;
+    GatedRouter.release();
+    await f.scheduler.drain();
+    // The four finished their step (start and applied mark); the sixteen others never began.
+    expect(GatedRouter.begun).toBe(4);
+    expect(await started()).toBe(4);
+    expect(f.runners.filter((r) => r.state.seq > 0 && r.state.applied !== null)).toHaveLength(4);
   });
 });

@@ -254,7 +254,7 @@ export class RolloutHost<Meta = undefined> {
     return this.scheduler.run({ until, ...(done ? { done } : {}) });
   }
 
-  /** No new step starts and no new rollout is taken; steps under way go on (see drain). */
+  /** No new step starts and no new rollout is taken; steps under way end after what they are doing (see drain). */
   stop(): void {
     this.stopped = true;
     this.scheduler.stop();

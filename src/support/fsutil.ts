@@ -75,6 +75,22 @@ export function pidRuns(pid: number): boolean {
   }
 }
 
+/** Directory listings under way: sweeps of many files in one directory at once share one readdir. */
+const listings = new Map<string, Promise<string[]>>();
+
+/**
+ * The names in `dir`, from one readdir shared by every caller that asks while it is under way
+ * (10,000 file routers opened 32 at a time in one directory would otherwise list it 10,000 times).
+ */
+function listDirectory(dir: string): Promise<string[]> {
+  let listing = listings.get(dir);
+  if (!listing) {
+    listing = readdir(dir).finally(() => listings.delete(dir));
+    listings.set(dir, listing);
+  }
+  return listing;
+}
+
 /**
  * Removes the temp files of `file` that writers killed mid-write (SIGKILL, power loss) left
  * behind: only names of our own pattern (`.<name>.tmp-<pid>-<8 hex>` beside `file`), and only
@@ -87,7 +103,7 @@ export async function removeStaleTempFiles(file: string, now = Date.now()): Prom
   const prefix = `.${basename(file)}.tmp-`;
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = await listDirectory(dir);
   } catch {
     return [];
   }

@@ -60,6 +60,19 @@ describe('file router', () => {
     }
   });
 
+  it('routers of many files in one directory, opened at once, each remove the stale temp files of their own file', async () => {
+    // A writer that is gone: our own pid from an earlier incarnation counts as gone.
+    const names = Array.from({ length: 300 }, (_, i) => `split-${i}.json`);
+    for (const n of names) await writeFile(join(dir, `.${n}.tmp-${process.pid}-0a1b2c3d`), '{"stable":5');
+    const routers = names.map((n) => new FileRouter(join(dir, n)));
+    const removed = await Promise.all(routers.map((r) => r.sweepStaleTempFiles()));
+    expect(removed.map((paths) => paths.length)).toEqual(names.map(() => 1));
+    expect(await readdir(dir)).toEqual([]);
+    // A later sweep lists the directory again: a temp file left since then is found.
+    await writeFile(join(dir, `.late.json.tmp-${process.pid}-0a1b2c3d`), 'x');
+    expect(await new FileRouter(join(dir, 'late.json')).sweepStaleTempFiles()).toEqual([join(dir, `.late.json.tmp-${process.pid}-0a1b2c3d`)]);
+  });
+
   it('keeps fractional weights without float noise', async () => {
     const router = new FileRouter(join(dir, 'split.json'));
     expect(renderFileSplit({ weight: 10.1, mirror: 0.5 })).toBe('{"stable":89.9,"canary":10.1,"mirror":0.5}\n');

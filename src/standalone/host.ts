@@ -19,8 +19,8 @@ import type { RolloutRunner } from '../engine/rollout.js';
 import { RolloutHost, type ControllerOptions } from '../host/rollout-host.js';
 import { PlanFiles } from './plan-files.js';
 
-/** How long a clean stop waits for steps under way. */
-const STOP_DRAIN_MS = 10_000;
+/** How long a clean stop waits for steps under way: with the rest of the stop, SIGTERM is honoured within 10 s. */
+const STOP_DRAIN_MS = 8_000;
 
 /**
  * How many rollouts are opened at once at start (journal replay, router read back): enough to

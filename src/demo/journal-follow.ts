@@ -13,6 +13,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { applyEntry, initialState, type RolloutState } from '../core/state.js';
 import { parseRolloutId } from '../core/journal.js';
+import { isSnapshotValue } from '../core/snapshot.js';
 import { appliedMarkSchema, decisionRecordSchema, guardMarkSchema, isAppliedMark, isDecisionRecord, type AppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
 
 export interface FollowHandlers {
@@ -39,13 +40,15 @@ export function journalFileOf(stateDir: string, rollout: string): string {
   return path.join(stateDir, 'journal', namespace, `${name}.jsonl`);
 }
 
-function parseEntry(file: string, lineNo: number, line: string): JournalEntry {
+/** One journal line: an entry, or null for a state snapshot (a cache of the state the entries before it give: nothing to fold). */
+function parseEntry(file: string, lineNo: number, line: string): JournalEntry | null {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch (err) {
     throw new Error(`${file}:${lineNo}: not JSON: ${(err as Error).message}`);
   }
+  if (typeof value === 'object' && value !== null && isSnapshotValue(value)) return null;
   const has = (key: string) => typeof value === 'object' && value !== null && key in value;
   const [what, schema] = has('applied') ? ['applied mark', appliedMarkSchema] : has('strikes') ? ['guard mark', guardMarkSchema] : ['decision record', decisionRecordSchema];
   const parsed = schema.safeParse(value);
@@ -92,6 +95,7 @@ export function followJournal(stateDir: string, rollout: string, handlers: Follo
       lineNo++;
       if (line.trim() === '') continue;
       const e = parseEntry(file, lineNo, line);
+      if (e === null) continue;
       state = applyEntry(state, e);
       if (isAppliedMark(e)) {
         marks.push(e);

@@ -22,6 +22,7 @@ import type { MetricsProvider, Sample } from '../../src/core/metrics-provider.js
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
 import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
 import { FakeKube } from './kube-helpers.js';
+import { until } from '../helpers/until.js';
 
 const PLANS = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans';
 const PLAN = `${PLANS}/analyzer`;
@@ -29,14 +30,6 @@ const CM = '/api/v1/namespaces/learning/configmaps/rollgate-journal-analyzer';
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/rollgate-system/leases/rollgate-controller';
 const GATEWAY = '/apis/gateway.networking.k8s.io';
 const ROUTE = `${GATEWAY}/v1/namespaces/learning/httproutes/analyzer`;
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The entries of the journal ConfigMap (a compaction's state snapshot line left out). */
 const journalOf = (api: FakeKube) =>

@@ -21,6 +21,7 @@ import { silentLogger } from '../../src/support/log.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
 import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
 import { FakeKube, type Recorded } from './kube-helpers.js';
+import { until } from '../helpers/until.js';
 
 const SHARDS = 3;
 const PLANS = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans';
@@ -32,14 +33,6 @@ const NAMES = Array.from({ length: 30 }, (_, i) => `svc-${String(i).padStart(2, 
 const LEASE = { durationSeconds: 4, renewEveryMs: 200, renewDeadlineMs: 3000, retryEveryMs: 200 };
 /** A shard whose holder is gone is free once its Lease expires; the next try (one retry period later) takes it. */
 const TAKEOVER_MS = LEASE.durationSeconds * 1000 + 2 * LEASE.retryEveryMs;
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const key = (name: string) => `learning/${name}`;
 const shardLease = (shard: number) => `${LEASES}/rollgate-controller-shard-${shard}`;

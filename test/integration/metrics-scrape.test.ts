@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/support/log.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { record } from '../helpers/records.js';
 import { observeRollouts, sampleLines } from '../helpers/rollout-metrics.js';
+import { until } from '../helpers/until.js';
 
 const ROLLOUTS = 2_000;
 const ODD = 'p99 "slow" \\ path\nsecond line';
@@ -39,9 +40,9 @@ describe('/metrics scraped by a real Prometheus', () => {
     // interval (a scrape can miss it on a loaded machine): wait for the first whole scrape. A
     // text it cannot parse never gets there (up stays 0, the reason is in its log).
     const scraped = async () => (await query('up{job="test"}'))[0]?.value[1] === '1';
-    for (const deadline = Date.now() + 45_000; !(await scraped()); await new Promise((r) => setTimeout(r, 250))) {
-      if (Date.now() > deadline) throw new Error(`Prometheus did not scrape ${server.url} whole within 45 s:\n${prom.log()}`);
-    }
+    await until(scraped, 45_000, `a whole scrape of ${server.url}`).catch((err: Error) => {
+      throw new Error(`${err.message}:\n${prom!.log()}`);
+    });
   }, 90_000);
 
   afterAll(async () => {

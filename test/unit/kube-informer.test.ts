@@ -6,6 +6,7 @@ import type { RolloutPlanObject } from '../../src/cluster/rolloutplans.js';
 import { silentLogger } from '../../src/support/log.js';
 import { kubeClient, rolloutPlan, SERVER, statusError } from './kube-fixtures.js';
 import { FakeKube } from '../integration/kube-helpers.js';
+import { until } from '../helpers/until.js';
 
 const PATH = '/apis/rollgate.dev/v1alpha1/rolloutplans';
 const plan = (name: string, rv: string) => rolloutPlan(name, { revision: '1' }, { resourceVersion: rv });
@@ -15,14 +16,6 @@ const ndjson = (...events: Array<{ type: string; object: unknown }>) => events.m
 /** Watch requests seen, by resourceVersion; a watch that stays open until the test ends. */
 function openWatch(): PassThrough {
   return new PassThrough();
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('RolloutPlan informer (list + watch)', () => {

@@ -8,16 +8,9 @@ import { ShardLeases, shardLeaseName } from '../../src/kube/shard-leases.js';
 import { silentLogger } from '../../src/support/log.js';
 import { FakeKube } from '../integration/kube-helpers.js';
 import { kubeClient } from './kube-fixtures.js';
+import { until } from '../helpers/until.js';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/rollgate-system/leases';
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('shard Leases', () => {
   let api: FakeKube;

@@ -13,8 +13,8 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { applyEntry, initialState, type RolloutState } from '../core/state.js';
 import { parseRolloutId } from '../core/journal.js';
-import { isSnapshotValue } from '../core/snapshot.js';
-import { appliedMarkSchema, decisionRecordSchema, guardMarkSchema, isAppliedMark, isDecisionRecord, type AppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
+import { parseJournalLine } from '../core/journal-contract.js';
+import { isAppliedMark, isDecisionRecord, type AppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
 
 export interface FollowHandlers {
   onRecord?: (r: DecisionRecord, state: RolloutState) => void;
@@ -42,21 +42,10 @@ export function journalFileOf(stateDir: string, rollout: string): string {
 
 /** One journal line: an entry, or null for a state snapshot (a cache of the state the entries before it give: nothing to fold). */
 function parseEntry(file: string, lineNo: number, line: string): JournalEntry | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (err) {
-    throw new Error(`${file}:${lineNo}: not JSON: ${(err as Error).message}`);
-  }
-  if (typeof value === 'object' && value !== null && isSnapshotValue(value)) return null;
-  const has = (key: string) => typeof value === 'object' && value !== null && key in value;
-  const [what, schema] = has('applied') ? ['applied mark', appliedMarkSchema] : has('strikes') ? ['guard mark', guardMarkSchema] : ['decision record', decisionRecordSchema];
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${file}:${lineNo}: not a ${what}: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad shape'}`);
-  }
-  return parsed.data as JournalEntry;
+  const parsed = parseJournalLine(line);
+  if (parsed.ok === 'snapshot') return null;
+  if (!parsed.ok) throw new Error(`${file}:${lineNo}: ${parsed.error}`);
+  return parsed.entry;
 }
 
 export function followJournal(stateDir: string, rollout: string, handlers: FollowHandlers = {}, intervalMs = 100): JournalFollower {

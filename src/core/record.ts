@@ -40,6 +40,51 @@ export const metricResultSchema = z.object({
   reason: z.string().optional(),
   /** Missing data that needs a person: `bad-query` (Prometheus refused the query, HTTP 400/422). */
   problem: z.enum(['bad-query']).optional(),
+  // The judgement's own numbers (docs/decision-record.md, "Judges"); each only where it applies.
+  /** The statistical test that judged the metric, when one did. */
+  test: z.enum(['sequential', 'mann-whitney']).optional(),
+  /** Traffic floor: the evidence the window holds (the samples query, or the canary's total) ... */
+  samples: z.number().nullable().optional(),
+  /** ... and the floor it was held to. */
+  minSamples: z.number().optional(),
+  /** Relative bounds: the baseline's value over the same window. */
+  baseline: z.number().nullable().optional(),
+  /** Relative bounds: the bound that applied, from tolerance and slack. */
+  bound: z.number().optional(),
+  /** canary / baseline (relative bounds: the values; sequential: the rates); null when the baseline is 0. */
+  ratio: z.number().nullable().optional(),
+  tolerance: z.number().optional(),
+  slack: z.number().optional(),
+  /** Sequential: cumulative counts over the phase (canary bad, canary total, baseline bad, baseline total). */
+  x: z.number().int().optional(),
+  n_c: z.number().int().optional(),
+  y: z.number().int().optional(),
+  n_b: z.number().int().optional(),
+  canaryRate: z.number().nullable().optional(),
+  baselineRate: z.number().nullable().optional(),
+  /** Sequential: the e-value against "no regression beyond tolerance" (capped at Number.MAX_VALUE) and its natural log. */
+  e: z.number().optional(),
+  logE: z.number().optional(),
+  /** Sequential, `require: proof`: the mirror-image e-value against "a regression". */
+  eProof: z.number().optional(),
+  /** Sequential: 1 / alpha, the e-value that proves a regression. */
+  threshold: z.number().optional(),
+  alpha: z.number().optional(),
+  /** Sequential: the anytime-valid interval of the rate ratio; Mann-Whitney: of the shift. null = unbounded. */
+  interval: z.object({ lower: z.number().nullable(), upper: z.number().nullable() }).optional(),
+  /** Mann-Whitney: points judged per side, and NaN/missing points dropped per side. */
+  points: z.object({ canary: z.number().int(), baseline: z.number().int() }).optional(),
+  dropped: z.object({ canary: z.number().int(), baseline: z.number().int() }).optional(),
+  canaryMedian: z.number().nullable().optional(),
+  baselineMedian: z.number().nullable().optional(),
+  /** Mann-Whitney: the Hodges-Lehmann estimate of the shift canary - baseline. */
+  estimate: z.number().nullable().optional(),
+  u: z.number().optional(),
+  pValue: z.number().optional(),
+  /** Mann-Whitney: the confidence this checkpoint was judged at (Bonferroni share of the phase's). */
+  level: z.number().optional(),
+  /** Mann-Whitney: the least shift that fails, tolerance x |median(baseline)|. */
+  effectFloor: z.number().optional(),
 });
 export type MetricResult = z.infer<typeof metricResultSchema>;
 

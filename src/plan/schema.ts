@@ -88,6 +88,31 @@ const thresholdFields = {
   rollbackAbove: z.number().optional(),
 };
 
+/** The judges a metric can name with `test` (docs/plan-reference.md, "choosing a judge"). */
+export const TESTS = ['sequential', 'mann-whitney'] as const;
+export const WORSE = ['higher', 'lower'] as const;
+export const REQUIRE = ['no-regression', 'proof'] as const;
+
+const TOLERANCE_TEXT = /^(\d+(?:\.\d+)?)%$/;
+
+/** A relative tolerance: `20%` or the fraction `0.2`, as the fraction. */
+export const tolerance = z
+  .union([z.number().min(0), z.string().regex(TOLERANCE_TEXT)], { error: 'expected a tolerance such as 20% or 0.2' })
+  .transform((t) => (typeof t === 'number' ? t : Number(TOLERANCE_TEXT.exec(t)![1]) / 100));
+
+/** A probability strictly between 0 and 1 (`alpha`, `confidence`). */
+const probability = (what: string) =>
+  z
+    .number({ error: `expected ${what} between 0 and 1, such as 0.01` })
+    .gt(0, { error: `expected ${what} between 0 and 1 (exclusive)` })
+    .lt(1, { error: `expected ${what} between 0 and 1 (exclusive)` });
+
+/** One track's error counts: the bad events and all events, as PromQL over `{{window}}`. */
+export const countsTrackSchema = z.strictObject({ bad: nonEmpty('a PromQL query'), total: nonEmpty('a PromQL query') });
+
+/** `counts`: the canary's and the baseline's bad and total counts (the sequential test). */
+export const countsSchema = z.strictObject({ canary: countsTrackSchema, baseline: countsTrackSchema });
+
 export const metricSchema = z.strictObject({
   name: z
     .string({ error: 'expected a metric name' })
@@ -98,6 +123,29 @@ export const metricSchema = z.strictObject({
   critical: z.boolean().default(false),
   weight: z.number().positive({ error: 'expected a positive weight' }).default(1),
   noData: z.enum(NO_DATA_POLICIES).optional(),
+  /** Traffic floor (analysis.md section 1): how much evidence the window holds ... */
+  samples: nonEmpty('a PromQL query').optional(),
+  /** ... and the least of it that is judged (counts: canary requests; mann-whitney: points per side). */
+  minSamples: z.number({ error: 'expected a number of samples' }).min(0, { error: 'expected a number of samples, 0 or more' }).optional(),
+  /** The baseline's query, same instant and window (relative bounds, mann-whitney). */
+  baseline: nonEmpty('a PromQL query').optional(),
+  /** Which direction is a regression; higher when absent. */
+  worse: z.enum(WORSE, { error: 'expected higher or lower' }).optional(),
+  /** Relative bound (fraction), the sequential test's margin, or mann-whitney's effect-size floor. */
+  tolerance: tolerance.optional(),
+  /** Absolute slack of the relative bound, in the metric's unit. */
+  slack: z.number({ error: 'expected a number in the metric\'s unit' }).min(0, { error: 'expected a slack of 0 or more' }).optional(),
+  /** Error counts of both tracks (test: sequential). */
+  counts: countsSchema.optional(),
+  test: z.enum(TESTS, { error: `expected one of ${TESTS.join(', ')}` }).optional(),
+  /** Sequential test: false-rollback probability per phase (default 0.01). */
+  alpha: probability('alpha').optional(),
+  /** Sequential test: what a pass needs (default no-regression). */
+  require: z.enum(REQUIRE, { error: `expected one of ${REQUIRE.join(', ')}` }).optional(),
+  /** Mann-Whitney: confidence per phase, split over its checkpoints (default 0.98). */
+  confidence: probability('a confidence').optional(),
+  /** Mann-Whitney: range-query resolution (default 30s). */
+  step: duration.optional(),
 });
 
 export const thresholdsSchema = z.strictObject(thresholdFields);
@@ -226,6 +274,8 @@ export type Plan = z.infer<typeof planSchema>;
 export type PlanInput = z.input<typeof planSchema>;
 export type Spec = Plan['spec'];
 export type Metric = Spec['metrics'][number];
+export type Counts = z.infer<typeof countsSchema>;
+export type MetricTest = (typeof TESTS)[number];
 export type Phase = Spec['phases'][number];
 export type Thresholds = z.infer<typeof thresholdsSchema>;
 export type Analysis = Spec['analysis'];

@@ -91,7 +91,7 @@ describe('the generated schema is structural', () => {
     expect(untyped).toEqual([]);
   });
 
-  it('keeps unknown values only at the unions: host:port lists and checkpoints, plus status', () => {
+  it('keeps unknown values only at the unions: host:port lists, tolerance (20% or 0.2) and checkpoints, plus status', () => {
     const open: string[] = [];
     walk(schema, (n, at) => {
       if (n['x-kubernetes-preserve-unknown-fields']) open.push(at);
@@ -99,6 +99,7 @@ describe('the generated schema is structural', () => {
     expect(open).toEqual([
       '.spec.traffic.nginx.stable',
       '.spec.traffic.nginx.canary',
+      '.spec.metrics[].tolerance',
       '.spec.phases[].checkpoints',
       '.status',
       '.status.records[]',

@@ -6,7 +6,7 @@
  * router read back).
  */
 import type { Journal } from '../core/journal.js';
-import { isDecisionRecord, type AppliedMark, type DecisionRecord } from '../core/record.js';
+import { isDecisionRecord, type AppliedMark, type DecisionRecord, type MetricResult } from '../core/record.js';
 import type { MetricsProvider, SampleProblem } from '../core/metrics-provider.js';
 import type { TrafficRouter, Split } from '../core/router.js';
 import type { Logger } from '../support/log.js';
@@ -25,7 +25,8 @@ export interface RolloutObserver {
   onRecord?(record: DecisionRecord, state: RolloutState): void;
   onApplied?(mark: AppliedMark, durationMs: number): void;
   onApplyError?(rollout: string, error: Error, durationMs: number): void;
-  onGuard?(rollout: string, result: GuardResult, strikes: number): void;
+  /** One guard evaluation: its result, the strikes after it, and each metric's judgement. */
+  onGuard?(rollout: string, result: GuardResult, strikes: number, metrics: readonly MetricResult[]): void;
   /** A metric's query failed in a way that needs a person (Prometheus refused it). */
   onQueryProblem?(rollout: string, metric: string, problem: SampleProblem): void;
 }
@@ -233,7 +234,7 @@ export class RolloutRunner {
     this.nextGuardAt = this.deps.clock.now() + plan.spec.guard.interval;
     const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now());
     const tick = decideGuard(b, evidence);
-    this.deps.observer?.onGuard?.(this.id, tick.result, tick.strikes);
+    this.deps.observer?.onGuard?.(this.id, tick.result, tick.strikes, evidence.metrics);
     if (tick.result === 'nodata') {
       this.deps.log.debug({ rollout: this.id, metrics: evidence.metrics.map((m) => ({ name: m.name, reason: m.reason })) }, 'guard: no data (never a rollback)');
     }

@@ -4,7 +4,7 @@
  */
 import { formatWindow } from '../plan/duration.js';
 import { DecisionBuilder, badQueryText, fixThePlan, startRollback } from './decide.js';
-import { badQueries, guardWindow, type Evidence } from './judge.js';
+import { badQueries, belowTrafficFloor, guardWindow, type Evidence } from './judge.js';
 
 export type GuardResult = 'pass' | 'fail' | 'nodata';
 
@@ -16,10 +16,13 @@ export interface GuardTick {
 
 /**
  * One guard evaluation of the live split. A failing metric makes it a strike, a passing
- * evaluation clears the strikes, one with no data at all neither counts nor clears. At
- * `guard.consecutive` strikes the rollout rolls back (kind guard; the reason names the failing
- * metrics); below it a changed count is journalled as a guard mark, so a restarted controller
- * goes on counting, and a query Prometheus refused pauses the rollout.
+ * evaluation clears the strikes, one with no data at all neither counts nor clears, and one
+ * where a metric is below its traffic floor does not clear them either (too little evidence is
+ * no good news). At `guard.consecutive` strikes the rollout rolls back (kind guard; the reason
+ * names the failing metrics); a failing sequential test rolls back at once, since it is
+ * anytime-valid (`consecutive` does not apply to it). Below that a changed count is journalled
+ * as a guard mark, so a restarted controller goes on counting, and a query Prometheus refused
+ * pauses the rollout.
  */
 export function decideGuard(b: DecisionBuilder, evidence: Evidence): GuardTick {
   const guard = b.ctx.plan.spec.guard;
@@ -27,13 +30,20 @@ export function decideGuard(b: DecisionBuilder, evidence: Evidence): GuardTick {
   const allNoData = evidence.metrics.every((m) => m.verdict === 'nodata');
   const result: GuardResult = failed.length > 0 ? 'fail' : allNoData ? 'nodata' : 'pass';
   const before = b.state.guardStrikes;
-  const strikes = result === 'fail' ? before + 1 : result === 'pass' ? 0 : before;
-  if (strikes >= guard.consecutive) {
+  const clears = result === 'pass' && !evidence.metrics.some(belowTrafficFloor);
+  const strikes = result === 'fail' ? before + 1 : clears ? 0 : before;
+  const anytime = evidence.metrics.filter((m) => m.verdict === 'fail' && m.test === 'sequential');
+  if (strikes >= guard.consecutive || anytime.length > 0) {
     const detail = failed.map((m) => `${m.name}: ${m.why}`).join(', ');
+    const interval = `interval ${formatWindow(guard.interval)}`;
+    const count =
+      strikes >= guard.consecutive
+        ? `in ${strikes} consecutive evaluations (${interval}, window ${formatWindow(guardWindow(b.ctx.plan))})`
+        : `in one evaluation (${anytime.map((m) => m.name).join(', ')}: the sequential test is anytime-valid, guard.consecutive does not apply; ${interval}, counts since the phase's split was applied)`;
     startRollback(b, {
       kind: 'guard',
       decision: 'rollback',
-      reason: `guard: ${detail} in ${strikes} consecutive evaluations (interval ${formatWindow(guard.interval)}, window ${formatWindow(guardWindow(b.ctx.plan))})`,
+      reason: `guard: ${detail} ${count}`,
       metrics: evidence.metrics,
     });
     return { result, strikes };

@@ -5,10 +5,12 @@
  */
 import type { MetricResult } from '../core/record.js';
 import type { Metric, Phase, Plan } from '../plan/schema.js';
-import { renderMetricQuery, type TemplateScope } from '../plan/queries.js';
-import type { MetricsProvider, Sample } from '../core/metrics-provider.js';
+import type { Thresholds } from '../plan/schema.js';
+import { metricTemplate, renderMetricQuery, renderQueryTemplate, type TemplateScope } from '../plan/queries.js';
+import type { MetricsProvider, Sample, SampleProblem } from '../core/metrics-provider.js';
 import { effectiveThresholds } from '../plan/thresholds.js';
-import { checkpointVerdict, explainVerdict, guardVerdict } from '../gates/verdict.js';
+import { checkpointVerdict, explainVerdict, guardVerdict, worseVerdict } from '../gates/verdict.js';
+import { relativeJudgement } from '../gates/relative.js';
 import { checkpointOutcome, type CheckpointOutcome, type JudgedMetric } from '../gates/outcome.js';
 import type { RolloutState } from '../core/state.js';
 import type { PendingCheckpoint } from './schedule.js';
@@ -18,12 +20,26 @@ export interface Evidence {
   judged: JudgedMetric[];
 }
 
-/** One metric's rendered query and what the provider answered. */
-export interface FetchedSample {
-  metric: Metric;
+/** A rendered query and what the provider answered. */
+export interface Answer {
   query: string;
   sample: Sample;
 }
+
+/**
+ * A plain metric's answers (`query` or `alerts`): its sample, and the answers of its
+ * `baseline` and `samples` queries where the metric has them.
+ */
+export interface FetchedValue {
+  metric: Metric;
+  query: string;
+  sample: Sample;
+  baseline?: Answer;
+  samples?: Answer;
+}
+
+/** What `fetchSamples` got for one metric, the input of `judgeSamples`. */
+export type FetchedSample = FetchedValue;
 
 export function renderQuery(plan: Plan, metric: Metric, scope: TemplateScope, windowMs: number): string {
   return renderMetricQuery(plan, metric, scope, windowMs).text;
@@ -77,38 +93,121 @@ export function guardSpan(plan: Plan, s: RolloutState, now: number): QuerySpan {
   return { phase, metrics: guardMetrics(plan), scope: { phase: phase.name, weight: s.weight }, at: now, windowMs: guardWindow(plan) };
 }
 
-/** Asks the provider for each metric's query over the span. */
+/** Asks the provider for each metric's queries over the span (the only I/O of a judgement). */
 export function fetchSamples(provider: MetricsProvider, plan: Plan, span: QuerySpan): Promise<FetchedSample[]> {
-  return Promise.all(
-    span.metrics.map(async (metric) => {
-      const query = renderQuery(plan, metric, span.scope, span.windowMs);
-      return { metric, query, sample: await provider.instant(query, span.at) };
-    }),
-  );
+  return Promise.all(span.metrics.map((metric) => fetchValue(provider, plan, span, metric)));
 }
 
-/** The verdict of each sample under `phase`'s thresholds: checkpoint rules, or the guard's. */
+/** A plain metric: its query, and its `baseline` and `samples` queries where set, at the same instant over the same window. */
+async function fetchValue(provider: MetricsProvider, plan: Plan, span: QuerySpan, metric: Metric): Promise<FetchedValue> {
+  const ask = (template: string) => answer(provider, plan, span, template, span.windowMs);
+  const [main, baseline, samples] = await Promise.all([
+    ask(metricTemplate(metric)),
+    metric.baseline !== undefined ? ask(metric.baseline) : undefined,
+    metric.samples !== undefined ? ask(metric.samples) : undefined,
+  ]);
+  return { metric, query: main.query, sample: main.sample, ...(baseline ? { baseline } : {}), ...(samples ? { samples } : {}) };
+}
+
+/** One template rendered over `windowMs` and asked at the span's instant. */
+async function answer(provider: MetricsProvider, plan: Plan, span: QuerySpan, template: string, windowMs: number): Promise<Answer> {
+  const query = renderQueryTemplate(plan, template, span.scope, windowMs).text;
+  return { query, sample: await provider.instant(query, span.at) };
+}
+
+/** One metric's record entry and the line the checkpoint outcome and the guard read. */
+interface Judgement {
+  result: MetricResult;
+  why: string;
+}
+
+/** The verdict of each metric under `phase`'s thresholds: checkpoint rules, or the guard's. */
 export function judgeSamples(plan: Plan, phase: Phase, samples: FetchedSample[], mode: 'checkpoint' | 'guard'): Evidence {
   const results: MetricResult[] = [];
   const judged: JudgedMetric[] = [];
-  for (const { metric: m, query, sample } of samples) {
-    const t = effectiveThresholds(m, phase);
-    const verdict = mode === 'guard' ? guardVerdict(sample.value, t) : checkpointVerdict(sample.value, t);
-    const why = sample.value === null ? sample.reason : explainVerdict(sample.value, t, verdict, mode === 'guard');
-    results.push({
-      name: m.name,
-      query,
-      value: sample.value,
-      ...t,
-      verdict,
-      critical: m.critical,
-      weight: m.weight,
-      ...(sample.value === null ? { reason: sample.reason } : {}),
-      ...(sample.value === null && sample.problem ? { problem: sample.problem } : {}),
-    });
-    judged.push({ name: m.name, verdict, critical: m.critical, weight: m.weight, noData: m.noData ?? plan.spec.analysis.noData, why });
+  for (const f of samples) {
+    const m = f.metric;
+    const { result, why } = judgeValue(f, effectiveThresholds(m, phase), mode);
+    results.push(result);
+    judged.push({ name: m.name, verdict: result.verdict, critical: m.critical, weight: m.weight, noData: m.noData ?? plan.spec.analysis.noData, why });
   }
   return { metrics: results, judged };
+}
+
+/**
+ * A plain metric: below its traffic floor, or with its value or its baseline missing, it is
+ * nodata; otherwise its absolute bounds and its bound relative to the baseline must all hold
+ * (the worse verdict wins; the relative bound fails, it never holds).
+ */
+function judgeValue(f: FetchedValue, t: Thresholds, mode: 'checkpoint' | 'guard'): Judgement {
+  const m = f.metric;
+  const value = f.sample.value;
+  const floor = f.samples ? trafficFloor(f.samples.sample, m.minSamples ?? 0) : null;
+  const baseline = f.baseline?.sample.value;
+  const rule = { worse: m.worse ?? 'higher', tolerance: m.tolerance ?? 0, slack: m.slack ?? 0 };
+  const relative = value !== null && baseline !== undefined && baseline !== null ? relativeJudgement(value, baseline, rule) : null;
+  const result: MetricResult = {
+    name: m.name,
+    query: f.query,
+    value,
+    ...t,
+    verdict: 'nodata',
+    critical: m.critical,
+    weight: m.weight,
+    ...(floor ? { samples: floor.samples, minSamples: floor.minSamples } : {}),
+    ...(f.baseline ? { baseline: baseline ?? null } : {}),
+    ...(relative ? { bound: relative.bound, ratio: relative.ratio } : {}),
+    ...(m.tolerance !== undefined && f.baseline ? { tolerance: m.tolerance } : {}),
+    ...(m.slack !== undefined && f.baseline ? { slack: m.slack } : {}),
+  };
+  const missing = firstMissing([
+    floor?.missing,
+    f.sample.value === null ? f.sample : undefined,
+    f.baseline && f.baseline.sample.value === null ? { reason: `baseline: ${f.baseline.sample.reason}`, problem: f.baseline.sample.problem } : undefined,
+  ]);
+  if (missing) return nodata(result, missing);
+  const absolute = mode === 'guard' ? guardVerdict(value, t) : checkpointVerdict(value, t);
+  const absoluteWhy = explainVerdict(value, t, absolute, mode === 'guard');
+  if (!relative) return { result: { ...result, verdict: absolute }, why: absoluteWhy };
+  const verdict = worseVerdict(absolute, relative.verdict);
+  const whys = hasBounds(t) && (absolute !== 'pass' || relative.verdict === 'pass') ? [absoluteWhy] : [];
+  if (relative.verdict === 'fail' || absolute === 'pass') whys.push(relative.why);
+  return { result: { ...result, verdict }, why: whys.join('; ') };
+}
+
+/** Why a metric has no verdict, and whether a person must fix the plan. */
+interface Missing {
+  reason: string;
+  problem?: SampleProblem | undefined;
+}
+
+function firstMissing(candidates: ReadonlyArray<Missing | undefined>): Missing | undefined {
+  return candidates.find((c) => c !== undefined);
+}
+
+function nodata(result: MetricResult, missing: Missing): Judgement {
+  return { result: { ...result, verdict: 'nodata', reason: missing.reason, ...(missing.problem ? { problem: missing.problem } : {}) }, why: missing.reason };
+}
+
+/** The traffic floor of a `samples` query: the evidence the window holds, and why it is not enough. */
+function trafficFloor(sample: Sample, minSamples: number): { samples: number | null; minSamples: number; missing?: Missing } {
+  if (sample.value === null) return { samples: null, minSamples, missing: { reason: `samples: ${sample.reason}`, problem: sample.problem } };
+  if (sample.value < minSamples) return { samples: sample.value, minSamples, missing: belowFloor(sample.value, minSamples, 'samples in the window') };
+  return { samples: sample.value, minSamples };
+}
+
+/** `412 samples in the window, 500 needed` (the count rounded down: 499.6 is not 500). */
+function belowFloor(have: number, need: number, what: string): Missing {
+  return { reason: `${Math.floor(have)} ${what}, ${need} needed` };
+}
+
+function hasBounds(t: Thresholds): boolean {
+  return t.min !== undefined || t.max !== undefined || t.rollbackAbove !== undefined || t.rollbackBelow !== undefined;
+}
+
+/** A metric judged nodata because its window holds less evidence than its `minSamples`. */
+export function belowTrafficFloor(m: MetricResult): boolean {
+  return m.verdict === 'nodata' && typeof m.samples === 'number' && m.minSamples !== undefined && m.samples < m.minSamples;
 }
 
 /** The metrics whose query Prometheus refused (HTTP 400/422): a plan problem. */

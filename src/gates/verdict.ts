@@ -68,3 +68,10 @@ function describeBounds(t: Thresholds): string {
   if (t.max !== undefined) parts.push(`max ${t.max}`);
   return parts.join(', ') || 'no bounds';
 }
+
+const SEVERITY: Record<Verdict, number> = { pass: 0, hold: 1, nodata: 2, fail: 3 };
+
+/** The worse of two verdicts of one metric (all its bounds must hold): fail, nodata, hold, pass. */
+export function worseVerdict(a: Verdict, b: Verdict): Verdict {
+  return SEVERITY[a] >= SEVERITY[b] ? a : b;
+}

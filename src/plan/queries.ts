@@ -1,7 +1,8 @@
 /**
- * The PromQL a metric sends: its template (`query`, or the one `alerts` stands for) rendered
- * with the plan's vars and the built-ins of the moment it is judged. One function for the
- * engine (engine/judge.ts) and for validation, so what is checked is what runs.
+ * The PromQL a metric sends: its templates (`query`, or the one `alerts` stands for; the
+ * `baseline` and `samples` queries; the four `counts`) rendered with the plan's vars and the
+ * built-ins of the moment it is judged. One function for the engine (engine/judge.ts) and for
+ * validation, so what is checked is what runs.
  */
 import { alertsQuery } from './alerts.js';
 import { formatWindow } from './duration.js';
@@ -13,8 +14,10 @@ export interface TemplateScope {
   weight: number;
 }
 
+/** The metric's own query: `query`, the one `alerts` stands for, or the canary's `bad` count. */
 export function metricTemplate(metric: Metric): string {
-  return metric.alerts !== undefined ? alertsQuery(metric.alerts) : metric.query!;
+  if (metric.alerts !== undefined) return alertsQuery(metric.alerts);
+  return metric.query ?? metric.counts!.canary.bad;
 }
 
 /** The values of every template name for one judgement. */
@@ -32,5 +35,10 @@ export function templateValues(plan: Plan, scope: TemplateScope, windowMs: numbe
 
 /** The rendered query, mapped back to the metric's template. Throws a TemplateError. */
 export function renderMetricQuery(plan: Plan, metric: Metric, scope: TemplateScope, windowMs: number): RenderedTemplate {
-  return renderTemplateMapped(metricTemplate(metric), templateValues(plan, scope, windowMs));
+  return renderQueryTemplate(plan, metricTemplate(metric), scope, windowMs);
+}
+
+/** Any query template of a metric (`baseline`, `samples`, a count), rendered. Throws a TemplateError. */
+export function renderQueryTemplate(plan: Plan, template: string, scope: TemplateScope, windowMs: number): RenderedTemplate {
+  return renderTemplateMapped(template, templateValues(plan, scope, windowMs));
 }

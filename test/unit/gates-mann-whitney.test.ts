@@ -376,3 +376,49 @@ describe('memory', () => {
     expect(peakAfter - Math.max(peakBefore, before.rss)).toBeLessThan(pairsBytes / 20);
   });
 });
+
+describe('error rates over many seeded samples', () => {
+  /** Latency-like points: a floor plus an exponential tail, rounded so that ties happen. */
+  function latencies(random: () => number, count: number, scale: number, step: number): number[] {
+    return Array.from({ length: count }, () => Math.round((scale * (0.1 - 0.03 * Math.log(1 - random()))) / step) * step);
+  }
+
+  it.each([
+    // level, rounding step (0.01 makes heavy ties), tolerance
+    [0.9, 0.0001, 0],
+    [0.9, 0.01, 0],
+    [0.98, 0.001, 0],
+    [0.98, 0.01, 0.05],
+  ])('no shift: at level %s (step %s, tolerance %s) the fail rate stays at or below (1 - level) / 2', (level, step, tolerance) => {
+    const random = rng(Math.round(level * 1000 + step * 1e4 + tolerance * 100));
+    const trials = 2000;
+    let fails = 0;
+    for (let t = 0; t < trials; t++) {
+      const n = 20 + Math.floor(random() * 180);
+      const m = 20 + Math.floor(random() * 180);
+      const r = mannWhitneyJudgement(latencies(random, n, 1, step), latencies(random, m, 1, step), settings({ level, tolerance }));
+      if (r.verdict === 'fail') fails++;
+    }
+    const bound = (1 - level) / 2;
+    // Three binomial standard deviations above the bound at this many trials.
+    expect(fails / trials).toBeLessThanOrEqual(bound + 3 * Math.sqrt((bound * (1 - bound)) / trials));
+  });
+
+  it('a shift of three times the floor is caught in at least 95% of samples, one within the floor in at most (1 - level) / 2', () => {
+    const random = rng(2024);
+    const trials = 400;
+    let caught = 0;
+    let withinFloorFails = 0;
+    for (let t = 0; t < trials; t++) {
+      const n = 40 + Math.floor(random() * 160);
+      const baseline = latencies(random, n, 1, 0.0001);
+      const floor = 0.1 * (median(baseline) as number);
+      const slower = latencies(random, n, 1, 0.0001).map((v) => v + 3 * floor);
+      if (mannWhitneyJudgement(slower, baseline, settings({ level: 0.98 })).verdict === 'fail') caught++;
+      const slightly = latencies(random, n, 1, 0.0001).map((v) => v + floor);
+      if (mannWhitneyJudgement(slightly, baseline, settings({ level: 0.98 })).verdict === 'fail') withinFloorFails++;
+    }
+    expect(caught / trials).toBeGreaterThanOrEqual(0.95);
+    expect(withinFloorFails / trials).toBeLessThanOrEqual(0.01 + 3 * Math.sqrt((0.01 * 0.99) / trials));
+  });
+});

@@ -12,13 +12,18 @@
  *   n_c n_b / 12 * ((N + 1) - sum(t^3 - t) / (N (N - 1))), t the sizes of the tie groups; the
  *   two-sided p-value comes from the normal approximation with continuity correction (as R's
  *   `wilcox.test(canary, baseline, exact = FALSE, correct = TRUE)`). All points tied: p = 1.
+ *   When both sides have fewer than 20 points and no value repeats, the p-value and the
+ *   interval below come from U's exact null distribution instead (`exactUCounts`; as R's
+ *   `exact = TRUE`). It stops at 20 per side because its table grows as (n_c n_b)^2: with one
+ *   side in the thousands it would cost more than the whole judgement.
  * - The Hodges-Lehmann estimate of the shift is the median of the n_c n_b pairwise
  *   differences canary - baseline; its confidence interval at `level` is the usual
  *   Mann-Whitney (Moses) interval of Hollander & Wolfe: the order statistics d_(k) and
  *   d_(n_c n_b + 1 - k) of the differences with k = floor(n_c n_b / 2 - z_{(1+level)/2} sd(U)),
  *   sd(U) the tie-corrected standard deviation above (without ties it is
  *   sqrt(n_c n_b (n_c + n_b + 1) / 12); with ties this matches SAS PROC NPAR1WAY's asymptotic
- *   Moses limits). k < 1: the interval is unbounded ({lower: null, upper: null}).
+ *   Moses limits); with the exact distribution, k is the largest with P(U <= k - 1) <=
+ *   (1 - level) / 2. k < 1: the interval is unbounded ({lower: null, upper: null}).
  * - Verdict, `worse: higher`: `fail` when the interval's lower bound is above the effect floor
  *   tolerance x |median(baseline)|; `worse: lower`: when its upper bound is below -floor;
  *   otherwise `pass`. A shift that is significant but within the floor passes, and `why` says
@@ -91,8 +96,10 @@ export interface MannWhitneyU {
   sd: number;
   /** (U - mean -+ 0.5) / sd, continuity corrected; 0 when every point is tied. */
   z: number;
-  /** Two-sided p-value. */
+  /** Two-sided p-value: exact when `exact`, else from z. */
   pValue: number;
+  /** The p-value comes from U's exact null distribution (both sides under 20 points, no ties). */
+  exact: boolean;
   /** sum(t^3 - t) over the tie groups of the pooled sample. */
   tieCorrection: number;
 }
@@ -130,7 +137,7 @@ export function mannWhitneyJudgement(
     };
   }
   const test = uTest(c, b);
-  const hl = shiftEstimate(c, b, test.sd, s.level);
+  const hl = shiftEstimate(c, b, test, s.level);
   const effectFloor = s.tolerance * Math.abs(baselineMedian as number);
   const interval = { lower: hl.lower, upper: hl.upper };
   const fails =
@@ -144,6 +151,7 @@ export function mannWhitneyJudgement(
     effectFloor,
     baselineMedian: baselineMedian as number,
     pValue: test.pValue,
+    exact: test.exact,
     points,
     dropped,
   });
@@ -172,7 +180,7 @@ export function mannWhitneyU(canary: readonly number[], baseline: readonly numbe
 export function hodgesLehmann(canary: readonly number[], baseline: readonly number[], level: number): HodgesLehmann {
   const c = sortedCopy(canary);
   const b = sortedCopy(baseline);
-  return shiftEstimate(c, b, uTest(c, b).sd, level);
+  return shiftEstimate(c, b, uTest(c, b), level);
 }
 
 /** The median of `values` (null when empty). */
@@ -268,21 +276,73 @@ function uTest(c: Float64Array, b: Float64Array): MannWhitneyU {
   const mean = (n * m) / 2;
   const variance = total > 1 ? ((n * m) / 12) * (total + 1 - tieCorrection / (total * (total - 1))) : 0;
   const sd = Math.sqrt(Math.max(0, variance));
-  if (!(sd > 0)) return { u, mean, sd: 0, z: 0, pValue: 1, tieCorrection };
+  if (!(sd > 0)) return { u, mean, sd: 0, z: 0, pValue: 1, exact: false, tieCorrection };
   const distance = u - mean;
   const z = (distance - 0.5 * Math.sign(distance)) / sd;
+  if (tieCorrection === 0 && n < EXACT_BELOW && m < EXACT_BELOW) {
+    const counts = exactUCounts(n, m);
+    const all = counts.reduce((sum, c) => sum + c, 0);
+    let atOrBelow = 0;
+    for (let v = 0; v <= u; v++) atOrBelow += counts[v] as number;
+    let atOrAbove = 0;
+    for (let v = u; v <= n * m; v++) atOrAbove += counts[v] as number;
+    return { u, mean, sd, z, pValue: Math.min(1, (2 * Math.min(atOrBelow, atOrAbove)) / all), exact: true, tieCorrection };
+  }
   const pValue = Math.min(1, 2 * normalCdf(-Math.abs(z), 0, 1));
-  return { u, mean, sd, z, pValue, tieCorrection };
+  return { u, mean, sd, z, pValue, exact: false, tieCorrection };
 }
 
-function shiftEstimate(c: Float64Array, b: Float64Array, sd: number, level: number): HodgesLehmann {
+/** Below this many points on both sides (and without ties) U's exact distribution is used. */
+const EXACT_BELOW = 20;
+
+/**
+ * U's exact null distribution for n and m distinct points: counts[u] is the number of the
+ * C(n + m, n) equally likely orderings in which U = u. Built by the largest point: a canary
+ * point beats all m baseline points (f(n, m, u) = f(n - 1, m, u - m) + f(n, m - 1, u)). The
+ * counts are integers below 2^53 for n, m <= 20 (C(40, 20) ~ 1.4e11), so exact in doubles.
+ */
+export function exactUCounts(n: number, m: number): Float64Array {
+  // byBaseline[j] = the counts for (i, j) of the row being built; previous[j] those for (i - 1, j).
+  let previous: Float64Array[] = Array.from({ length: m + 1 }, () => Float64Array.of(1));
+  for (let i = 1; i <= n; i++) {
+    const byBaseline: Float64Array[] = [Float64Array.of(1)];
+    for (let j = 1; j <= m; j++) {
+      const f = new Float64Array(i * j + 1);
+      const canaryLargest = previous[j] as Float64Array;
+      for (let v = 0; v < canaryLargest.length; v++) f[v + j] = (f[v + j] as number) + (canaryLargest[v] as number);
+      const baselineLargest = byBaseline[j - 1] as Float64Array;
+      for (let v = 0; v < baselineLargest.length; v++) f[v] = (f[v] as number) + (baselineLargest[v] as number);
+      byBaseline.push(f);
+    }
+    previous = byBaseline;
+  }
+  return previous[m] as Float64Array;
+}
+
+/**
+ * The rank k of the interval's lower bound d_(k) at `level` (the upper is d_(nm + 1 - k)):
+ * exact, the largest k with P(U <= k - 1) <= (1 - level) / 2; else
+ * floor(nm / 2 - z_{(1+level)/2} sd(U)). NaN for a level outside (0, 1).
+ */
+function intervalRank(n: number, m: number, test: MannWhitneyU, level: number): number {
+  if (!(level > 0 && level < 1)) return Number.NaN;
+  if (!test.exact) return Math.floor((n * m) / 2 - normalQuantile((1 + level) / 2, 0, 1) * test.sd);
+  const counts = exactUCounts(n, m);
+  const all = counts.reduce((sum, c) => sum + c, 0);
+  let below = 0;
+  let k = 0;
+  while (k < counts.length && (below + (counts[k] as number)) / all <= (1 - level) / 2) below += counts[k++] as number;
+  return k;
+}
+
+function shiftEstimate(c: Float64Array, b: Float64Array, test: MannWhitneyU, level: number): HodgesLehmann {
   const nm = c.length * b.length;
   const half = Math.floor(nm / 2);
   const estimate =
     nm % 2 === 1
       ? kthPairwiseDifference(c, b, half + 1)
       : (kthPairwiseDifference(c, b, half) + kthPairwiseDifference(c, b, half + 1)) / 2;
-  const k = Math.floor(nm / 2 - normalQuantile((1 + level) / 2, 0, 1) * sd);
+  const k = intervalRank(c.length, b.length, test, level);
   // NaN (a level outside (0, 1)) or k < 1: no order statistic bounds the shift at this level.
   if (!(k >= 1)) return { estimate, lower: null, upper: null };
   return { estimate, lower: kthPairwiseDifference(c, b, k), upper: kthPairwiseDifference(c, b, nm + 1 - k) };
@@ -342,6 +402,7 @@ interface ShiftFigures {
   effectFloor: number;
   baselineMedian: number;
   pValue: number;
+  exact: boolean;
   points: { canary: number; baseline: number };
   dropped: { canary: number; baseline: number };
 }
@@ -349,7 +410,7 @@ interface ShiftFigures {
 /**
  * Why a judged shift got its verdict, e.g.
  * `shift +0.042 [0.031, 0.055] > floor 0.012 (10% of baseline median 0.12), p 3e-9, 38/40 points`
- * (points: canary/baseline).
+ * (points: canary/baseline; `p 0.0079 (exact)` when the exact distribution gave it).
  */
 function explainShift(verdict: Verdict, s: MannWhitneySettings, f: ShiftFigures): string {
   const higher = s.worse === 'higher';
@@ -359,7 +420,7 @@ function explainShift(verdict: Verdict, s: MannWhitneySettings, f: ShiftFigures)
       ? `floor ${num(floor)} (${num(s.tolerance * 100)}% of baseline median ${num(f.baselineMedian)})`
       : `floor ${num(floor)}`;
   const shift = `${signed(f.estimate)} ${intervalText(f.interval)}`;
-  const evidence = `p ${num(f.pValue, 2)}, ${f.points.canary}/${f.points.baseline} points${droppedNote(f.dropped)}`;
+  const evidence = `p ${num(f.pValue, 2)}${f.exact ? ' (exact)' : ''}, ${f.points.canary}/${f.points.baseline} points${droppedNote(f.dropped)}`;
   if (verdict === 'fail') return `shift ${shift} ${higher ? '>' : '<'} ${floorText}, ${evidence}`;
   const significant = higher
     ? f.interval.lower !== null && f.interval.lower > 0

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import {
+  exactUCounts,
   hodgesLehmann,
   kthPairwiseDifference,
   mannWhitneyJudgement,
@@ -30,6 +31,43 @@ function allDifferences(c: readonly number[], b: readonly number[]): number[] {
   const d: number[] = [];
   for (const x of c) for (const y of b) d.push(x - y);
   return d.sort((p, q) => p - q);
+}
+
+/**
+ * U's exact null counts by another route than the module's: the Gaussian binomial
+ * [n + m choose n]_q = prod_{i=1..n} (1 - q^(m+i)) / (1 - q^i), in exact BigInt arithmetic.
+ */
+function gaussianBinomial(n: number, m: number): bigint[] {
+  let poly: bigint[] = [1n];
+  for (let i = 1; i <= n; i++) {
+    const times = Array.from({ length: poly.length + m + i }, (_, k) => (poly[k] ?? 0n) - (poly[k - m - i] ?? 0n));
+    const divided: bigint[] = [];
+    for (let k = 0; k < times.length - i; k++) divided.push((times[k] as bigint) + (divided[k - i] ?? 0n));
+    poly = divided;
+  }
+  return poly;
+}
+
+/** The exact interval rank: the largest k with P(U <= k - 1) <= (1 - level) / 2. */
+function exactRank(n: number, m: number, level: number): number {
+  const counts = gaussianBinomial(n, m).map(Number);
+  const all = counts.reduce((a, c) => a + c, 0);
+  let k = 0;
+  let below = 0;
+  while ((below + (counts[k] as number)) / all <= (1 - level) / 2) below += counts[k++] as number;
+  return k;
+}
+
+/** The normal interval rank floor(nm/2 - z sd), z found by bisection on the cdf (not the quantile function). */
+function normalRank(nm: number, sd: number, level: number): number {
+  let lo = 0;
+  let hi = 10;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid, 0, 1) < (1 + level) / 2) lo = mid;
+    else hi = mid;
+  }
+  return Math.floor(nm / 2 - lo * sd);
 }
 
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
@@ -143,16 +181,9 @@ describe('U and the selection of pairwise differences against brute force', () =
       const level = 0.9 + random() * 0.099;
       const hl = hodgesLehmann(c, b, level);
       expect(hl.estimate).toBe(med);
-      // k from the normal quantile, found here by bisection on the cdf rather than by the quantile function.
-      const target = (1 + level) / 2;
-      let lo = 0;
-      let hi = 10;
-      for (let i = 0; i < 200; i++) {
-        const mid = (lo + hi) / 2;
-        if (normalCdf(mid, 0, 1) < target) lo = mid;
-        else hi = mid;
-      }
-      const k = Math.floor(nm / 2 - lo * mannWhitneyU(c, b).sd);
+      const test = mannWhitneyU(c, b);
+      expect(test.exact).toBe(n < 20 && m < 20 && new Set([...c, ...b]).size === n + m);
+      const k = test.exact ? exactRank(n, m, level) : normalRank(nm, test.sd, level);
       if (k < 1) {
         expect(hl.lower).toBeNull();
         expect(hl.upper).toBeNull();
@@ -185,6 +216,54 @@ describe('U and the selection of pairwise differences against brute force', () =
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([])).toBeNull();
+  });
+});
+
+describe('exact distribution (both sides under 20 points, no ties)', () => {
+  // Critical values of U, two-tailed alpha 0.05 (reject when U <= the value), from the
+  // published tables (e.g. "Critical values of Mann-Whitney U at p = 0.05 (two-tailed test)",
+  // docstoc 53225816; numeracy-bank.net's table, which also gives n1 = n2 = 20: 127).
+  it.each([
+    [5, 5, 2],
+    [5, 10, 8],
+    [7, 7, 8],
+    [7, 12, 18],
+    [10, 10, 23],
+    [10, 13, 33],
+    [13, 13, 45],
+    [13, 19, 72],
+    [20, 20, 127],
+  ])('n %i, m %i: the two-tailed 5 percent critical U is %i', (n, m, critical) => {
+    const counts = exactUCounts(n, m);
+    const all = counts.reduce((a, c) => a + c, 0);
+    let cumulative = 0;
+    let largest = -1;
+    for (let u = 0; u < counts.length && (cumulative += counts[u] as number) / all <= 0.025; u++) largest = u;
+    expect(largest).toBe(critical);
+  });
+
+  it('counts agree with the Gaussian binomial coefficients, computed exactly another way', () => {
+    for (const [n, m] of [[1, 1], [3, 8], [9, 4], [12, 12], [19, 17], [20, 20]] as const) {
+      expect(Array.from(exactUCounts(n, m))).toEqual(gaussianBinomial(n, m).map(Number));
+    }
+  });
+
+  it('every canary point above every baseline point, 5 against 5: U 25, p = 2 / C(10, 5), exact', () => {
+    const t = mannWhitneyU([6, 7, 8, 9, 10], [1, 2, 3, 4, 5]);
+    expect(t).toMatchObject({ u: 25, exact: true });
+    expect(t.pValue).toBeCloseTo(2 / 252, 12);
+    const r = mannWhitneyJudgement([6, 7, 8, 9, 10], [1, 2, 3, 4, 5], settings({ minSamples: 5, level: 0.95 }));
+    // P(U <= 2) = 4/252 <= 0.025 < P(U <= 3) = 7/252: k = 3. The 25 differences are 1 once,
+    // 2 twice, 3 three times ... 9 once: [d_(3), d_(23)] = [2, 8].
+    expect(r.interval).toEqual({ lower: 2, upper: 8 });
+    expect(r.verdict).toBe('fail');
+    expect(r.why).toMatch(/, p 0\.0079 \(exact\), 5\/5 points$/);
+  });
+
+  it('ties, or 20 points on a side, use the normal approximation', () => {
+    expect(mannWhitneyU([1, 2, 3], [3, 4, 5]).exact).toBe(false);
+    expect(mannWhitneyU(range(0, 20), range(100, 5)).exact).toBe(false);
+    expect(mannWhitneyU(range(0, 19), range(100, 19)).exact).toBe(true);
   });
 });
 

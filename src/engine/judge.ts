@@ -1,7 +1,12 @@
 /**
- * Judgement of metrics in two halves: `fetchSamples` renders each metric's query for a span
- * and asks the metrics provider at the span's end (the only I/O); `judgeSamples` turns the
- * samples into verdicts under the phase's thresholds (checkpoint or guard rules), purely.
+ * Judgement of metrics in two halves: `fetchSamples` renders each metric's queries for a span
+ * and asks the metrics provider (the only I/O); `judgeSamples` turns the answers into verdicts
+ * (checkpoint or guard rules), purely. Per kind of metric (analysis.md):
+ * - a plain metric: its query (or alerts), its `baseline` and `samples` queries where set, at
+ *   the span's end over its window; absolute bounds, the relative bound, the traffic floor;
+ * - `counts`: the four counts over the phase since its split was applied; the sequential test;
+ * - `test: mann-whitney`: the canary's and the baseline's series over the span at `step`,
+ *   judged at the checkpoint's share of the phase's confidence. Never at the guard.
  */
 import type { MetricResult } from '../core/record.js';
 import type { Metric, Phase, Plan } from '../plan/schema.js';
@@ -11,6 +16,9 @@ import type { MetricsProvider, Sample, SampleProblem } from '../core/metrics-pro
 import { effectiveThresholds } from '../plan/thresholds.js';
 import { checkpointVerdict, explainVerdict, guardVerdict, worseVerdict } from '../gates/verdict.js';
 import { relativeJudgement } from '../gates/relative.js';
+import { mannWhitneyJudgement } from '../gates/mann-whitney.js';
+import { checkpointSpecs } from '../plan/checkpoints.js';
+import { PrometheusError } from '../metrics/errors.js';
 import { checkpointOutcome, type CheckpointOutcome, type JudgedMetric } from '../gates/outcome.js';
 import type { RolloutState } from '../core/state.js';
 import type { PendingCheckpoint } from './schedule.js';
@@ -38,8 +46,18 @@ export interface FetchedValue {
   samples?: Answer;
 }
 
+/** A series answered by a range query, or why there is none (the range query failed). */
+export type Series = { query: string; points: Array<number | null> } | { query: string; reason: string; problem?: SampleProblem };
+
+/** A `test: mann-whitney` metric's answers: both series over the checkpoint's window. */
+export interface FetchedSeries {
+  metric: Metric;
+  query: string;
+  series: { canary: Series; baseline: Series };
+}
+
 /** What `fetchSamples` got for one metric, the input of `judgeSamples`. */
-export type FetchedSample = FetchedValue;
+export type FetchedSample = FetchedValue | FetchedSeries;
 
 export function renderQuery(plan: Plan, metric: Metric, scope: TemplateScope, windowMs: number): string {
   return renderMetricQuery(plan, metric, scope, windowMs).text;
@@ -54,12 +72,15 @@ export function phaseMetrics(plan: Plan, phase: Phase): Metric[] {
 /** guardMetrics of each plan: asked at every guard tick and every scheduling of a rollout. */
 const guardMetricsOf = new WeakMap<Plan, readonly Metric[]>();
 
-/** The metrics the guard watches: guard.metrics, else every critical metric (computed once per plan). */
+/**
+ * The metrics the guard watches: guard.metrics, else every critical metric (computed once per
+ * plan); never a mann-whitney metric (its test is not anytime-valid).
+ */
 export function guardMetrics(plan: Plan): readonly Metric[] {
   let metrics = guardMetricsOf.get(plan);
   if (metrics === undefined) {
     const names = plan.spec.guard.metrics;
-    metrics = names ? plan.spec.metrics.filter((m) => names.includes(m.name)) : plan.spec.metrics.filter((m) => m.critical);
+    metrics = plan.spec.metrics.filter((m) => (names ? names.includes(m.name) : m.critical) && m.test !== 'mann-whitney');
     guardMetricsOf.set(plan, metrics);
   }
   return metrics;
@@ -95,7 +116,31 @@ export function guardSpan(plan: Plan, s: RolloutState, now: number): QuerySpan {
 
 /** Asks the provider for each metric's queries over the span (the only I/O of a judgement). */
 export function fetchSamples(provider: MetricsProvider, plan: Plan, span: QuerySpan): Promise<FetchedSample[]> {
-  return Promise.all(span.metrics.map((metric) => fetchValue(provider, plan, span, metric)));
+  return Promise.all(span.metrics.map((metric) => (metric.test === 'mann-whitney' ? fetchSeries(provider, plan, span, metric) : fetchValue(provider, plan, span, metric))));
+}
+
+/** Mann-Whitney's range-query resolution when the metric sets no `step`. */
+export const DEFAULT_STEP_MS = 30_000;
+
+/** Both series of a mann-whitney metric over the span's window [at - windowMs, at] at `step`. */
+async function fetchSeries(provider: MetricsProvider, plan: Plan, span: QuerySpan, metric: Metric): Promise<FetchedSeries> {
+  const step = metric.step ?? DEFAULT_STEP_MS;
+  // The validator requires a baseline of a mann-whitney metric.
+  const [canary, baseline] = await Promise.all([metricTemplate(metric), metric.baseline!].map((t) => seriesOf(provider, plan, span, t, step)));
+  return { metric, query: canary!.query, series: { canary: canary!, baseline: baseline! } };
+}
+
+/** One range query; a failure Prometheus reports is a series missing with its reason, anything else propagates. */
+async function seriesOf(provider: MetricsProvider, plan: Plan, span: QuerySpan, template: string, step: number): Promise<Series> {
+  const query = renderQueryTemplate(plan, template, span.scope, span.windowMs).text;
+  try {
+    const samples = await provider.range(query, span.at - span.windowMs, span.at, step);
+    return { query, points: [...samples.entries()].sort(([a], [b]) => a - b).map(([, s]) => s.value) };
+  } catch (err) {
+    // simulate's HistoryUnavailableError (the history is gone: the simulation ends) and bugs propagate.
+    if (!(err instanceof PrometheusError)) throw err;
+    return { query, reason: err.message, ...(err.kind === 'bad-query' ? { problem: 'bad-query' as const } : {}) };
+  }
 }
 
 /** A plain metric: its query, and its `baseline` and `samples` queries where set, at the same instant over the same window. */
@@ -127,7 +172,7 @@ export function judgeSamples(plan: Plan, phase: Phase, samples: FetchedSample[],
   const judged: JudgedMetric[] = [];
   for (const f of samples) {
     const m = f.metric;
-    const { result, why } = judgeValue(f, effectiveThresholds(m, phase), mode);
+    const { result, why } = 'series' in f ? judgeSeries(f, phase) : judgeValue(f, effectiveThresholds(m, phase), mode);
     results.push(result);
     judged.push({ name: m.name, verdict: result.verdict, critical: m.critical, weight: m.weight, noData: m.noData ?? plan.spec.analysis.noData, why });
   }
@@ -173,6 +218,49 @@ function judgeValue(f: FetchedValue, t: Thresholds, mode: 'checkpoint' | 'guard'
   const whys = hasBounds(t) && (absolute !== 'pass' || relative.verdict === 'pass') ? [absoluteWhy] : [];
   if (relative.verdict === 'fail' || absolute === 'pass') whys.push(relative.why);
   return { result: { ...result, verdict }, why: whys.join('; ') };
+}
+
+/**
+ * A mann-whitney metric at a checkpoint: both series through the Mann-Whitney judge at the
+ * checkpoint's level 1 - (1 - confidence) / K, K the phase's checkpoints (Bonferroni: the
+ * phase as a whole keeps `confidence`).
+ */
+function judgeSeries(f: FetchedSeries, phase: Phase): Judgement {
+  const m = f.metric;
+  const level = checkpointLevel(m.confidence ?? DEFAULT_CONFIDENCE, checkpointSpecs(phase).length);
+  const settings = { worse: m.worse ?? 'higher', level, tolerance: m.tolerance ?? 0, minSamples: m.minSamples ?? DEFAULT_POINTS };
+  const result: MetricResult = { name: m.name, query: f.query, value: null, verdict: 'nodata', critical: m.critical, weight: m.weight, test: 'mann-whitney', tolerance: settings.tolerance, minSamples: settings.minSamples, level };
+  const { canary, baseline } = f.series;
+  if ('reason' in canary) return nodata(result, { reason: `canary: ${canary.reason}`, problem: canary.problem });
+  if ('reason' in baseline) return nodata(result, { reason: `baseline: ${baseline.reason}`, problem: baseline.problem });
+  const j = mannWhitneyJudgement(canary.points, baseline.points, settings);
+  const judged: MetricResult = {
+    ...result,
+    value: j.canaryMedian,
+    verdict: j.verdict,
+    samples: Math.min(j.points.canary, j.points.baseline),
+    points: j.points,
+    dropped: j.dropped,
+    canaryMedian: j.canaryMedian,
+    baselineMedian: j.baselineMedian,
+    estimate: j.estimate,
+    ...(j.interval ? { interval: j.interval } : {}),
+    ...(j.u !== undefined ? { u: j.u } : {}),
+    ...(j.pValue !== undefined ? { pValue: j.pValue } : {}),
+    level: j.level,
+    ...(j.effectFloor !== undefined ? { effectFloor: j.effectFloor } : {}),
+  };
+  return j.verdict === 'nodata' ? nodata(judged, { reason: j.why }) : { result: judged, why: j.why };
+}
+
+/** Mann-Whitney's confidence per phase when the metric sets none. */
+export const DEFAULT_CONFIDENCE = 0.98;
+/** Mann-Whitney's points per side when the metric sets no `minSamples`. */
+export const DEFAULT_POINTS = 20;
+
+/** The level of one of a phase's `checkpoints` checkpoints: its Bonferroni share of `confidence`. */
+export function checkpointLevel(confidence: number, checkpoints: number): number {
+  return 1 - (1 - confidence) / Math.max(1, checkpoints);
 }
 
 /** Why a metric has no verdict, and whether a person must fix the plan. */

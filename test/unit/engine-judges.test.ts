@@ -11,12 +11,13 @@ import { decide, started, type Value } from '../helpers/decide.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { planHash } from '../../src/plan/load.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
-import { checkpointSpan, fetchSamples, guardSpan, judgeSamples, type Evidence } from '../../src/engine/judge.js';
+import { checkpointSpan, fetchSamples, guardMetrics, guardSpan, judgeSamples, type Evidence, type QuerySpan } from '../../src/engine/judge.js';
+import { PrometheusError } from '../../src/metrics/errors.js';
 import { dueDecision } from '../../src/engine/schedule.js';
 import { decideGuard } from '../../src/engine/decide-guard.js';
 import type { PlanContext } from '../../src/engine/decide.js';
 import type { RolloutState } from '../../src/core/state.js';
-import type { Sample } from '../../src/core/metrics-provider.js';
+import type { MetricsProvider, Sample } from '../../src/core/metrics-provider.js';
 
 const SEC = 1000;
 
@@ -41,24 +42,34 @@ ${metrics}
   return { plan: planSchema.parse(raw), planHash: planHash(raw) };
 }
 
+/** A value, or a value by evaluation instant (a series). */
+type Answer = Value | ((at: number) => Value);
+
 /** Answers by the query's first word (the metric of `name{...}[window]`); absent: no data. */
-function provider(values: Record<string, Value>): ScriptedProvider {
-  return new ScriptedProvider((query) => {
+function provider(values: Record<string, Answer>): ScriptedProvider {
+  return new ScriptedProvider((query, at) => {
     const v = values[query.split(/[[{(]/)[0]!];
-    return v === undefined ? null : (v as number | null | Sample);
+    if (v === undefined) return null;
+    return (typeof v === 'function' ? v(at) : v) as number | null | Sample;
   });
 }
 
 /** The first checkpoint of a rollout started at T0: its span, fetched from `values`, judged. */
-async function atCheckpoint(ctx: PlanContext, values: Record<string, Value>, state: RolloutState = started(ctx)): Promise<Evidence> {
+async function atCheckpoint(ctx: PlanContext, values: Record<string, Answer> | MetricsProvider, state: RolloutState = started(ctx)): Promise<Evidence> {
+  const span = firstCheckpoint(ctx, state);
+  const p = 'range' in values && typeof values.range === 'function' ? (values as MetricsProvider) : provider(values as Record<string, Answer>);
+  return judgeSamples(ctx.plan, span.phase, await fetchSamples(p, ctx.plan, span), 'checkpoint');
+}
+
+/** The span of the first checkpoint due of `state`. */
+function firstCheckpoint(ctx: PlanContext, state: RolloutState): QuerySpan {
   const due = dueDecision(ctx.plan, state, T0);
   if (due?.what !== 'checkpoint') throw new Error('no checkpoint due');
-  const span = checkpointSpan(ctx.plan, state, due.checkpoint);
-  return judgeSamples(ctx.plan, span.phase, await fetchSamples(provider(values), ctx.plan, span), 'checkpoint');
+  return checkpointSpan(ctx.plan, state, due.checkpoint);
 }
 
 /** A guard tick at `now` of a rollout started at T0. */
-async function atGuard(ctx: PlanContext, values: Record<string, Value>, now = T0 + MIN, state: RolloutState = started(ctx)): Promise<Evidence> {
+async function atGuard(ctx: PlanContext, values: Record<string, Answer>, now = T0 + MIN, state: RolloutState = started(ctx)): Promise<Evidence> {
   const span = guardSpan(ctx.plan, state, now);
   return judgeSamples(ctx.plan, span.phase, await fetchSamples(provider(values), ctx.plan, span), 'guard');
 }
@@ -84,10 +95,7 @@ describe('traffic floor (samples, minSamples)', () => {
 
   it('both queries are asked at the checkpoint instant over the checkpoint window', async () => {
     const p = provider({ errors: 0.001, requests: 900 });
-    const state = started(ctx);
-    const due = dueDecision(ctx.plan, state, T0);
-    if (due?.what !== 'checkpoint') throw new Error('no checkpoint due');
-    await fetchSamples(p, ctx.plan, checkpointSpan(ctx.plan, state, due.checkpoint));
+    await fetchSamples(p, ctx.plan, firstCheckpoint(ctx, started(ctx)));
     expect(p.calls).toEqual([
       { query: 'errors[10m]', at: T0 + 10 * MIN },
       { query: 'requests[10m]', at: T0 + 10 * MIN },
@@ -189,5 +197,100 @@ describe('relative bounds (baseline, worse, tolerance, slack)', () => {
     const e = await atGuard(ctx, { canary: 0.2, stable: 0.1 });
     expect(verdictAndWhy(e)).toEqual([['fail', '0.2 > bound 0.12 (baseline 0.1 +20%, x2)']]);
     expect(verdictAndWhy(await atGuard(ctx, { canary: 0.3, stable: 0.28 }))).toEqual([['pass', '0.3 within max 0.5; 0.3 <= bound 0.336 (baseline 0.28 +20%, x1.07)']]);
+  });
+});
+
+describe('mann-whitney (test: mann-whitney)', () => {
+  const ctxWith = (fields = '') =>
+    planOf(`    - { name: latency, query: 'canary_p90[1m]', baseline: 'stable_p90[1m]', test: mann-whitney, critical: true${fields} }`);
+  /** A series around `level` that differs at every point (no ties unless asked): 30 s steps from T0. */
+  const around = (level: number, spread = 0.01) => (at: number) => level + spread * Math.sin((at - T0) / 30_000);
+
+  it('range-queries both series over the checkpoint window [from, due] at step (30s by default)', async () => {
+    const p = provider({ canary_p90: around(0.1), stable_p90: around(0.1) });
+    const ranges: Array<[string, number, number, number]> = [];
+    const spy: MetricsProvider = {
+      instant: (q, at) => p.instant(q, at),
+      range: (q, start, end, step) => {
+        ranges.push([q, start, end, step]);
+        return p.range(q, start, end, step);
+      },
+    };
+    const ctx = ctxWith();
+    await fetchSamples(spy, ctx.plan, firstCheckpoint(ctx, started(ctx)));
+    expect(ranges).toEqual([
+      ['canary_p90[1m]', T0, T0 + 10 * MIN, 30_000],
+      ['stable_p90[1m]', T0, T0 + 10 * MIN, 30_000],
+    ]);
+    ranges.length = 0;
+    const stepped = ctxWith(', step: 1m');
+    await fetchSamples(spy, stepped.plan, firstCheckpoint(stepped, started(stepped)));
+    expect(ranges.map((r) => r[3])).toEqual([60_000, 60_000]);
+  });
+
+  it('judges at level 1 - (1 - confidence) / K, K the phase checkpoints (2 here), and records every statistic', async () => {
+    const e = await atCheckpoint(ctxWith(), { canary_p90: around(0.1), stable_p90: around(0.1) });
+    const m = e.metrics[0]!;
+    expect(m).toMatchObject({ test: 'mann-whitney', verdict: 'pass', level: 0.99, tolerance: 0, minSamples: 20, points: { canary: 21, baseline: 21 }, dropped: { canary: 0, baseline: 0 }, samples: 21 });
+    expect(m.value).toBe(m.canaryMedian);
+    for (const field of ['canaryMedian', 'baselineMedian', 'estimate', 'u', 'pValue', 'effectFloor'] as const) expect(typeof m[field], field).toBe('number');
+    expect(m.interval).toEqual({ lower: expect.any(Number), upper: expect.any(Number) });
+    const at95 = await atCheckpoint(ctxWith(', confidence: 0.9'), { canary_p90: around(0.1), stable_p90: around(0.1) });
+    expect(at95.metrics[0]!.level).toBeCloseTo(0.95, 12);
+  });
+
+  it('a shift beyond the effect floor fails; within the floor passes; worse lower mirrors it', async () => {
+    const shifted = { canary_p90: around(0.15), stable_p90: around(0.1) };
+    expect((await atCheckpoint(ctxWith(), shifted)).judged[0]!.verdict).toBe('fail');
+    expect((await atCheckpoint(ctxWith(', tolerance: 60%'), shifted)).judged[0]!.verdict).toBe('pass');
+    expect((await atCheckpoint(ctxWith(', worse: lower'), shifted)).judged[0]!.verdict).toBe('pass');
+    expect((await atCheckpoint(ctxWith(', worse: lower'), { canary_p90: around(0.05), stable_p90: around(0.1) })).judged[0]!.verdict).toBe('fail');
+  });
+
+  it('NaN and missing points are dropped and counted; too few left is nodata', async () => {
+    // 21 points per side; every third canary point is NaN, every fourth baseline point empty.
+    const nth = (at: number) => Math.round((at - T0) / 30_000);
+    const canary = (at: number) => (nth(at) % 3 === 0 ? NaN : around(0.1)(at));
+    const stable = (at: number) => (nth(at) % 4 === 0 ? null : around(0.1)(at));
+    const e = await atCheckpoint(ctxWith(', minSamples: 10'), { canary_p90: canary, stable_p90: stable });
+    expect(e.metrics[0]).toMatchObject({ verdict: 'pass', points: { canary: 14, baseline: 15 }, dropped: { canary: 7, baseline: 6 } });
+    const few = await atCheckpoint(ctxWith(), { canary_p90: canary, stable_p90: stable });
+    expect(few.metrics[0]).toMatchObject({ verdict: 'nodata', points: { canary: 14, baseline: 15 }, samples: 14, minSamples: 20 });
+    expect(few.metrics[0]!.reason).toBe(few.judged[0]!.why);
+  });
+
+  it('ties everywhere (the same constant on both sides) pass', async () => {
+    const e = await atCheckpoint(ctxWith(), { canary_p90: 0.1, stable_p90: 0.1 });
+    expect(e.metrics[0]).toMatchObject({ verdict: 'pass', canaryMedian: 0.1, baselineMedian: 0.1, estimate: 0 });
+  });
+
+  it('a failed range query is nodata naming the side, a refused one carries bad-query', async () => {
+    const failing = (kind: 'timeout' | 'bad-query', side: string): MetricsProvider => {
+      const p = provider({ canary_p90: around(0.1), stable_p90: around(0.1) });
+      return {
+        instant: (q, at) => p.instant(q, at),
+        range: (q, start, end, step) => (q.startsWith(side) ? Promise.reject(new PrometheusError(`${kind} of ${side}`, { kind })) : p.range(q, start, end, step)),
+      };
+    };
+    const timeout = await atCheckpoint(ctxWith(), failing('timeout', 'stable'));
+    expect(timeout.metrics[0]).toMatchObject({ verdict: 'nodata', reason: 'baseline: timeout of stable' });
+    expect(timeout.metrics[0]!.problem).toBeUndefined();
+    const refused = await atCheckpoint(ctxWith(), failing('bad-query', 'canary'));
+    expect(refused.metrics[0]).toMatchObject({ verdict: 'nodata', reason: 'canary: bad-query of canary', problem: 'bad-query' });
+  });
+
+  it('anything else a range query throws propagates (simulate ends on a history that is gone)', async () => {
+    const gone: MetricsProvider = { instant: async () => ({ value: 1 }), range: () => Promise.reject(new Error('history unavailable')) };
+    await expect(atCheckpoint(ctxWith(), gone)).rejects.toThrow('history unavailable');
+  });
+
+  it('the guard never runs it: not when critical, not when named in guard.metrics', () => {
+    expect(guardMetrics(ctxWith().plan)).toEqual([]);
+    const named = planOf(
+      `    - { name: latency, query: 'canary_p90[1m]', baseline: 'stable_p90[1m]', test: mann-whitney }
+    - { name: errors, query: 'errors[{{window}}]', max: 0.01 }`,
+      '{ interval: 5s, metrics: [latency, errors] }',
+    );
+    expect(guardMetrics(named.plan).map((m) => m.name)).toEqual(['errors']);
   });
 });

@@ -96,6 +96,19 @@ export class OpenMetricsHistory {
     return this;
   }
 
+  /**
+   * A counter named `..._total` whose value at each sample is `value(t)`, for counts drawn
+   * outside (e.g. seeded random request counts, test/helpers/two-track-history.ts); the values
+   * must not decrease, except where the counter resets.
+   */
+  counterValues(name: string, labels: Labels, value: TimeFn, opts: { gaps?: Gaps } = {}): this {
+    if (!name.endsWith('_total')) throw new Error(`counter ${name} must end in _total`);
+    const lines: string[] = [];
+    for (const t of this.times()) if (!inGaps(t, opts.gaps)) lines.push(sample(name, labels, value(t), t));
+    this.add(name.slice(0, -'_total'.length), 'counter', lines);
+    return this;
+  }
+
   /** A gauge; a function returning null leaves that instant without a sample. */
   gauge(name: string, labels: Labels, value: number | ((t: number) => number | null), opts: { gaps?: Gaps } = {}): this {
     const v = typeof value === 'number' ? () => value : value;

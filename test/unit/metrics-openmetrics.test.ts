@@ -61,9 +61,18 @@ describe('OpenMetricsHistory', () => {
     expect(t).toContain('g{v="a\\"b\\\\c\\nd"} 1 0');
   });
 
+  it('counterValues writes the given value at each sample, joining the family of the same name', () => {
+    const t = new OpenMetricsHistory({ start: 0, end: 60, step: 30 })
+      .counter('req_total', { code: '200' }, 1)
+      .counterValues('req_total', { code: '500' }, (t) => t / 30 + 0.5, { gaps: [[30, 60]] })
+      .text();
+    expect(t).toBe(['# TYPE req counter', 'req_total{code="200"} 0 0', 'req_total{code="200"} 30 30', 'req_total{code="200"} 60 60', 'req_total{code="500"} 0.5 0', 'req_total{code="500"} 2.5 60', '# EOF', ''].join('\n'));
+  });
+
   it('refuses a counter without _total and a family with two types', () => {
     const b = new OpenMetricsHistory({ start: 0, end: 0 });
     expect(() => b.counter('req', {}, 1)).toThrow(/_total/);
+    expect(() => b.counterValues('req', {}, () => 1)).toThrow(/_total/);
     b.gauge('x', {}, 1);
     expect(() => b.histogram('x', {}, { rate: 1, latency: exponentialLatency(1) })).toThrow(/already a gauge/);
   });

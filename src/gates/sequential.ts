@@ -183,8 +183,8 @@ export function logProofEValue(x: number, y: number, q0: number): number {
 }
 
 /**
- * The anytime-valid 1 - alpha interval of the rate ratio r_c / r_b (see the module comment);
- * null without bad events on either track.
+ * The anytime-valid 1 - alpha interval of the rate ratio r_c / r_b (see the module comment),
+ * for integer counts with n_c, n_b > 0; null without bad events on either track.
  */
 export function ratioInterval(x: number, n_c: number, y: number, n_b: number, alpha: number): RatioInterval | null {
   if (x + y === 0) return null;
@@ -317,7 +317,10 @@ function betaContinuedFraction(q: number, a: number, b: number): number {
   return h;
 }
 
-/** Prometheus' increase extrapolates: a count is the nearest integer >= 0. */
+/**
+ * Prometheus' increase extrapolates: a count is the nearest integer >= 0. (Counts are finite:
+ * a query without a number is the caller's nodata and never reaches the test.)
+ */
 function asCount(v: number): number {
   return v > 0 ? Math.round(v) : 0;
 }

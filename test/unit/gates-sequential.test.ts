@@ -4,6 +4,7 @@
  * property that makes it worth having: under the null its false-rollback rate stays at alpha
  * however often it looks, where a fixed threshold at the same looks does not.
  */
+import betainc from '@stdlib/math-base-special-betainc';
 import { describe, expect, it } from 'vitest';
 import {
   logProofEValue,
@@ -113,6 +114,12 @@ describe('the e-values against a numerical integral', () => {
     // |log E - log E_ref| < 1e-6 is a relative error below 1e-6 of E itself.
     expect(Math.abs(logE - integralLogE(x, y, q0))).toBeLessThan(1e-6);
     expect(Math.abs(logEProof - integralLogEProof(x, y, q0))).toBeLessThan(1e-6);
+  });
+
+  it('the deep-tail rows above are past what the incomplete beta function can represent', () => {
+    // So those rows check the continued fraction in logs that takes over there.
+    expect(betainc(0.5, 5001, 11, true, false)).toBe(0);
+    expect(betainc(0.5, 11, 5001, true, true)).toBe(0);
   });
 
   it('is 1 without bad events, and 1/(y+1) (resp. 1/(x+1)) when only the other track has them', () => {
@@ -280,6 +287,38 @@ describe('the interval of the rate ratio', () => {
       if (interval.lower! > trueRatio || interval.upper! < trueRatio) misses++;
     }
     expect(misses / draws).toBeLessThanOrEqual(alpha);
+  });
+
+  it('covers the true ratio at every look, in at least 1 - alpha of the phases (anytime)', () => {
+    const random = seeded(11);
+    const alpha = 0.1;
+    const trueRatio = 1.5;
+    const phases = 200;
+    let missed = 0;
+    for (let trial = 0; trial < phases; trial++) {
+      let x = 0;
+      let y = 0;
+      let n_c = 0;
+      let n_b = 0;
+      for (let request = 1; request <= 40_000; request++) {
+        const canary = random() < 0.2;
+        const error = random() < (canary ? 0.01 * trueRatio : 0.01);
+        if (canary) {
+          n_c++;
+          if (error) x++;
+        } else {
+          n_b++;
+          if (error) y++;
+        }
+        if (request % 400 !== 0) continue;
+        const interval = ratioInterval(x, n_c, y, n_b, alpha);
+        if (interval !== null && (interval.lower! > trueRatio || (interval.upper ?? Number.POSITIVE_INFINITY) < trueRatio)) {
+          missed++;
+          break;
+        }
+      }
+    }
+    expect(missed / phases).toBeLessThanOrEqual(alpha);
   });
 
   it('its limits are where the one-sided e-values cross 2/alpha', () => {

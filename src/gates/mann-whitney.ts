@@ -84,7 +84,7 @@ export interface MannWhitneyJudgement {
   interval: ShiftInterval | null;
   /** U of the canary, U_c = R_c - n_c (n_c + 1) / 2. */
   u?: number;
-  /** Two-sided p-value (normal approximation, continuity and tie corrected). */
+  /** Two-sided p-value (normal approximation, continuity and tie corrected; exact for small samples without ties). */
   pValue?: number;
   level: number;
   effectFloor?: number;
@@ -179,7 +179,7 @@ export function mannWhitneyU(canary: readonly number[], baseline: readonly numbe
   return uTest(sortedCopy(canary), sortedCopy(baseline));
 }
 
-/** The Hodges-Lehmann shift canary - baseline and its Moses interval at `level` (finite points only). */
+/** The Hodges-Lehmann shift canary - baseline and its Moses interval at `level` (finite points, at least one per side). */
 export function hodgesLehmann(canary: readonly number[], baseline: readonly number[], level: number): HodgesLehmann {
   const c = sortedCopy(canary);
   const b = sortedCopy(baseline);

@@ -5,6 +5,7 @@
 import type { Decision, DecisionRecord } from '../core/record.js';
 import type { Logger } from '../support/log.js';
 import { formatDecisionLine } from './decision-text.js';
+import { judgeFields } from './judgement-text.js';
 
 export { formatDecisionText, formatDecisionLine } from './decision-text.js';
 
@@ -20,7 +21,8 @@ export function decisionLevel(decision: Decision): 'info' | 'warn' {
 
 /**
  * The structured fields of a decision's log line. Queries are left out (they are in the
- * journal record, `seq` finds it); values, thresholds and verdicts are all in.
+ * journal record, `seq` finds it); values, thresholds, verdicts and each judge's numbers
+ * (baseline, bound, counts, e-value, interval, ...: judgement-text.ts JUDGE_FIELDS) are all in.
  */
 export function decisionFields(r: DecisionRecord): Record<string, unknown> {
   return {
@@ -51,6 +53,7 @@ export function decisionFields(r: DecisionRecord): Record<string, unknown> {
       verdict: m.verdict,
       critical: m.critical,
       reason: m.reason,
+      ...judgeFields(m),
     })),
   };
 }

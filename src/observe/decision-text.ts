@@ -3,6 +3,7 @@
  * output of `simulate --output text` / `status`, and webhook summaries.
  */
 import type { DecisionRecord, MetricResult } from '../core/record.js';
+import { formatJudgement, isJudged } from './judgement-text.js';
 
 type Split = DecisionRecord['weight'];
 
@@ -30,8 +31,13 @@ function thresholdsOf(m: MetricResult): Array<[ThresholdKey, number]> {
   return out;
 }
 
-/** `error-rate=0.0012 (max 0.005) pass`, `p99=nodata (empty result) nodata`. */
+/**
+ * `error-rate=0.0012 (max 0.005) pass`, `p99=nodata (empty result) nodata`; an entry judged
+ * by a floor, a baseline or a test shows that judge's numbers (judgement-text.ts):
+ * `errors-vs-stable fail: e 143 >= 100, ...`.
+ */
 export function formatMetric(m: MetricResult): string {
+  if (isJudged(m)) return formatJudgement(m);
   const limits = thresholdsOf(m);
   const value = formatValue(m.value, limits.map(([, t]) => t));
   const parts = limits.map(([key, t]) => `${key} ${t}`);
@@ -43,8 +49,10 @@ export function formatMetric(m: MetricResult): string {
 /**
  * The threshold a failing metric broke, as `error-rate=0.012 > 0.005`; rollback thresholds
  * first since they are the stronger statement. Null when no threshold explains the verdict.
+ * An entry judged by a floor, a baseline or a test is explained by that judge's numbers.
  */
 export function formatBreach(m: MetricResult): string | null {
+  if (isJudged(m)) return formatJudgement(m);
   const v = m.value;
   if (v === null) return `${m.name}=nodata${m.reason ? ` (${m.reason})` : ''}`;
   const fmt = (t: number) => formatValue(v, [t]);

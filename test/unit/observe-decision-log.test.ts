@@ -113,6 +113,55 @@ describe('logDecision', () => {
     expect(parsed()[0]?.msg).toContain('e=0.0050000001 (max 0.005) fail');
   });
 
+  it("a judged metric's numbers are structured fields of the line, and the message names them", () => {
+    const { log, lines, parsed } = capture();
+    const sequential = {
+      name: 'errors-vs-stable', query: 'sum(increase(http_requests_total{track="canary",code=~"5.."}[20m]))', value: 41 / 1950, verdict: 'fail' as const, critical: true,
+      test: 'sequential' as const, x: 41, n_c: 1950, y: 380, n_b: 38100, canaryRate: 41 / 1950, baselineRate: 380 / 38100, ratio: 2.108,
+      e: 143.2, logE: Math.log(143.2), threshold: 100, alpha: 0.01, interval: { lower: 1.42, upper: 3.05 }, samples: 1950, minSamples: 1000,
+    };
+    const relative = {
+      name: 'p99', query: 'histogram_quantile(0.99, ...)', value: 0.31, verdict: 'pass' as const, critical: false,
+      baseline: 0.3, bound: 0.36, ratio: 1.0333, tolerance: 0.2, slack: 0.005,
+    };
+    logDecision(
+      log,
+      checkpointRecord({
+        kind: 'guard',
+        checkpoint: undefined,
+        decision: 'rollback',
+        reason: 'guard: errors-vs-stable: e 143 >= 100 (anytime-valid: one evaluation is enough)',
+        score: null,
+        metrics: [sequential, relative],
+        weight: { from: 10, to: 0 },
+      }),
+    );
+    const [line] = parsed();
+    const { query: _q1, ...sequentialFields } = sequential;
+    const { query: _q2, ...relativeFields } = relative;
+    expect(line?.metrics).toEqual([sequentialFields, relativeFields]);
+    expect(lines[0]).not.toContain('increase(');
+    expect(line?.msg).toBe(
+      'guard at ramp: rollback (guard: errors-vs-stable: e 143 >= 100 (anytime-valid: one evaluation is enough)) ' +
+        'errors-vs-stable fail: e 143 >= 100, canary 2.1% (41/1,950) vs baseline 0.997% (380/38,100), x2.11 [1.42, 3.05], ' +
+        'p99 pass: 0.31 < bound 0.36 (baseline 0.3 x1.03, tolerance 20%, slack 0.005); weight 10→0',
+    );
+  });
+
+  it('a Mann-Whitney judgement: points, medians, estimate, interval, U, p and level in the fields', () => {
+    const { log, parsed } = capture();
+    const mw = {
+      name: 'latency-shift', query: 'q', value: 0.31, verdict: 'fail' as const, critical: true, test: 'mann-whitney' as const,
+      points: { canary: 38, baseline: 40 }, dropped: { canary: 2, baseline: 0 }, canaryMedian: 0.31, baselineMedian: 0.27,
+      estimate: 0.042, interval: { lower: 0.031, upper: 0.055 }, u: 1400, pValue: 3e-9, level: 0.995, effectFloor: 0.012, minSamples: 20, tolerance: 0.1,
+    };
+    logDecision(log, checkpointRecord({ decision: 'rollback', reason: 'critical metric failed', metrics: [mw], weight: { from: 10, to: 0 } }));
+    const [line] = parsed();
+    const { query: _q, ...fields } = mw;
+    expect(line?.metrics).toEqual([fields]);
+    expect(line?.msg).toContain('latency-shift fail: shift +0.042 [0.031, 0.055] > floor 0.012, p 3e-9, points 38/40 (2 NaN dropped), level 0.995');
+  });
+
   it('rollback, abort and pause are warnings; holds and waits are routine', () => {
     expect(decisionLevel('rollback')).toBe('warn');
     expect(decisionLevel('abort')).toBe('warn');

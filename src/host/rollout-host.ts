@@ -191,7 +191,7 @@ export class RolloutHost<Meta = undefined> {
           },
           onApplied: (_m, ms) => opts.metrics.observeRouterApply(io.router.name, ms, true),
           onApplyError: (_id, _e, ms) => opts.metrics.observeRouterApply(io.router.name, ms, false),
-          onGuard: (_id, result) => opts.metrics.observeGuard(id, result),
+          onGuard: (_id, result, _strikes, metrics) => opts.metrics.observeGuard(id, result, metrics),
           onQueryProblem: (_id, metric, problem) => opts.metrics.observeQueryProblem(id, metric, problem),
         },
       },

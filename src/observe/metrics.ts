@@ -6,7 +6,7 @@
  * of a deleted rollout.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DecisionRecord } from '../core/record.js';
+import type { DecisionRecord, MetricResult } from '../core/record.js';
 import { RolloutSeries } from './rollout-series.js';
 
 const P = 'rollgate_';
@@ -105,7 +105,7 @@ export class ControllerMetrics {
     return Buffer.concat(await this.exposition()).toString('utf8');
   }
 
-  /** Everything one decision says: split, phase, status, verdicts, values, lateness, next. */
+  /** Everything one decision says: split, phase, status, verdicts, values, e-values, lateness, next. */
   observeDecision(r: DecisionRecord, status: string = statusOf(r)): void {
     const rollout = r.rollout;
     this.rollouts.position(rollout, { revision: r.revision, phase: r.phase ?? '', status, phaseIndex: r.phaseIndex, weight: r.weight.to, mirror: r.mirror.to });
@@ -113,6 +113,7 @@ export class ControllerMetrics {
     for (const m of r.metrics ?? []) {
       this.rollouts.verdict(rollout, m.name, m.verdict);
       this.rollouts.value(rollout, m.name, m.value !== null && Number.isFinite(m.value) ? m.value : null);
+      this.observeEvidence(rollout, m);
     }
     if (r.kind === 'checkpoint' && r.checkpoint) {
       const late = r.checkpoint.lateSeconds ?? (Date.parse(r.at) - Date.parse(r.checkpoint.due)) / 1000;
@@ -136,9 +137,23 @@ export class ControllerMetrics {
     this.rollouts.next(rollout, atMs === null || !Number.isFinite(atMs) ? null : atMs / 1000);
   }
 
-  /** One guard tick: `pass`, `fail`, `nodata`, ... */
-  observeGuard(rollout: string, result: string): void {
+  /**
+   * One guard tick: `pass`, `fail`, `nodata`, ..., and each metric's judgement of it. Only the
+   * e-values of sequential metrics follow the guard: their counts span the phase at checkpoints
+   * and guard ticks alike, while `rollgate_metric_value` stays the value of the last decision
+   * (a guard's window differs from a checkpoint's, so the two would not draw one line).
+   */
+  observeGuard(rollout: string, result: string, metrics: readonly MetricResult[] = []): void {
     this.rollouts.guard(rollout, result);
+    for (const m of metrics) this.observeEvidence(rollout, m);
+  }
+
+  /** A sequential metric's e-value against its threshold; absent while it has none (no data). */
+  private observeEvidence(rollout: string, m: MetricResult): void {
+    if (m.test !== 'sequential') return;
+    const { e, threshold } = m;
+    const known = e !== undefined && threshold !== undefined && Number.isFinite(e) && Number.isFinite(threshold);
+    this.rollouts.evidence(rollout, m.name, known ? { e, threshold } : null);
   }
 
   /** A gate metric's query that needs a person (`bad-query`). */

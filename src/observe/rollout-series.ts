@@ -30,6 +30,11 @@ const FAMILIES = {
   rollout_status: ['gauge', 'The current status of a rollout (always 1; one series per rollout)'],
   decisions_total: ['counter', 'Decisions recorded'],
   metric_value: ['gauge', 'Last value of a gate metric (absent while it has no data)'],
+  metric_e_value: [
+    'gauge',
+    "The sequential test's e-value of a counts metric in the current phase, from the last checkpoint or guard evaluation (evidence of a regression; absent while it has no data)",
+  ],
+  metric_e_value_threshold: ['gauge', 'The e-value at which the sequential test proves a regression and rolls back: 1/alpha of the metric'],
   metric_verdicts_total: ['counter', 'Verdicts of gate metrics'],
   next_checkpoint_timestamp_seconds: ['gauge', 'When the controller next acts on its own for a rollout (Unix seconds)'],
   metric_query_errors_total: [
@@ -60,6 +65,8 @@ interface Rollout {
   /** Unix seconds; null when nothing is planned. */
   next: number | null;
   values: Series | null;
+  /** Sequential metrics only: metric label → [e-value, threshold]. */
+  evidence: Map<string, [number, number]> | null;
   decisions: Series | null;
   verdicts: Series | null;
   queryErrors: Series | null;
@@ -95,6 +102,12 @@ export class RolloutSeries {
   value(rollout: string, metric: string, value: number | null): void {
     if (value === null) this.rollouts.get(rollout)?.values?.delete(escape(metric));
     else (this.get(rollout).values ??= new Map()).set(escape(metric), value);
+  }
+
+  /** A sequential metric's last e-value and its threshold (1/alpha); null removes both series (no data). */
+  evidence(rollout: string, metric: string, evidence: { e: number; threshold: number } | null): void {
+    if (evidence === null) this.rollouts.get(rollout)?.evidence?.delete(escape(metric));
+    else (this.get(rollout).evidence ??= new Map()).set(escape(metric), [evidence.e, evidence.threshold]);
   }
 
   decision(rollout: string, kind: string, decision: string): void {
@@ -157,6 +170,7 @@ export class RolloutSeries {
         mirror: 0,
         next: null,
         values: null,
+        evidence: null,
         decisions: null,
         verdicts: null,
         queryErrors: null,
@@ -181,6 +195,12 @@ function renderRollout(r: Rollout, out: Out): void {
   if (r.decisions) writeSeries(out.decisions_total, 'rollgate_decisions_total', label, r.decisions);
   if (r.values) {
     for (const [metric, v] of r.values) out.metric_value.write(`rollgate_metric_value{${label},metric="${metric}"} ${num(v)}\n`);
+  }
+  if (r.evidence) {
+    for (const [metric, [e, threshold]] of r.evidence) {
+      out.metric_e_value.write(`rollgate_metric_e_value{${label},metric="${metric}"} ${num(e)}\n`);
+      out.metric_e_value_threshold.write(`rollgate_metric_e_value_threshold{${label},metric="${metric}"} ${num(threshold)}\n`);
+    }
   }
   if (r.verdicts) writeSeries(out.metric_verdicts_total, 'rollgate_metric_verdicts_total', label, r.verdicts);
   if (r.queryErrors) writeSeries(out.metric_query_errors_total, 'rollgate_metric_query_errors_total', label, r.queryErrors);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { register as globalRegistry } from 'prom-client';
-import type { DecisionRecord } from '../../src/core/record.js';
+import type { DecisionRecord, MetricResult } from '../../src/core/record.js';
 import { ControllerMetrics, statusOf } from '../../src/observe/metrics.js';
 
 function record(over: Partial<DecisionRecord> = {}): DecisionRecord {
@@ -111,6 +111,44 @@ describe('ControllerMetrics', () => {
     expect(text).toContain('rollgate_notify_failures_total 1');
     expect(text).toContain(`rollgate_guard_evaluations_total{${R},result="fail"} 1`);
     expect(text).toContain('rollgate_leader 1');
+  });
+
+  it("a sequential metric's e-value and threshold follow every checkpoint and every guard evaluation; other metrics get none", async () => {
+    const m = new ControllerMetrics({ defaultMetrics: false });
+    const sequential = (e: number | undefined, value = 0.02): MetricResult => ({
+      name: 'errors-vs-stable', query: 'q3', value, verdict: e !== undefined && e >= 100 ? 'fail' : 'pass', critical: true,
+      test: 'sequential', x: 20, n_c: 1000, y: 100, n_b: 10000, canaryRate: 0.02, baselineRate: 0.01, ratio: 2,
+      ...(e !== undefined ? { e, logE: Math.log(e), threshold: 100, alpha: 0.01 } : {}),
+    });
+    const E = `rollgate_metric_e_value{${R},metric="errors-vs-stable"}`;
+    const T = `rollgate_metric_e_value_threshold{${R},metric="errors-vs-stable"}`;
+    m.observeDecision(record({ metrics: [...record().metrics!, sequential(3.5)] }));
+    let text = await m.metrics();
+    expect(text).toContain('# TYPE rollgate_metric_e_value gauge');
+    expect(text).toContain(`${E} 3.5\n`);
+    expect(text).toContain(`${T} 100\n`);
+    expect(text).not.toContain('rollgate_metric_e_value{rollout="learning/analyzer",metric="error-rate"}');
+    expect(text.match(/^rollgate_metric_e_value(_threshold)?\{/gm)).toHaveLength(2);
+
+    // Guard ticks between checkpoints draw the evidence building up; the value gauge stays the decision's.
+    m.observeGuard('learning/analyzer', 'pass', [{ name: 'error-rate', query: 'q1', value: 0.004, max: 0.005, verdict: 'pass', critical: true }, sequential(42, 0.03)]);
+    text = await m.metrics();
+    expect(text).toContain(`${E} 42\n`);
+    expect(text).toContain(`rollgate_metric_value{${R},metric="errors-vs-stable"} 0.02\n`);
+    expect(text).toContain(`rollgate_metric_value{${R},metric="error-rate"} 0.0012\n`);
+    m.observeGuard('learning/analyzer', 'fail', [sequential(Number.MAX_VALUE)]);
+    expect(await m.metrics()).toContain(`${E} ${Number.MAX_VALUE}\n`);
+
+    // No data (a query failed): absent, like a metric value without data.
+    m.observeGuard('learning/analyzer', 'nodata', [{ ...sequential(undefined, 0), value: null, verdict: 'nodata', reason: 'canary total: empty result' }]);
+    text = await m.metrics();
+    expect(text).not.toContain(E);
+    expect(text).not.toContain(T);
+
+    m.observeGuard('learning/analyzer', 'pass', [sequential(7)]);
+    expect(await m.metrics()).toContain(`${E} 7\n`);
+    m.removeRollout('learning/analyzer');
+    expect(await m.metrics()).not.toContain('errors-vs-stable');
   });
 
   it('uses its own registry, with default process metrics, and leaves the global one alone', async () => {

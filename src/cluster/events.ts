@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeClient } from '../kube/client.js';
 import type { Logger } from '../support/log.js';
 import type { Decision, DecisionRecord } from '../core/record.js';
-import { formatDecisionLine } from '../observe/decision-text.js';
+import { formatDecisionLine, formatMetric } from '../observe/decision-text.js';
 import { COMPONENT, RESOURCE_API_VERSION, RESOURCE_KIND, type RolloutPlanObject } from './rolloutplans.js';
 import { eventsPath } from '../kube/objects.js';
 
@@ -29,8 +29,46 @@ export const EVENT_REASONS: Record<Decision, string> = {
 
 const WARNING: ReadonlySet<Decision> = new Set<Decision>(['rollback', 'abort', 'pause']);
 
-/** Event messages are meant to be short; the full record is in the journal (by seq). */
-const MAX_MESSAGE = 1024;
+/**
+ * Event messages are meant to be short (events.k8s.io caps a note at 1 kB), so a message is
+ * cut to this many UTF-8 bytes; the full record is in the journal (by seq).
+ */
+export const MAX_MESSAGE_BYTES = 1024;
+
+/**
+ * The message of a decision's Event: its log line (`#17 checkpoint 2/6 of ramp: rollback
+ * (...) metrics; weight 10→0`). When that is too long, the metrics that did not pass (with
+ * their judge's numbers) come first and the passing ones are only counted, so the cut never
+ * takes the numbers that explain a rollback, hold or pause.
+ */
+export function decisionMessage(r: DecisionRecord): string {
+  const full = `#${r.seq} ${formatDecisionLine(r)}`;
+  const metrics = r.metrics ?? [];
+  const passing = metrics.filter((m) => m.verdict === 'pass');
+  if (utf8Bytes(full) <= MAX_MESSAGE_BYTES || passing.length === 0) return cut(full);
+  const culprits = metrics.filter((m) => m.verdict !== 'pass').map(formatMetric);
+  const counted = `${passing.length} passing (see the journal, #${r.seq})`;
+  return cut(`#${r.seq} ${formatDecisionLine(r, [...culprits, counted].join(', '))}`);
+}
+
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** `text`, or its longest prefix that fits MAX_MESSAGE_BYTES with `…`, never splitting a character. */
+function cut(text: string): string {
+  if (utf8Bytes(text) <= MAX_MESSAGE_BYTES) return text;
+  const room = MAX_MESSAGE_BYTES - utf8Bytes('…');
+  let end = 0;
+  let bytes = 0;
+  for (const ch of text) {
+    const size = utf8Bytes(ch);
+    if (bytes + size > room) break;
+    bytes += size;
+    end += ch.length;
+  }
+  return `${text.slice(0, end)}…`;
+}
 
 export interface KubeEvent {
   apiVersion: 'v1';
@@ -65,7 +103,7 @@ export class EventRecorder {
   /** The Event of one decision. */
   decisionEvent(obj: RolloutPlanObject, r: DecisionRecord): KubeEvent {
     const reason = EVENT_REASONS[r.decision];
-    return this.build(obj, reason, WARNING.has(r.decision) ? 'Warning' : 'Normal', `#${r.seq} ${formatDecisionLine(r)}`, r.decision);
+    return this.build(obj, reason, WARNING.has(r.decision) ? 'Warning' : 'Normal', decisionMessage(r), r.decision);
   }
 
   build(obj: RolloutPlanObject, reason: string, type: 'Normal' | 'Warning', message: string, action?: string): KubeEvent {
@@ -86,7 +124,7 @@ export class EventRecorder {
         ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}),
       },
       reason,
-      message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
+      message: cut(message),
       type,
       ...(action ? { action } : {}),
       source: { component: COMPONENT },

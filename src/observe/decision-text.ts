@@ -94,10 +94,10 @@ export function formatCulprits(r: DecisionRecord): string {
 
 /**
  * The decision log's message: `checkpoint 2/6 of ramp: continue (3/3 metrics pass)
- * error-rate=0.0012 (max 0.005) pass, ...; weight 10, score 100`.
+ * error-rate=0.0012 (max 0.005) pass, ...; weight 10, score 100`. `metrics`: the metrics part
+ * when a shorter one is needed (an Event message).
  */
-export function formatDecisionLine(r: DecisionRecord): string {
-  const metrics = formatMetrics(r);
+export function formatDecisionLine(r: DecisionRecord, metrics: string = formatMetrics(r)): string {
   const tail = [formatTraffic(r)];
   if (r.score !== undefined && r.score !== null) tail.push(`score ${r.score}${r.outcome ? ` ${r.outcome}` : ''}`);
   if (r.waitingFor) tail.push(`waiting for ${r.waitingFor}`);

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
 import { buildStatus, StatusWriter } from '../../src/cluster/status.js';
-import { EventRecorder, EVENT_REASONS } from '../../src/cluster/events.js';
+import { EventRecorder, EVENT_REASONS, MAX_MESSAGE_BYTES } from '../../src/cluster/events.js';
 import { replay } from '../../src/core/state.js';
 import { silentLogger } from '../../src/support/log.js';
 import { planFrom } from '../helpers/engine.js';
 import { kubeClient, mark, record, rolloutPlan, ROLLOUT, SERVER, statusError } from './kube-fixtures.js';
-import { DECISIONS } from '../../src/core/record.js';
+import { DECISIONS, type MetricResult } from '../../src/core/record.js';
 
 const PLAN = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans/analyzer';
 const loaded = planFrom(`
@@ -126,5 +126,45 @@ describe('decision Events', () => {
     expect(e.message).toContain('error-rate=0.09 (max 0.01, rollbackAbove 0.05) fail');
     expect(e.message).toContain('weight 10→0');
     expect(rec.decisionEvent(obj, record(8, { decision: 'continue' })).type).toBe('Normal');
+  });
+
+  const sequential: MetricResult = {
+    name: 'errors-vs-stable', query: 'sum(increase(x[20m]))', value: 41 / 1950, verdict: 'fail', critical: true,
+    test: 'sequential', x: 41, n_c: 1950, y: 380, n_b: 38100, canaryRate: 41 / 1950, baselineRate: 380 / 38100, ratio: 2.108,
+    e: 143.2, logE: Math.log(143.2), threshold: 100, alpha: 0.01, interval: { lower: 1.42, upper: 3.05 }, samples: 1950, minSamples: 1000,
+  };
+  const sequentialText = 'errors-vs-stable fail: e 143 >= 100, canary 2.1% (41/1,950) vs baseline 0.997% (380/38,100), x2.11 [1.42, 3.05]';
+  const rec = () => new EventRecorder({ client: kubeClient(), log: silentLogger(), instance: 'rollgate-0', now: () => Date.parse('2025-11-03T10:00:05Z') });
+
+  it("a guard rollback on a sequential metric names the test's numbers", () => {
+    const r = record(9, { kind: 'guard', decision: 'rollback', reason: 'guard: errors-vs-stable: e 143 >= 100', metrics: [sequential], weight: { from: 10, to: 0 } });
+    const e = rec().decisionEvent(rolloutPlan('analyzer'), r);
+    expect(e.type).toBe('Warning');
+    expect(e.message).toBe(`#9 guard at canary: rollback (guard: errors-vs-stable: e 143 >= 100) ${sequentialText}; weight 10→0`);
+  });
+
+  it('a message over the note limit keeps the numbers of the metrics that did not pass and the split; passing ones are counted', () => {
+    const passing: MetricResult[] = Array.from({ length: 12 }, (_, i) => ({
+      name: `latency-p99-of-endpoint-number-${i}`, query: 'q', value: 0.31, verdict: 'pass', critical: false,
+      baseline: 0.3, bound: 0.36, ratio: 1.0333, tolerance: 0.2, slack: 0.005,
+    }));
+    const held: MetricResult = {
+      name: 'latency-shift', query: 'q', value: null, verdict: 'nodata', critical: true, test: 'mann-whitney',
+      points: { canary: 12, baseline: 40 }, dropped: { canary: 3, baseline: 0 }, estimate: null, minSamples: 20,
+    };
+    const r = record(11, { kind: 'checkpoint', decision: 'rollback', reason: 'critical metric failed', metrics: [...passing, held, sequential], weight: { from: 10, to: 0 } });
+    const e = rec().decisionEvent(rolloutPlan('analyzer'), r);
+    expect(Buffer.byteLength(e.message, 'utf8')).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect(e.message).toBe(
+      `#11 checkpoint at canary: rollback (critical metric failed) latency-shift nodata: points 12/40 (3 NaN dropped), 20 needed per side, ${sequentialText}, ` +
+        '12 passing (see the journal, #11); weight 10→0',
+    );
+  });
+
+  it('any message is cut to the note limit in UTF-8 bytes, never inside a character', () => {
+    const r = record(12, { decision: 'hold', reason: '→'.repeat(600), metrics: [] });
+    const e = rec().decisionEvent(rolloutPlan('analyzer'), r);
+    expect(Buffer.byteLength(e.message, 'utf8')).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect(e.message.endsWith('→…')).toBe(true);
   });
 });

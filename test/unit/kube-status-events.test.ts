@@ -138,7 +138,7 @@ describe('decision Events', () => {
 
   it("a guard rollback on a sequential metric names the test's numbers", () => {
     const r = record(9, { kind: 'guard', decision: 'rollback', reason: 'guard: errors-vs-stable: e 143 >= 100', metrics: [sequential], weight: { from: 10, to: 0 } });
-    const e = rec().decisionEvent(rolloutPlan('analyzer'), r);
+    const e = rec().decisionEvent(rolloutPlan('analyzer', {}), r);
     expect(e.type).toBe('Warning');
     expect(e.message).toBe(`#9 guard at canary: rollback (guard: errors-vs-stable: e 143 >= 100) ${sequentialText}; weight 10→0`);
   });
@@ -153,7 +153,7 @@ describe('decision Events', () => {
       points: { canary: 12, baseline: 40 }, dropped: { canary: 3, baseline: 0 }, estimate: null, minSamples: 20,
     };
     const r = record(11, { kind: 'checkpoint', decision: 'rollback', reason: 'critical metric failed', metrics: [...passing, held, sequential], weight: { from: 10, to: 0 } });
-    const e = rec().decisionEvent(rolloutPlan('analyzer'), r);
+    const e = rec().decisionEvent(rolloutPlan('analyzer', {}), r);
     expect(Buffer.byteLength(e.message, 'utf8')).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
     expect(e.message).toBe(
       `#11 checkpoint at canary: rollback (critical metric failed) latency-shift nodata: points 12/40 (3 NaN dropped), 20 needed per side, ${sequentialText}, ` +
@@ -163,7 +163,7 @@ describe('decision Events', () => {
 
   it('any message is cut to the note limit in UTF-8 bytes, never inside a character', () => {
     const r = record(12, { decision: 'hold', reason: '→'.repeat(600), metrics: [] });
-    const e = rec().decisionEvent(rolloutPlan('analyzer'), r);
+    const e = rec().decisionEvent(rolloutPlan('analyzer', {}), r);
     expect(Buffer.byteLength(e.message, 'utf8')).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
     expect(e.message.endsWith('→…')).toBe(true);
   });

@@ -1,6 +1,8 @@
 /**
  * `rollgate status [NAME] [--state-dir D] [--watch] [--output json|text]`: current phase,
- * split, next action and last decision of each rollout, from the journals.
+ * split, next action and last decision of each rollout, from the journals; under the table,
+ * the last judgement of the rollouts whose metrics a floor, a baseline or a test judged, with
+ * the judge's numbers (a sequential metric's e-value against its threshold).
  *
  * In state-dir mode each rollout also carries `controller`: whether a `rollgate run` owns the
  * state dir and runs (the lock and its holder's pid); when none does, the text output starts
@@ -13,10 +15,12 @@
  */
 import type { Command } from 'commander';
 import type { FileJournal } from '../journal/file-journal.js';
-import type { DecisionRecord } from '../core/record.js';
+import type { DecisionRecord, MetricResult } from '../core/record.js';
 import type { KubeClient } from '../kube/client.js';
 import { type RolloutPlanObject } from '../cluster/rolloutplans.js';
 import { objectKey } from '../kube/objects.js';
+import { formatMetric } from '../observe/decision-text.js';
+import { isJudged } from '../observe/judgement-text.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 import { formatDuration, parseDuration } from '../plan/duration.js';
 import { stateDirOwner } from '../statedir/lock.js';
@@ -44,7 +48,19 @@ export interface StatusSummary {
   applied: { weight: number; mirror: number; at: string } | null;
   waitingFor: string | null;
   next: string;
-  lastDecision: { seq: number; decision: string; kind: string | null; at: string | null; reason: string | null; actor: string | null } | null;
+  /**
+   * The last decision; `metrics`: its judgement of each metric, with the judge's numbers
+   * (present when that decision judged metrics: a checkpoint or guard record).
+   */
+  lastDecision: {
+    seq: number;
+    decision: string;
+    kind: string | null;
+    at: string | null;
+    reason: string | null;
+    actor: string | null;
+    metrics?: MetricResult[];
+  } | null;
   /**
    * The next action's due time passed more than the overdue margin ago (`--overdue-after`,
    * default 1m) with nothing journalled since: no controller is acting on it, or it is stuck.
@@ -71,6 +87,11 @@ function overdueOf(status: string | null, waitingFor: string | null, due: { what
 
 const defaultClock = (): OverdueClock => ({ now: Date.now(), marginMs: DEFAULT_OVERDUE_MS });
 
+function lastDecisionOf(r: DecisionRecord): NonNullable<StatusSummary['lastDecision']> {
+  const judged = r.metrics && r.metrics.length > 0 ? { metrics: r.metrics } : {};
+  return { seq: r.seq, decision: r.decision, kind: r.kind, at: r.at, reason: r.reason, actor: r.actor, ...judged };
+}
+
 function next(status: string, waitingFor: string | null, last: DecisionRecord | undefined, nextAt?: string | null): string {
   if (status === 'complete' || status === 'rolled-back') return '-';
   if (status === 'paused') return 'a person (resume, promote, abort)';
@@ -93,7 +114,7 @@ export function statusSummary(v: RolloutView, clock: OverdueClock = defaultClock
     applied: s.applied ? { weight: s.applied.weight, mirror: s.applied.mirror, at: new Date(s.applied.at).toISOString() } : null,
     waitingFor: s.waitingFor,
     next: next(s.status, s.waitingFor, last ?? undefined),
-    lastDecision: last ? { seq: last.seq, decision: last.decision, kind: last.kind, at: last.at, reason: last.reason, actor: last.actor } : null,
+    lastDecision: last ? lastDecisionOf(last) : null,
     overdue: overdueOf(s.status, s.waitingFor, last?.next, clock),
   };
 }
@@ -134,7 +155,7 @@ export function planStatusSummary(plan: RolloutPlanObject, clock: OverdueClock =
   }
   if (st.status !== 'waiting' && st.status !== 'paused') waitingFor = null;
   let lastDecision: StatusSummary['lastDecision'] = null;
-  if (latest) lastDecision = { seq: latest.seq, decision: latest.decision, kind: latest.kind, at: latest.at, reason: latest.reason, actor: latest.actor };
+  if (latest) lastDecision = lastDecisionOf(latest);
   else if (st.lastDecision) lastDecision = { seq: st.seq ?? 0, decision: st.lastDecision, kind: null, at: st.lastDecisionAt ?? null, reason: null, actor: null };
   return {
     rollout: objectKey(plan),
@@ -171,13 +192,31 @@ function nextText(s: StatusSummary): string {
   return s.overdue ? `${s.next} (OVERDUE by ${formatDuration(s.overdue.bySeconds * 1000)})` : s.next;
 }
 
+/**
+ * Under the table, the last judgement of each rollout whose metrics a judge beyond the
+ * absolute thresholds judged (a floor, a baseline, a test), one metric a line with the judge's
+ * numbers: the sequential test's e-value against its threshold, a Mann-Whitney shift...
+ *
+ *     default/shop: last judgement #17 (checkpoint)
+ *       errors-vs-stable pass: e 3.2 < 100, canary 0.9% (12/1,330) vs baseline 1% (250/25,000), x0.90 [0, 2.71]
+ */
+function judgements(summaries: StatusSummary[]): string {
+  const blocks: string[] = [];
+  for (const s of summaries) {
+    const l = s.lastDecision;
+    if (!l?.metrics?.some(isJudged)) continue;
+    blocks.push([`${s.rollout}: last judgement #${l.seq}${l.kind ? ` (${l.kind})` : ''}`, ...l.metrics.map((m) => `  ${formatMetric(m)}`)].join('\n'));
+  }
+  return blocks.length > 0 ? `\n\n${blocks.join('\n')}` : '';
+}
+
 function format(summaries: StatusSummary[], output: string, none: string, banner?: string): string {
   if (output === 'json') return summaries.map((s) => JSON.stringify(s)).join('\n');
   const head = banner ? `${banner}\n` : '';
   if (summaries.length === 0) return `${head}${none}`;
   const rows = [['ROLLOUT', 'REVISION', 'STATUS', 'PHASE', 'SPLIT', 'NEXT', 'LAST DECISION']];
   for (const s of summaries) rows.push([s.rollout, s.revision, s.status ?? s.note ?? '-', s.phase || '-', split(s), nextText(s), lastText(s)]);
-  return `${head}${table(rows)}`;
+  return `${head}${table(rows)}${judgements(summaries)}`;
 }
 
 async function views(journal: FileJournal, name?: string): Promise<RolloutView[]> {

@@ -92,7 +92,8 @@ function judgementDetail(m: MetricResult): string {
 /** `412 samples in the window, 500 needed` when the entry is below its traffic floor. */
 function belowFloor(m: MetricResult, what: string): string | null {
   if (typeof m.samples !== 'number' || m.minSamples === undefined || !(m.samples < m.minSamples)) return null;
-  return `${count(m.samples)} ${what}, ${count(m.minSamples)} needed`;
+  // Rounded down, as the engine's reason: 499.6 samples are not 500.
+  return `${count(Math.floor(m.samples))} ${what}, ${count(m.minSamples)} needed`;
 }
 
 /** What is said of an entry with no numbers to show: the floor, else the recorded reason. */

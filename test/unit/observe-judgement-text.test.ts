@@ -15,6 +15,11 @@ const CASES: Array<[string, MetricResult, string]> = [
     'error-rate nodata: 412 samples in the window, 500 needed',
   ],
   [
+    'floor: the count rounded down, as the reason says (499.6 samples are not 500)',
+    entry({ name: 'error-rate', value: 0.0012, verdict: 'nodata', samples: 499.6, minSamples: 500, reason: '499 samples in the window, 500 needed' }),
+    'error-rate nodata: 499 samples in the window, 500 needed',
+  ],
+  [
     'floor: above it, the value, its thresholds and the evidence',
     entry({ name: 'error-rate', value: 0.0012, max: 0.005, verdict: 'pass', samples: 5120, minSamples: 500 }),
     'error-rate pass: 0.0012 (max 0.005), 5,120 samples (floor 500)',
@@ -147,7 +152,7 @@ describe('formatJudgement', () => {
 
   it('knows the judge of each entry by its fields', () => {
     expect(CASES.map(([, m]) => judgeOf(m))).toEqual([
-      'floor', 'floor', 'floor', 'relative', 'relative', 'relative', 'relative', 'relative', 'relative',
+      'floor', 'floor', 'floor', 'floor', 'relative', 'relative', 'relative', 'relative', 'relative', 'relative',
       'sequential', 'sequential', 'sequential', 'sequential', 'sequential', 'sequential', 'sequential',
       'mann-whitney', 'mann-whitney', 'mann-whitney', 'mann-whitney', 'mann-whitney',
     ]);

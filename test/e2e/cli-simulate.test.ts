@@ -102,6 +102,36 @@ describe('rollgate simulate', () => {
     expect(r.stdout).toMatch(/error-rate=0\.0004\d* \(max 0\.01\) pass/); // 0.01 / 20.01
   });
 
+  it("a judged metric's numbers are in each --output json record and in the text (relative bound and traffic floor)", () => {
+    const errors = (rev: string) => `sum(rate(http_requests_total{rev="${rev}",code="500"}[{{window}}])) / sum(rate(http_requests_total{rev="${rev}"}[{{window}}]))`;
+    const file = plan(
+      'good',
+      `    - name: errors-vs-stable
+      query: '${errors('bad')}'
+      baseline: '${errors('good')}'
+      tolerance: 50%
+      slack: 0.0001
+      samples: 'sum(increase(http_requests_total{rev="bad"}[{{window}}]))'
+      minSamples: 100
+      max: 0.05
+      critical: true`,
+    );
+    const json = simulate(file, '--prometheus', prom.url, '--output', 'json', '--until', iso(end));
+    expect(json.stdout, json.stderr).not.toBe('');
+    const records = json.stdout.trimEnd().split('\n').map((l) => decisionRecordSchema.parse(JSON.parse(l)));
+    const judged = records.find((r) => r.kind === 'checkpoint')!;
+    const entry = judged.metrics!.find((m) => m.name === 'errors-vs-stable')!;
+    // 20.01 requests/s of each revision over the 30 min window; both fail at 0.01/20.01 in the first hour.
+    expect(entry).toMatchObject({ verdict: 'pass', minSamples: 100, tolerance: 0.5, slack: 0.0001 });
+    expect(entry.samples).toBeCloseTo(20.01 * 1800, -2);
+    expect(entry.baseline).toBeCloseTo(0.01 / 20.01, 6);
+    expect(entry.bound).toBeCloseTo((1.5 * 0.01) / 20.01, 6);
+    expect(entry.ratio).toBeCloseTo(1, 3);
+    const text = simulate(file, '--prometheus', prom.url, '--output', 'text', '--until', iso(end));
+    expect(text.status).toBe(json.status);
+    expect(text.stdout).toMatch(/errors-vs-stable pass: 0\.0005 < bound 0\.00075 \(baseline 0\.0005 x1\.00, tolerance 50%, slack 0\.0001, max 0\.05, 36,0\d\d samples\)/);
+  });
+
   it('exits 12 naming the address and the failure when --prometheus is unreachable, with no record printed', () => {
     const r = simulate(plan('good'), '--prometheus', 'http://127.0.0.1:1', '--output', 'json', '--until', iso(end));
     expect(r.signal, 'simulate hung and was killed').toBeNull();

@@ -51,6 +51,27 @@ describe('webhook summaries', () => {
     expect(text).toBe(':double_vertical_bar: learning/analyzer paused at ramp: success=0.9 &lt; 0.95, p99=nodata (empty result)');
   });
 
+  it("a metric judged by a test or a baseline is explained by the judge's numbers", () => {
+    const text = notifySummary(
+      record({
+        kind: 'guard',
+        checkpoint: undefined,
+        metrics: [
+          {
+            name: 'errors-vs-stable', query: 'sum(increase(x[20m]))', value: 0.021, verdict: 'fail', critical: true, test: 'sequential',
+            x: 41, n_c: 1950, y: 380, n_b: 38100, canaryRate: 41 / 1950, baselineRate: 380 / 38100, ratio: 2.108, e: 143.2, threshold: 100, interval: { lower: 1.42, upper: 3.05 },
+          },
+          { name: 'p99', query: 'q', value: 0.41, verdict: 'fail', critical: true, baseline: 0.3, bound: 0.36, ratio: 1.367, tolerance: 0.2 },
+          { name: 'latency-p99', query: 'q', value: 0.2, max: 0.3, verdict: 'pass', critical: false },
+        ],
+      }),
+    );
+    expect(text).toBe(
+      ':rotating_light: learning/analyzer rolled back at ramp: errors-vs-stable fail: e 143 >= 100, canary 2.1% (41/1,950) vs baseline 0.997% (380/38,100), x2.11 [1.42, 3.05], ' +
+        'p99 fail: 0.41 > bound 0.36 (baseline 0.3 x1.37, tolerance 20%)',
+    );
+  });
+
   it('a completion names the revision; manual decisions their actor and reason', () => {
     expect(notifySummary(record({ decision: 'complete', metrics: [], reason: 'all phases passed', weight: { from: 50, to: 100 } }))).toBe(
       ':white_check_mark: learning/analyzer completed 2025.11.1 (weight 100): all phases passed',

@@ -9,7 +9,7 @@
  *   judged at the checkpoint's share of the phase's confidence. Never at the guard.
  */
 import type { MetricResult } from '../core/record.js';
-import type { Metric, Phase, Plan } from '../plan/schema.js';
+import type { Counts, Metric, Phase, Plan } from '../plan/schema.js';
 import type { Thresholds } from '../plan/schema.js';
 import { metricTemplate, renderMetricQuery, renderQueryTemplate, type TemplateScope } from '../plan/queries.js';
 import type { MetricsProvider, Sample, SampleProblem } from '../core/metrics-provider.js';
@@ -17,10 +17,11 @@ import { effectiveThresholds } from '../plan/thresholds.js';
 import { checkpointVerdict, explainVerdict, guardVerdict, worseVerdict } from '../gates/verdict.js';
 import { relativeJudgement } from '../gates/relative.js';
 import { mannWhitneyJudgement } from '../gates/mann-whitney.js';
+import { sequentialJudgement } from '../gates/sequential.js';
 import { checkpointSpecs } from '../plan/checkpoints.js';
 import { PrometheusError } from '../metrics/errors.js';
 import { checkpointOutcome, type CheckpointOutcome, type JudgedMetric } from '../gates/outcome.js';
-import type { RolloutState } from '../core/state.js';
+import { splitConfirmed, type RolloutState } from '../core/state.js';
 import type { PendingCheckpoint } from './schedule.js';
 
 export interface Evidence {
@@ -56,8 +57,22 @@ export interface FetchedSeries {
   series: { canary: Series; baseline: Series };
 }
 
+/** The four counts of a `counts` metric, cumulative over the phase. */
+export interface CountAnswers {
+  canary: { bad: Answer; total: Answer };
+  baseline: { bad: Answer; total: Answer };
+}
+
+/** A `counts` metric's answers, or why they were not asked (the phase's split is not applied yet). */
+export interface FetchedCounts {
+  metric: Metric;
+  /** The canary's `bad` query. */
+  query: string;
+  counts: CountAnswers | { unasked: string };
+}
+
 /** What `fetchSamples` got for one metric, the input of `judgeSamples`. */
-export type FetchedSample = FetchedValue | FetchedSeries;
+export type FetchedSample = FetchedValue | FetchedCounts | FetchedSeries;
 
 export function renderQuery(plan: Plan, metric: Metric, scope: TemplateScope, windowMs: number): string {
   return renderMetricQuery(plan, metric, scope, windowMs).text;
@@ -88,7 +103,9 @@ export function guardMetrics(plan: Plan): readonly Metric[] {
 
 /**
  * What one judgement asks: `metrics` over the span of `windowMs` that ends at `at`, under the
- * thresholds of `phase` (`scope` fills the query templates).
+ * thresholds of `phase` (`scope` fills the query templates). A `counts` metric's window is
+ * the phase's own since `splitAppliedAt`, when the judged phase's split was applied (null:
+ * not applied yet).
  */
 export interface QuerySpan {
   phase: Phase;
@@ -96,12 +113,13 @@ export interface QuerySpan {
   scope: TemplateScope;
   at: number;
   windowMs: number;
+  splitAppliedAt: number | null;
 }
 
 /** The span a pending checkpoint judges: the phase's metrics over [from, due]. */
 export function checkpointSpan(plan: Plan, s: RolloutState, c: PendingCheckpoint): QuerySpan {
   const phase = plan.spec.phases[s.phaseIndex]!;
-  return { phase, metrics: phaseMetrics(plan, phase), scope: { phase: phase.name, weight: s.weight }, at: c.due, windowMs: c.due - c.from };
+  return { phase, metrics: phaseMetrics(plan, phase), scope: { phase: phase.name, weight: s.weight }, at: c.due, windowMs: c.due - c.from, splitAppliedAt: s.phaseStartedAt };
 }
 
 /**
@@ -111,16 +129,37 @@ export function checkpointSpan(plan: Plan, s: RolloutState, c: PendingCheckpoint
 export function guardSpan(plan: Plan, s: RolloutState, now: number): QuerySpan {
   const live = s.status === 'waiting' || s.phaseStartedAt === null ? Math.max(0, s.phaseIndex - 1) : s.phaseIndex;
   const phase = plan.spec.phases[live] ?? plan.spec.phases[0]!;
-  return { phase, metrics: guardMetrics(plan), scope: { phase: phase.name, weight: s.weight }, at: now, windowMs: guardWindow(plan) };
+  // The phase's start is known while it is the live one and its split is in effect.
+  const splitAppliedAt = live === s.phaseIndex && splitConfirmed(s) ? s.phaseStartedAt : null;
+  return { phase, metrics: guardMetrics(plan), scope: { phase: phase.name, weight: s.weight }, at: now, windowMs: guardWindow(plan), splitAppliedAt };
 }
 
 /** Asks the provider for each metric's queries over the span (the only I/O of a judgement). */
 export function fetchSamples(provider: MetricsProvider, plan: Plan, span: QuerySpan): Promise<FetchedSample[]> {
-  return Promise.all(span.metrics.map((metric) => (metric.test === 'mann-whitney' ? fetchSeries(provider, plan, span, metric) : fetchValue(provider, plan, span, metric))));
+  return Promise.all(
+    span.metrics.map((metric): Promise<FetchedSample> => {
+      if (metric.counts) return fetchCounts(provider, plan, span, metric, metric.counts);
+      if (metric.test === 'mann-whitney') return fetchSeries(provider, plan, span, metric);
+      return fetchValue(provider, plan, span, metric);
+    }),
+  );
+}
+
+/**
+ * The four counts of a `counts` metric at the span's end, `{{window}}` being the phase since
+ * its split was applied (whole seconds, at least 1 s): cumulative, at checkpoints and guard
+ * ticks alike.
+ */
+async function fetchCounts(provider: MetricsProvider, plan: Plan, span: QuerySpan, metric: Metric, counts: Counts): Promise<FetchedCounts> {
+  if (span.splitAppliedAt === null) return { metric, query: metricTemplate(metric), counts: { unasked: "the phase's split is not applied yet" } };
+  const windowMs = span.at - span.splitAppliedAt;
+  const ask = (template: string) => answer(provider, plan, span, template, windowMs);
+  const [canaryBad, canaryTotal, baselineBad, baselineTotal] = await Promise.all([counts.canary.bad, counts.canary.total, counts.baseline.bad, counts.baseline.total].map(ask));
+  return { metric, query: canaryBad!.query, counts: { canary: { bad: canaryBad!, total: canaryTotal! }, baseline: { bad: baselineBad!, total: baselineTotal! } } };
 }
 
 /** Mann-Whitney's range-query resolution when the metric sets no `step`. */
-export const DEFAULT_STEP_MS = 30_000;
+const DEFAULT_STEP_MS = 30_000;
 
 /** Both series of a mann-whitney metric over the span's window [at - windowMs, at] at `step`. */
 async function fetchSeries(provider: MetricsProvider, plan: Plan, span: QuerySpan, metric: Metric): Promise<FetchedSeries> {
@@ -172,7 +211,7 @@ export function judgeSamples(plan: Plan, phase: Phase, samples: FetchedSample[],
   const judged: JudgedMetric[] = [];
   for (const f of samples) {
     const m = f.metric;
-    const { result, why } = 'series' in f ? judgeSeries(f, phase) : judgeValue(f, effectiveThresholds(m, phase), mode);
+    const { result, why } = 'counts' in f ? judgeCounts(f, mode) : 'series' in f ? judgeSeries(f, phase) : judgeValue(f, effectiveThresholds(m, phase), mode);
     results.push(result);
     judged.push({ name: m.name, verdict: result.verdict, critical: m.critical, weight: m.weight, noData: m.noData ?? plan.spec.analysis.noData, why });
   }
@@ -221,6 +260,62 @@ function judgeValue(f: FetchedValue, t: Thresholds, mode: 'checkpoint' | 'guard'
 }
 
 /**
+ * A `counts` metric through the sequential test: nodata while any count is missing (named),
+ * below `minSamples` canary requests, or before the phase's split is applied. At the guard
+ * there is no hold: the `proof` it waits for is a checkpoint's business, a guard only fails on
+ * a proven regression.
+ */
+function judgeCounts(f: FetchedCounts, mode: 'checkpoint' | 'guard'): Judgement {
+  const m = f.metric;
+  const settings = { alpha: m.alpha ?? DEFAULT_ALPHA, tolerance: m.tolerance ?? 0, require: m.require ?? 'no-regression', minSamples: m.minSamples ?? DEFAULT_REQUESTS };
+  const result: MetricResult = {
+    name: m.name,
+    query: f.query,
+    value: null,
+    verdict: 'nodata',
+    critical: m.critical,
+    weight: m.weight,
+    test: 'sequential',
+    alpha: settings.alpha,
+    threshold: 1 / settings.alpha,
+    tolerance: settings.tolerance,
+    minSamples: settings.minSamples,
+  };
+  if ('unasked' in f.counts) return nodata(result, { reason: f.counts.unasked });
+  const { canary, baseline } = f.counts;
+  const named: Array<[string, Answer]> = [['canary bad', canary.bad], ['canary total', canary.total], ['baseline bad', baseline.bad], ['baseline total', baseline.total]];
+  const missing = named.flatMap(([name, { sample }]) => (sample.value === null ? [{ reason: `${name}: ${sample.reason}`, problem: sample.problem }] : []));
+  if (missing.length > 0) return nodata(result, { reason: missing.map((m) => m.reason).join(', '), problem: missing.find((m) => m.problem)?.problem });
+  const [x, n_c, y, n_b] = named.map(([, a]) => a.sample.value as number);
+  const j = sequentialJudgement({ x: x!, n_c: n_c!, y: y!, n_b: n_b! }, settings);
+  const verdict = mode === 'guard' && j.verdict === 'hold' ? 'pass' : j.verdict;
+  const judged: MetricResult = {
+    ...result,
+    value: j.canaryRate,
+    verdict,
+    samples: j.n_c,
+    x: j.x,
+    n_c: j.n_c,
+    y: j.y,
+    n_b: j.n_b,
+    canaryRate: j.canaryRate,
+    baselineRate: j.baselineRate,
+    ratio: j.ratio,
+    e: j.e,
+    logE: j.logE,
+    ...(j.eProof !== undefined ? { eProof: j.eProof } : {}),
+    threshold: j.threshold,
+    ...(j.interval ? { interval: j.interval } : {}),
+  };
+  return verdict === 'nodata' ? nodata(judged, { reason: j.why }) : { result: judged, why: j.why };
+}
+
+/** The sequential test's false-rollback probability when the metric sets no `alpha`. */
+const DEFAULT_ALPHA = 0.01;
+/** Canary requests in the phase the sequential test needs when the metric sets no `minSamples`. */
+const DEFAULT_REQUESTS = 100;
+
+/**
  * A mann-whitney metric at a checkpoint: both series through the Mann-Whitney judge at the
  * checkpoint's level 1 - (1 - confidence) / K, K the phase's checkpoints (Bonferroni: the
  * phase as a whole keeps `confidence`).
@@ -254,9 +349,9 @@ function judgeSeries(f: FetchedSeries, phase: Phase): Judgement {
 }
 
 /** Mann-Whitney's confidence per phase when the metric sets none. */
-export const DEFAULT_CONFIDENCE = 0.98;
+const DEFAULT_CONFIDENCE = 0.98;
 /** Mann-Whitney's points per side when the metric sets no `minSamples`. */
-export const DEFAULT_POINTS = 20;
+const DEFAULT_POINTS = 20;
 
 /** The level of one of a phase's `checkpoints` checkpoints: its Bonferroni share of `confidence`. */
 export function checkpointLevel(confidence: number, checkpoints: number): number {

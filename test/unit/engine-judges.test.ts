@@ -6,12 +6,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { MIN, T0 } from '../helpers/engine.js';
-import { decide, started, type Value } from '../helpers/decide.js';
+import { engine, MIN, T0 } from '../helpers/engine.js';
+import { applied, decide, replayed, started, type Value } from '../helpers/decide.js';
+import { DecisionBuilder, decideCheckpoint, decideStart } from '../../src/engine/decide.js';
+import { initialState } from '../../src/core/state.js';
+import { formatWindow, parseDuration } from '../../src/plan/duration.js';
+import { MemoryJournal } from '../../src/journal/memory-journal.js';
+import type { LoadedPlan } from '../../src/plan/load.js';
+import type { DecisionRecord } from '../../src/core/record.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { planHash } from '../../src/plan/load.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
-import { checkpointSpan, fetchSamples, guardMetrics, guardSpan, judgeSamples, type Evidence, type QuerySpan } from '../../src/engine/judge.js';
+import { checkpointSpan, fetchSamples, guardMetrics, guardSpan, judgeSamples, outcomeOf, type Evidence, type QuerySpan } from '../../src/engine/judge.js';
 import { PrometheusError } from '../../src/metrics/errors.js';
 import { dueDecision } from '../../src/engine/schedule.js';
 import { decideGuard } from '../../src/engine/decide-guard.js';
@@ -25,7 +31,7 @@ const SEC = 1000;
  * A plan whose metrics are `metrics` (YAML list items), one phase of 10% with checkpoints at
  * 10m and 20m. Parsed by the schema alone: the validator's cross-field rules are plan-checks'.
  */
-function planOf(metrics: string, guard = '{ interval: 5s, consecutive: 3 }'): PlanContext {
+function planOf(metrics: string, guard = '{ interval: 5s, consecutive: 3 }', analysis = ''): PlanContext {
   const raw: unknown = parseYaml(`
 apiVersion: rollgate.dev/v1alpha1
 kind: RolloutPlan
@@ -36,6 +42,7 @@ spec:
   metrics:
 ${metrics}
   guard: ${guard}
+${analysis}
   phases:
     - { name: canary, weight: 10, checkpoints: [10m, 20m] }
     - { name: full, weight: 100, checkpoints: [1h] }`);
@@ -294,3 +301,211 @@ describe('mann-whitney (test: mann-whitney)', () => {
     expect(guardMetrics(named.plan).map((m) => m.name)).toEqual(['errors']);
   });
 });
+
+describe('sequential test (counts)', () => {
+  const COUNTS = `counts: { canary: { bad: 'canary_bad[{{window}}]', total: 'canary_total[{{window}}]' }, baseline: { bad: 'stable_bad[{{window}}]', total: 'stable_total[{{window}}]' } }`;
+  const ctxWith = (fields = '', guard?: string, analysis?: string) =>
+    planOf(`    - { name: errors, ${COUNTS}, test: sequential, critical: true${fields} }`, guard, analysis);
+
+  /**
+   * Counts over the window the query names: `canaryRps` and `stableRps` requests per second,
+   * failing at `canaryRate` and `stableRate`.
+   */
+  function countsProvider(o: { canaryRps: number; stableRps: number; canaryRate: number; stableRate: number }): ScriptedProvider {
+    return new ScriptedProvider((query) => {
+      const [, name, window] = /^(\w+)\[(\w+)\]$/.exec(query)!;
+      const seconds = parseDuration(window!)! / 1000;
+      const canary = o.canaryRps * seconds;
+      const stable = o.stableRps * seconds;
+      return { canary_total: canary, canary_bad: canary * o.canaryRate, stable_total: stable, stable_bad: stable * o.stableRate }[name!]!;
+    });
+  }
+  const judgeWith = async (ctx: PlanContext, p: MetricsProvider, span: QuerySpan, mode: 'checkpoint' | 'guard' = 'checkpoint') =>
+    judgeSamples(ctx.plan, span.phase, await fetchSamples(p, ctx.plan, span), mode);
+
+  it('counts are asked over the phase since its split was applied: at each checkpoint and at guard ticks alike', async () => {
+    const ctx = ctxWith();
+    // Started at T0, the split applied 7 s later: the phase (and its checkpoints) start there.
+    const state = applied(decide(ctx, initialState('default/demo'), T0, (b) => decideStart(b)).state, T0 + 7_000);
+    const p = provider({ canary_bad: 1, canary_total: 500, stable_bad: 10, stable_total: 5000 });
+    await fetchSamples(p, ctx.plan, guardSpan(ctx.plan, state, T0 + MIN));
+    expect(p.calls).toEqual(['canary_bad', 'canary_total', 'stable_bad', 'stable_total'].map((q) => ({ query: `${q}[53s]`, at: T0 + MIN })));
+    p.calls.length = 0;
+    await fetchSamples(p, ctx.plan, firstCheckpoint(ctx, state));
+    expect(p.calls.map((c) => [c.query, c.at])).toEqual(['canary_bad', 'canary_total', 'stable_bad', 'stable_total'].map((q) => [`${q}[10m]`, T0 + 7_000 + 10 * MIN]));
+    // The second checkpoint judges the whole phase (20m), not the 10 minutes since the first.
+    const firstDue = dueDecision(ctx.plan, state, T0);
+    if (firstDue?.what !== 'checkpoint') throw new Error('no checkpoint due');
+    const passing = await judgeWith(ctx, countsProvider({ canaryRps: 10, stableRps: 90, canaryRate: 0.01, stableRate: 0.01 }), firstCheckpoint(ctx, state));
+    const second = decide(ctx, state, firstDue.at, (b) => decideCheckpoint(b, firstDue.checkpoint, passing)).state;
+    expect(second.checkpointIndex).toBe(1);
+    p.calls.length = 0;
+    const due = dueDecision(ctx.plan, second, T0);
+    if (due?.what !== 'checkpoint') throw new Error('no checkpoint due');
+    const span = checkpointSpan(ctx.plan, second, due.checkpoint);
+    expect(span.windowMs).toBe(10 * MIN);
+    await fetchSamples(p, ctx.plan, span);
+    expect(p.calls[0]).toEqual({ query: 'canary_bad[20m]', at: T0 + 7_000 + 20 * MIN });
+    // A tick less than a second after the split: the window is 1 s at least.
+    p.calls.length = 0;
+    await fetchSamples(p, ctx.plan, guardSpan(ctx.plan, state, T0 + 7_300));
+    expect(p.calls[0]!.query).toBe('canary_bad[1s]');
+  });
+
+  it("before the phase's split is applied it is nodata, and nothing is asked", async () => {
+    const ctx = ctxWith();
+    const decidedOnly = decide(ctx, initialState('default/demo'), T0, (b) => decideStart(b)).state;
+    const p = provider({});
+    const e = await judgeWith(ctx, p, guardSpan(ctx.plan, decidedOnly, T0 + 5_000), 'guard');
+    expect(p.calls).toEqual([]);
+    expect(e.metrics[0]).toMatchObject({ verdict: 'nodata', reason: "the phase's split is not applied yet", test: 'sequential' });
+  });
+
+  it.each([
+    ['no regression: pass', { canaryRps: 10, stableRps: 90, canaryRate: 0.01, stableRate: 0.01 }, 'pass'],
+    ['x3 the baseline rate: fail', { canaryRps: 10, stableRps: 90, canaryRate: 0.03, stableRate: 0.01 }, 'fail'],
+    ['unequal split 5/95, same rate: pass', { canaryRps: 5, stableRps: 95, canaryRate: 0.01, stableRate: 0.01 }, 'pass'],
+    ['unequal split 5/95, x3: fail', { canaryRps: 5, stableRps: 95, canaryRate: 0.03, stableRate: 0.01 }, 'fail'],
+    ['below the floor (100 canary requests by default): nodata', { canaryRps: 0.1, stableRps: 90, canaryRate: 0.5, stableRate: 0.01 }, 'nodata'],
+  ])('%s', async (_what, o, verdict) => {
+    const ctx = ctxWith();
+    const e = await judgeWith(ctx, countsProvider(o), firstCheckpoint(ctx, started(ctx)));
+    expect(e.metrics[0]!.verdict).toBe(verdict);
+  });
+
+  it('the record carries every number of the test; value is the canary rate, query the canary bad query', async () => {
+    const ctx = ctxWith(', tolerance: 10%, alpha: 0.05, minSamples: 1000');
+    const e = await judgeWith(ctx, countsProvider({ canaryRps: 10, stableRps: 90, canaryRate: 0.03, stableRate: 0.01 }), firstCheckpoint(ctx, started(ctx)));
+    const m = e.metrics[0]!;
+    expect(m).toMatchObject({
+      name: 'errors',
+      query: 'canary_bad[10m]',
+      value: 0.03,
+      verdict: 'fail',
+      test: 'sequential',
+      x: 180,
+      n_c: 6000,
+      y: 540,
+      n_b: 54000,
+      samples: 6000,
+      minSamples: 1000,
+      canaryRate: 0.03,
+      baselineRate: 0.01,
+      alpha: 0.05,
+      threshold: 20,
+      tolerance: 0.1,
+    });
+    expect(m.ratio).toBeCloseTo(3, 12);
+    expect(m.e).toBeGreaterThanOrEqual(20);
+    expect(m.logE).toBeCloseTo(Math.log(m.e!), 6);
+    expect(m.interval!.lower).toBeGreaterThan(1.1);
+    expect(e.judged[0]!.why).toMatch(/^e /);
+  });
+
+  it('below the floor: nodata with the canary count in the record', async () => {
+    const ctx = ctxWith(', minSamples: 1000');
+    const e = await judgeWith(ctx, countsProvider({ canaryRps: 0.5, stableRps: 90, canaryRate: 0.01, stableRate: 0.01 }), firstCheckpoint(ctx, started(ctx)));
+    expect(e.metrics[0]).toMatchObject({ verdict: 'nodata', samples: 300, n_c: 300, minSamples: 1000 });
+    expect(e.metrics[0]!.reason).toBe(e.judged[0]!.why);
+    expect(e.judged[0]!.why).toMatch(/300.*1000/);
+  });
+
+  it('any count without data is nodata naming which; a refused one carries bad-query', async () => {
+    const ctx = ctxWith();
+    const span = firstCheckpoint(ctx, started(ctx));
+    const e = await judgeWith(ctx, provider({ canary_bad: 1, canary_total: 500 }), span);
+    expect(e.metrics[0]).toMatchObject({ verdict: 'nodata', reason: 'baseline bad: empty result, baseline total: empty result' });
+    const refused = await judgeWith(ctx, provider({ canary_bad: { value: null, reason: 'bad query (HTTP 400)', problem: 'bad-query' }, canary_total: 500, stable_bad: 1, stable_total: 900 }), span);
+    expect(refused.metrics[0]).toMatchObject({ verdict: 'nodata', reason: 'canary bad: bad query (HTTP 400)', problem: 'bad-query' });
+  });
+
+  it('require: proof holds until "not worse" is proven, and the holds count against inconclusiveLimit; at the guard it is no strike', async () => {
+    const ctx = ctxWith(', require: proof, tolerance: 10%', undefined, '  analysis: { inconclusiveLimit: 1, retryInterval: 1m }');
+    const same = { canaryRps: 1, stableRps: 19, canaryRate: 0.01, stableRate: 0.01 };
+    const e = await judgeWith(ctx, countsProvider(same), firstCheckpoint(ctx, started(ctx)));
+    expect(e.metrics[0]).toMatchObject({ verdict: 'hold', test: 'sequential' });
+    expect(typeof e.metrics[0]!.eProof).toBe('number');
+    expect(outcomeOf(ctx.plan, e).outcome).toBe('inconclusive');
+    expect((await judgeWith(ctx, countsProvider(same), guardSpan(ctx.plan, started(ctx), T0 + 10 * MIN), 'guard')).metrics[0]!.verdict).toBe('pass');
+    // Through the engine: held at 10m, again a minute later, then paused (inconclusiveLimit 1).
+    const run = await engine(loaded(ctx), () => null, { metrics: countsProvider(same) });
+    await run.runUntil(T0 + 30 * MIN);
+    expect(run.records.map((r) => `${r.kind}:${r.decision}`)).toEqual(['lifecycle:start', 'checkpoint:hold', 'checkpoint:pause']);
+    expect(run.records[2]!.reason).toMatch(/2 inconclusive judgements in a row \(inconclusiveLimit 1\)/);
+  });
+
+  it('at the guard a sequential fail rolls back at once, while a plain metric needs `consecutive`', async () => {
+    const ctx = planOf(
+      `    - { name: errors, ${COUNTS}, test: sequential, critical: true }
+    - { name: latency, query: 'latency[{{window}}]', max: 0.5, critical: true }`,
+      '{ interval: 5s, consecutive: 3 }',
+    );
+    const state = started(ctx);
+    const tick = async (p: MetricsProvider, now: number) => {
+      const evidence = await judgeWith(ctx, p, guardSpan(ctx.plan, state, now), 'guard');
+      const b = new DecisionBuilder(ctx, state, now);
+      return { tick: decideGuard(b, evidence), entries: b.entries };
+    };
+    const withLatency = (latency: number, canaryRate: number) =>
+      new ScriptedProvider((q, at) => (q.startsWith('latency') ? latency : countsProvider({ canaryRps: 10, stableRps: 90, canaryRate, stableRate: 0.01 }).script(q, at)));
+    const plainOnly = await tick(withLatency(0.9, 0.01), T0 + 5 * MIN);
+    expect(plainOnly.tick).toEqual({ result: 'fail', strikes: 1 });
+    expect(plainOnly.entries.map((e) => ('strikes' in e ? `strikes=${e.strikes}` : 'record'))).toEqual(['strikes=1']);
+    const regressed = await tick(withLatency(0.1, 0.05), T0 + 5 * MIN);
+    expect(regressed.tick).toEqual({ result: 'fail', strikes: 1 });
+    const rollback = regressed.entries[0] as DecisionRecord;
+    expect(rollback).toMatchObject({ kind: 'guard', decision: 'rollback', weight: { from: 10, to: 0 } });
+    expect(rollback.reason).toMatch(/^guard: errors: e .* in one evaluation \(errors: the sequential test is anytime-valid, guard.consecutive does not apply; interval 5s, counts since the phase's split was applied\)$/);
+  });
+
+  it("end to end on the runner: the guard rolls back at its first failing evaluation, every number in the journal; a restart mid-phase judges the same", async () => {
+    const ctx = ctxWith('', '{ interval: 5s, consecutive: 3 }');
+    const regression = countsProvider({ canaryRps: 10, stableRps: 90, canaryRate: 0.03, stableRate: 0.01 });
+    const results: string[] = [];
+    const run = await engine(loaded(ctx), () => null, { metrics: regression, observer: { onGuard: (_r, result, strikes) => results.push(`${result}:${strikes}`) } });
+    await run.runUntil(T0 + 10 * MIN);
+    expect(run.records.map((r) => `${r.kind}:${r.decision}`)).toEqual(['lifecycle:start', 'guard:rollback']);
+    expect(results.slice(0, -1).every((r) => r !== 'fail:1')).toBe(true);
+    expect(results.at(-1)).toBe('fail:1');
+    const rollback = run.records[1]!;
+    const at = Date.parse(rollback.at);
+    const m = rollback.metrics![0]!;
+    const seconds = (at - T0) / 1000;
+    expect(m).toMatchObject({
+      name: 'errors',
+      query: `canary_bad[${formatWindow(at - T0)}]`,
+      verdict: 'fail',
+      test: 'sequential',
+      x: Math.round(10 * seconds * 0.03),
+      n_c: 10 * seconds,
+      y: Math.round(90 * seconds * 0.01),
+      n_b: 90 * seconds,
+      samples: 10 * seconds,
+      minSamples: 100,
+      alpha: 0.01,
+      threshold: 100,
+      tolerance: 0,
+    });
+    for (const field of ['canaryRate', 'baselineRate', 'ratio', 'e', 'logE'] as const) expect(typeof m[field], field).toBe('number');
+    expect(m.e).toBeGreaterThanOrEqual(100);
+    expect(m.interval).toBeDefined();
+    // The journal holds the same record (what `rollgate history` shows).
+    const journalled = (await run.journal.read('default/demo')).find((e) => 'seq' in e && e.decision === 'rollback');
+    expect(journalled).toEqual(rollback);
+
+    // A restart half way to the rollback: the same journal, a new runner, the same judgement.
+    const journal = new MemoryJournal();
+    const first = await engine(loaded(ctx), () => null, { metrics: regression, journal });
+    await first.runUntil(T0 + (at - T0) / 2);
+    expect(first.records.map((r) => r.decision)).toEqual(['start']);
+    const second = await engine(loaded(ctx), () => null, { metrics: regression, journal, from: T0 + (at - T0) / 2 });
+    await second.runUntil(T0 + 10 * MIN);
+    expect(second.records).toEqual([rollback]);
+    expect(replayed(ctx, await journal.read('default/demo')).status).toBe('rolled-back');
+  });
+});
+
+/** A test plan context as the engine helper wants it. */
+function loaded(ctx: PlanContext): LoadedPlan {
+  return { plan: ctx.plan, file: 'test.yaml', hash: ctx.planHash, document: 0 };
+}

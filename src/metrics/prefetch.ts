@@ -12,7 +12,10 @@
  *    so that points whose data may still be arriving are never cached. N guard ticks thus cost
  *    about N / 10,000 range requests.
  * 3. An instant off the grid, or later than `now() - settleMs`, falls through to a real instant
- *    query.
+ *    query; so does one of a query never yet asked at two instants one step apart. That is
+ *    what a guard's query is (asked every interval) and what a sequential test's counts are
+ *    not: their `{{window}}` is the phase so far, a new query at every tick, whose text only
+ *    comes back in a later phase, never at the next step, so it is never worth a range query.
  * 4. A range failure (a PrometheusError) gives `nodata` with the failure's reason. A
  *    non-retryable failure (a bad query) is cached for the chunk's span, since asking again
  *    cannot help; a transient one is not cached, so the next tick tries again. Any other error
@@ -48,6 +51,10 @@ interface Chunk {
 interface QueryState {
   anchor: number;
   chunks: Chunk[];
+  /** The latest instant asked. */
+  last: number;
+  /** Asked at two instants one step apart: a query of every tick, worth prefetching. */
+  everyStep: boolean;
 }
 
 /** Counters for tests and the simulator's summary. */
@@ -81,17 +88,19 @@ export class RangePrefetchProvider implements MetricsProvider {
   async instant(query: string, at: number): Promise<Sample> {
     const state = this.states.get(query);
     if (!state) {
-      this.remember(query, { anchor: at, chunks: [] });
+      this.remember(query, { anchor: at, chunks: [], last: at, everyStep: false });
       return this.fallThrough(query, at);
     }
     this.remember(query, state);
+    if (at - state.last === this.stepMs) state.everyStep = true;
+    state.last = at;
     if ((at - state.anchor) % this.stepMs !== 0) return this.fallThrough(query, at);
 
     state.chunks = state.chunks.filter((c) => c.end >= at);
     let chunk = state.chunks.find((c) => c.start <= at && at <= c.end);
     if (!chunk) {
       const cap = this.latestCacheable(state.anchor);
-      if (at > cap) return this.fallThrough(query, at);
+      if (at > cap || !state.everyStep) return this.fallThrough(query, at);
       chunk = this.fetch(query, at, Math.min(at + (this.chunkPoints - 1) * this.stepMs, cap));
       state.chunks.push(chunk);
     }

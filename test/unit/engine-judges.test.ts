@@ -14,6 +14,8 @@ import { formatWindow, parseDuration } from '../../src/plan/duration.js';
 import { MemoryJournal } from '../../src/journal/memory-journal.js';
 import type { LoadedPlan } from '../../src/plan/load.js';
 import type { DecisionRecord } from '../../src/core/record.js';
+import { simulate } from '../../src/host/simulate.js';
+import { silentLogger } from '../../src/support/log.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { planHash } from '../../src/plan/load.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
@@ -31,7 +33,14 @@ const SEC = 1000;
  * A plan whose metrics are `metrics` (YAML list items), one phase of 10% with checkpoints at
  * 10m and 20m. Parsed by the schema alone: the validator's cross-field rules are plan-checks'.
  */
-function planOf(metrics: string, guard = '{ interval: 5s, consecutive: 3 }', analysis = ''): PlanContext {
+function planOf(
+  metrics: string,
+  guard = '{ interval: 5s, consecutive: 3 }',
+  analysis = '',
+  phases = `
+    - { name: canary, weight: 10, checkpoints: [10m, 20m] }
+    - { name: full, weight: 100, checkpoints: [1h] }`,
+): PlanContext {
   const raw: unknown = parseYaml(`
 apiVersion: rollgate.dev/v1alpha1
 kind: RolloutPlan
@@ -43,9 +52,7 @@ spec:
 ${metrics}
   guard: ${guard}
 ${analysis}
-  phases:
-    - { name: canary, weight: 10, checkpoints: [10m, 20m] }
-    - { name: full, weight: 100, checkpoints: [1h] }`);
+  phases:${phases}`);
   return { plan: planSchema.parse(raw), planHash: planHash(raw) };
 }
 
@@ -502,6 +509,54 @@ describe('sequential test (counts)', () => {
     await second.runUntil(T0 + 10 * MIN);
     expect(second.records).toEqual([rollback]);
     expect(replayed(ctx, await journal.read('default/demo')).status).toBe('rolled-back');
+  });
+});
+
+describe('simulate (virtual time over history) with the judges', () => {
+  it("runs a sequential guard metric (instant queries, the plain guard metric still prefetched) and mann-whitney checkpoints (range queries on the history)", async () => {
+    const ctx = planOf(
+      `    - { name: errors, counts: { canary: { bad: 'canary_bad[{{window}}]', total: 'canary_total[{{window}}]' }, baseline: { bad: 'stable_bad[{{window}}]', total: 'stable_total[{{window}}]' } }, test: sequential, critical: true }
+    - { name: up, query: 'up_ratio[{{window}}]', min: 0.9, critical: true }
+    - { name: latency, query: 'canary_p90[1m]', baseline: 'stable_p90[1m]', test: mann-whitney, tolerance: 10%, step: 15s }`,
+      '{ interval: 5s, consecutive: 2 }',
+      '',
+      // A short first phase: its counts' windows (5s, 10s, ...) come back in the second one.
+      `
+    - { name: canary, weight: 10, checkpoints: [5m] }
+    - { name: full, weight: 100, checkpoints: [30m] }`,
+    );
+    const ranges: string[] = [];
+    const history = new ScriptedProvider((query, at) => {
+      const counts = /^(\w+)\[(\w+)\]$/.exec(query);
+      if (query.startsWith('up_ratio')) return 1;
+      if (query.startsWith('canary_p90') || query.startsWith('stable_p90')) return 0.1 + 0.01 * Math.sin((at - T0) / 30_000);
+      const seconds = parseDuration(counts![2]!)! / 1000;
+      return { canary_total: 10 * seconds, canary_bad: 0.1 * seconds, stable_total: 90 * seconds, stable_bad: 0.9 * seconds }[counts![1]!]!;
+    });
+    const provider: MetricsProvider = {
+      instant: (q, at) => history.instant(q, at),
+      range: (q, start, end, step) => {
+        ranges.push(q);
+        return history.range(q, start, end, step);
+      },
+    };
+    const until = T0 + 2 * 3_600_000;
+    const result = await simulate({ ...loaded(ctx), plan: ctx.plan }, { from: T0, until, provider, log: silentLogger(), dataNow: () => until + 3_600_000 });
+    expect(result.exitCode).toBe(0);
+    const checkpoints = result.records.filter((r) => r.kind === 'checkpoint');
+    expect(checkpoints.length).toBeGreaterThan(0);
+    const latency = checkpoints[0]!.metrics!.find((m) => m.name === 'latency')!;
+    expect(latency).toMatchObject({ test: 'mann-whitney', verdict: 'pass', points: { canary: 21, baseline: 21 }, level: 0.98 });
+    expect(checkpoints[0]!.metrics!.find((m) => m.name === 'errors')).toMatchObject({ test: 'sequential', verdict: 'pass', n_c: 3000 });
+    // Mann-Whitney's two series per checkpoint as range queries; the guard's plain metric in a few chunks.
+    expect(ranges.filter((q) => q.startsWith('canary_p90'))).toHaveLength(checkpoints.length);
+    expect(ranges.filter((q) => q.startsWith('up_ratio')).length).toBeLessThanOrEqual(3);
+    // Every guard tick asked the four counts with its own window as instant queries, never a
+    // range (a window's text comes back in the next phase, not at the next tick).
+    const countAsks = history.calls.filter((c) => c.query.startsWith('canary_bad'));
+    expect(countAsks.length).toBeGreaterThan(400);
+    expect(ranges.filter((q) => /^(canary|stable)_(bad|total)/.test(q))).toEqual([]);
+    expect(result.prefetch.cachedAnswers).toBeGreaterThan(countAsks.length / 2);
   });
 });
 

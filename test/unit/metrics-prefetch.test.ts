@@ -110,6 +110,23 @@ describe('RangePrefetchProvider', () => {
     expect(inner.ranges).toHaveLength(1);
   });
 
+  it("a sequential test's counts (a new window at every tick) go straight to instant queries and never evict the guard's queries", async () => {
+    const { inner, p } = setup();
+    const ticks = 2_000;
+    for (let i = 0; i < ticks; i++) {
+      const at = T0 + i * STEP;
+      expect(await p.instant('guard', at)).toEqual({ value: at / 1000 });
+      // Four counts over the phase so far: each query string is asked once.
+      for (const track of ['canary_bad', 'canary_total', 'stable_bad', 'stable_total']) await p.instant(`${track}[${(i + 1) * 30}s]`, at);
+    }
+    expect(inner.ranges).toHaveLength(1); // the guard query: one chunk of 10,000 steps covers every tick
+    expect(inner.instants).toBe(1 + 4 * ticks);
+    expect(p.stats).toMatchObject({ rangeRequests: 1, cachedAnswers: ticks - 1, instantFallbacks: 1 + 4 * ticks });
+    const states = (p as unknown as { states: Map<string, unknown> }).states;
+    expect(states.size).toBeLessThanOrEqual(500);
+    expect(states.has('guard')).toBe(true);
+  });
+
   it('bounds memory: old chunks and least recently used queries are dropped', async () => {
     const inner = new FakeProvider();
     const p = new RangePrefetchProvider(inner, { stepMs: STEP, now: () => NOW, chunkPoints: 10, maxQueries: 2 });

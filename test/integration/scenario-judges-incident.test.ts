@@ -66,7 +66,7 @@ const ABSOLUTE = `
       query: '${errorRatio('canary')}'
       max: 0.02
       critical: true
-  guard: { interval: 30s, consecutive: 2 }
+  guard: { interval: 1m, consecutive: 2 }
 ${PHASES}`;
 
 const RELATIVE = `
@@ -79,7 +79,7 @@ const RELATIVE = `
       slack: 0.005
       max: 0.5
       critical: true
-  guard: { interval: 30s, consecutive: 2, window: 5m }
+  guard: { interval: 1m, consecutive: 2, window: 5m }
 ${PHASES}`;
 
 const COMPLETES = ['lifecycle:start@canary', 'checkpoint:continue@canary', 'checkpoint:advance@canary', 'checkpoint:complete@ramp'];
@@ -113,7 +113,7 @@ describe('a fixed absolute threshold', () => {
     const rb = sim.records[2]!;
     const at = Date.parse(rb.at);
     expect(at).toBeGreaterThan(INCIDENT.from);
-    expect(at).toBeLessThanOrEqual(INCIDENT.from + 2 * 30_000);
+    expect(at).toBeLessThanOrEqual(INCIDENT.from + 2 * MIN);
     const m = metric(rb, 'error-rate');
     expect(m).toMatchObject({ verdict: 'fail', max: 0.02 });
     expect(m.value!).toBeCloseTo(ratioOf(ledger, 'canary', at, MIN), 12);

@@ -2,7 +2,8 @@
  * The RolloutHost both modes run, on a virtual clock with an in-memory journal and the
  * simulated router: a plan changed while no controller ran is announced, then plan-updated, with
  * the replayed split in /metrics; a host stopped while a journal is replayed takes no rollout;
- * the drift check runs at the interval it is given and is off by default in virtual time.
+ * the drift check runs at the interval it is given and is off by default in virtual time; the
+ * guard's evaluations reach /metrics (a sequential metric's e-value between checkpoints).
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.js';
@@ -14,6 +15,10 @@ import { ControllerMetrics } from '../../src/observe/metrics.js';
 import { SimulatedRouter } from '../../src/routers/simulated.js';
 import { silentLogger } from '../../src/support/log.js';
 import { demoPlan, MIN, T0 } from '../helpers/engine.js';
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from '../../src/plan/duration.js';
+import { planHash, type LoadedPlan } from '../../src/plan/load.js';
+import { planSchema } from '../../src/plan/schema.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
 
 const ID = 'default/demo';
@@ -27,7 +32,10 @@ const plan = (max: number) =>
     - { name: full, weight: 100, checkpoints: [1h] }
 `);
 
-function host(journal: Journal, opts: { from?: number; router?: SimulatedRouter; driftCheckMs?: number; metrics?: ControllerMetrics; events?: string[] } = {}) {
+function host(
+  journal: Journal,
+  opts: { from?: number; router?: SimulatedRouter; driftCheckMs?: number; metrics?: ControllerMetrics; events?: string[]; provider?: ScriptedProvider } = {},
+) {
   const clock = new VirtualClock(opts.from ?? T0);
   const router = opts.router ?? new SimulatedRouter();
   const metrics = opts.metrics ?? new ControllerMetrics({ defaultMetrics: false });
@@ -37,7 +45,7 @@ function host(journal: Journal, opts: { from?: number; router?: SimulatedRouter;
     journal,
     metrics,
     routerFor: () => router,
-    providerFor: () => new ScriptedProvider(() => 0.001),
+    providerFor: () => opts.provider ?? new ScriptedProvider(() => 0.001),
     ...(opts.driftCheckMs ? { driftCheckMs: opts.driftCheckMs } : {}),
     onDecision: (id, r, _s, meta) => opts.events?.push(`${meta} ${id} #${r.seq} ${r.decision}`),
   });
@@ -125,5 +133,48 @@ describe('RolloutHost', () => {
     await h.runUntil(T0 + 30 * MIN);
     expect(await router.read()).toEqual({ weight: 0, mirror: 0 });
     expect(marks(await journal.read(ID))).toHaveLength(1);
+  });
+
+  it("the guard's evaluations move a sequential metric's e-value on /metrics between checkpoints (no decision needed)", async () => {
+    // The schema alone (the plan checks of counts metrics are another part of this step).
+    const raw: unknown = parseYaml(`
+apiVersion: rollgate.dev/v1alpha1
+kind: RolloutPlan
+metadata: { name: demo }
+spec:
+  revision: r1
+  traffic: { router: file, file: { path: /tmp/unused.json } }
+  metrics:
+    - name: errors
+      counts: { canary: { bad: 'canary_bad[{{window}}]', total: 'canary_total[{{window}}]' }, baseline: { bad: 'stable_bad[{{window}}]', total: 'stable_total[{{window}}]' } }
+      test: sequential
+      critical: true
+  guard: { interval: 1m }
+  phases:
+    - { name: canary, weight: 10, checkpoints: [1h] }
+    - { name: full, weight: 100, checkpoints: [1h] }
+`);
+    const counts: LoadedPlan = { plan: planSchema.parse(raw), file: 'test.yaml', hash: planHash(raw), document: 0 };
+    // 10 canary and 90 stable requests per second, failing at 1.2% and 1%: evidence builds up slowly.
+    const provider = new ScriptedProvider((query) => {
+      const [, name, window] = /^(\w+)\[(\w+)\]$/.exec(query)!;
+      const seconds = parseDuration(window!)! / 1000;
+      return { canary_total: 10 * seconds, canary_bad: 0.12 * seconds, stable_total: 90 * seconds, stable_bad: 0.9 * seconds }[name!]!;
+    });
+    const journal = new MemoryJournal();
+    const { host: h, metrics } = host(journal, { provider });
+    await h.manage(counts, 'file-a');
+    const E = /^rollgate_metric_e_value\{rollout="default\/demo",metric="errors"\} (\S+)$/m;
+    const seen: number[] = [];
+    for (const minutes of [5, 10, 20]) {
+      await h.runUntil(T0 + minutes * MIN);
+      seen.push(Number(E.exec(await metrics.metrics())![1]));
+    }
+    h.stop();
+    await h.drain();
+    expect(decisions(await journal.read(ID))).toEqual(['start']);
+    expect(new Set(seen).size).toBe(3);
+    expect(seen.every((e) => e > 0 && e < 100)).toBe(true);
+    expect(await metrics.metrics()).toContain('rollgate_metric_e_value_threshold{rollout="default/demo",metric="errors"} 100');
   });
 });

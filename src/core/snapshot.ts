@@ -43,6 +43,8 @@ export const rolloutStateSchema = z.object({
   weight: z.number(),
   mirror: z.number(),
   splitSeq: z.number().int().nonnegative(),
+  /** Absent in snapshots written before it existed: replay gives it its initial value. */
+  splitAppliedAt: nullableNumber.optional(),
   applied: z
     .object({
       seq: z.number().int(),

@@ -47,6 +47,12 @@ export interface RolloutState {
   mirror: number;
   /** Seq of the latest record that changed the split. */
   splitSeq: number;
+  /**
+   * When a router first confirmed that split (null until then): the start of the live split's
+   * evidence, e.g. the counts window of a sequential metric the guard watches while the
+   * rollout waits to begin the next phase.
+   */
+  splitAppliedAt: number | null;
   /** The latest split a router confirmed. */
   applied: { seq: number; weight: number; mirror: number; at: number; effective?: { weight: number; mirror: number } } | null;
   /** Status to return to on resume. */
@@ -85,6 +91,7 @@ export function initialState(rollout: string): RolloutState {
     weight: 0,
     mirror: 0,
     splitSeq: 0,
+    splitAppliedAt: null,
     applied: null,
     pausedFrom: null,
     rollbackNextAt: null,
@@ -118,6 +125,7 @@ function applyMark(state: RolloutState, m: AppliedMark): RolloutState {
   // does not move it).
   const first = (state.applied?.seq ?? 0) < state.phaseStartSeq;
   if (first && m.applied === state.phaseStartSeq && state.phaseStartedAt !== null) s.phaseStartedAt = at;
+  if ((state.applied?.seq ?? 0) < state.splitSeq && m.applied >= state.splitSeq) s.splitAppliedAt = at;
   return clearStrikes(s);
 }
 
@@ -152,7 +160,10 @@ export function applyRecord(state: RolloutState, r: DecisionRecord): RolloutStat
     mirror: r.mirror.to,
     last: r,
   };
-  if (r.weight.to !== r.weight.from || r.mirror.to !== r.mirror.from) s.splitSeq = r.seq;
+  if (r.weight.to !== r.weight.from || r.mirror.to !== r.mirror.from) {
+    s.splitSeq = r.seq;
+    s.splitAppliedAt = null;
+  }
 
   switch (r.decision) {
     case 'start':

@@ -129,8 +129,9 @@ export function checkpointSpan(plan: Plan, s: RolloutState, c: PendingCheckpoint
 export function guardSpan(plan: Plan, s: RolloutState, now: number): QuerySpan {
   const live = s.status === 'waiting' || s.phaseStartedAt === null ? Math.max(0, s.phaseIndex - 1) : s.phaseIndex;
   const phase = plan.spec.phases[live] ?? plan.spec.phases[0]!;
-  // The phase's start is known while it is the live one and its split is in effect.
-  const splitAppliedAt = live === s.phaseIndex && splitConfirmed(s) ? s.phaseStartedAt : null;
+  // The live phase's own start while it is the one judged; while the rollout waits to begin
+  // the next phase, the moment the live split was first confirmed (the previous phase's split).
+  const splitAppliedAt = !splitConfirmed(s) ? null : live === s.phaseIndex ? s.phaseStartedAt : s.splitAppliedAt;
   return { phase, metrics: guardMetrics(plan), scope: { phase: phase.name, weight: s.weight }, at: now, windowMs: guardWindow(plan), splitAppliedAt };
 }
 

@@ -359,6 +359,23 @@ describe('sequential test (counts)', () => {
     expect(p.calls[0]!.query).toBe('canary_bad[1s]');
   });
 
+  it('while the rollout waits to begin the next phase, the guard counts over the live split since it was applied', async () => {
+    const phases = `
+    - { name: canary, weight: 10, checkpoints: [10m] }
+    - { name: full, weight: 100, approval: true, checkpoints: [1h] }`;
+    const ctx = planOf(`    - { name: errors, ${COUNTS}, test: sequential, critical: true }`, '{ interval: 5s, consecutive: 3 }', '', phases);
+    const state = applied(decide(ctx, initialState('default/demo'), T0, (b) => decideStart(b)).state, T0 + 7_000);
+    const due = dueDecision(ctx.plan, state, T0);
+    if (due?.what !== 'checkpoint') throw new Error('no checkpoint due');
+    const passing = await judgeWith(ctx, countsProvider({ canaryRps: 10, stableRps: 90, canaryRate: 0.01, stableRate: 0.01 }), firstCheckpoint(ctx, state));
+    const waiting = decide(ctx, state, due.at, (b) => decideCheckpoint(b, due.checkpoint, passing)).state;
+    expect(waiting).toMatchObject({ status: 'waiting', waitingFor: 'approval', phaseStartedAt: null, weight: 10 });
+    const p = provider({ canary_bad: 1, canary_total: 500, stable_bad: 10, stable_total: 5000 });
+    const e = judgeSamples(ctx.plan, ctx.plan.spec.phases[0]!, await fetchSamples(p, ctx.plan, guardSpan(ctx.plan, waiting, T0 + 7_000 + 15 * MIN)), 'guard');
+    expect(p.calls[0]).toEqual({ query: 'canary_bad[15m]', at: T0 + 7_000 + 15 * MIN });
+    expect(e.metrics[0]!.verdict).not.toBe('nodata');
+  });
+
   it("before the phase's split is applied it is nodata, and nothing is asked", async () => {
     const ctx = ctxWith();
     const decidedOnly = decide(ctx, initialState('default/demo'), T0, (b) => decideStart(b)).state;

@@ -6,7 +6,9 @@ import { error, warning, type PathSegment, type PlanIssue } from './diagnostic.j
 import { formatDuration, isoTime as isoMs } from './duration.js';
 import { checkPhases } from './checks-phases.js';
 import { checkQueries } from './check-queries.js';
+import { checkJudges, guardJudges, judgeOf, testThresholds } from './checks-judges.js';
 import { checkLimits } from './limits.js';
+import { metricQueryFields } from './query-fields.js';
 import { BUILTIN_TEMPLATE_NAMES, templateRefs } from './template.js';
 import { metricThresholds, THRESHOLD_FIELDS } from './thresholds.js';
 import type { Plan, Thresholds } from './schema.js';
@@ -20,7 +22,11 @@ export interface CheckOptions {
   routers?: readonly RouterDescriptor[];
 }
 
-export type PlanCheck = (plan: Plan, opts: CheckOptions) => PlanIssue[];
+/**
+ * A check of a schema-valid plan; `written` is the document as written (after `${NAME}`
+ * expansion), for what the schema's transforms lose (a tolerance written as `20`, not `20%`).
+ */
+export type PlanCheck = (plan: Plan, opts: CheckOptions, written: unknown) => PlanIssue[];
 
 const isoTime = (ms: number): string => isoMs(ms).replace('.000Z', 'Z');
 const SPEC: PathSegment[] = ['spec'];
@@ -41,14 +47,21 @@ function duplicates(names: string[], list: 'metrics' | 'phases', what: string): 
 
 export const uniquePhaseNames: PlanCheck = (plan) => duplicates(plan.spec.phases.map((p) => p.name), 'phases', 'phase');
 
+const SOURCES = ['query', 'alerts', 'counts'] as const;
+
+/** A metric has exactly one source: query, alerts or counts (a test says what it misses itself). */
 export const metricSource: PlanCheck = (plan) =>
   plan.spec.metrics.flatMap((m, i) => {
     const path = [...SPEC, 'metrics', i];
-    if (m.query !== undefined && m.alerts !== undefined) {
-      return [error([...path, 'alerts'], 'expected exactly one of query or alerts, found both')];
+    const found = SOURCES.filter((f) => m[f] !== undefined);
+    if (found.length > 1) {
+      const uses = m.counts !== undefined ? ': a counts metric is judged by the sequential test on its bad and total queries' : '';
+      // Beside counts, the other source is the one without meaning: point at it.
+      const at = m.counts !== undefined ? found.find((f) => f !== 'counts')! : found[1]!;
+      return [error([...path, at], `expected exactly one of query, alerts or counts, found ${found.join(' and ')}${uses}`)];
     }
-    if (m.query === undefined && m.alerts === undefined) {
-      return [error(path, `metric "${m.name}" needs a query or alerts, found neither`)];
+    if (found.length === 0 && m.test === undefined) {
+      return [error(path, `metric "${m.name}" needs a query, alerts or counts, found none`)];
     }
     return [];
   });
@@ -76,8 +89,11 @@ function thresholdIssues(t: Thresholds, at: (f: keyof Thresholds) => PathSegment
 export const metricThresholdsConsistent: PlanCheck = (plan) =>
   plan.spec.metrics.flatMap((m, i) => {
     const path = [...SPEC, 'metrics', i];
+    const judge = judgeOf(m);
+    if (judge === 'sequential' || judge === 'mann-whitney') return []; // their bounds are refused by checkJudges
     const t = metricThresholds(m);
-    if (t.min === undefined && t.max === undefined) {
+    // A relative bound is a pass condition of its own: min and max are optional beside it.
+    if (t.min === undefined && t.max === undefined && judge === 'threshold') {
       return [error(path, `metric "${m.name}" needs min or max (its pass condition), found neither`)];
     }
     return thresholdIssues(t, (f) => [...path, f], '');
@@ -89,6 +105,7 @@ export const phaseThresholdsConsistent: PlanCheck = (plan) =>
       const i = plan.spec.metrics.findIndex((m) => m.name === name);
       const metric = plan.spec.metrics[i];
       if (!metric) return []; // reported by thresholdMetricsExist
+      if (judgeOf(metric) === 'sequential' || judgeOf(metric) === 'mann-whitney') return []; // reported by testThresholds
       const merged: Thresholds = { ...metricThresholds(metric) };
       for (const f of THRESHOLD_FIELDS) if (override[f] !== undefined) merged[f] = override[f];
       const at = (f: keyof Thresholds): PathSegment[] =>
@@ -129,7 +146,9 @@ export const guardMetrics: PlanCheck = (plan) => {
   const known = new Set(metrics.map((m) => m.name));
   const path = [...SPEC, 'guard', 'metrics'];
   const out = unknownNames(guard.metrics, known, path, 'guard metric');
-  const watched = guard.metrics ?? metrics.filter((m) => m.critical).map((m) => m.name);
+  // The guard never runs Mann-Whitney (checks-judges.ts, guardJudges).
+  const watchable = metrics.filter((m) => judgeOf(m) !== 'mann-whitney');
+  const watched = guard.metrics?.filter((n) => watchable.some((m) => m.name === n)) ?? watchable.filter((m) => m.critical).map((m) => m.name);
   if (watched.length === 0) {
     out.push(warning(guard.metrics ? path : [...SPEC, 'guard'], 'the guard watches no metric: mark a metric critical or list guard.metrics'));
   }
@@ -166,11 +185,11 @@ export const templateVariables: PlanCheck = (plan) => {
     .map((v) => error([...SPEC, 'vars', v], `"${v}" is a built-in template name ({{${v}}}); choose another name`, { atKey: true }));
   const knownList = `vars: ${vars.join(', ') || 'none'}; built-ins: ${builtins.join(', ')}`;
   plan.spec.metrics.forEach((m, i) => {
-    for (const field of ['query', 'alerts'] as const) {
-      const text = m[field];
-      if (text === undefined) continue;
+    const fields: Array<{ path: PathSegment[]; name: string; text: string }> = [...metricQueryFields(m)];
+    if (m.alerts !== undefined) fields.push({ path: ['alerts'], name: 'alerts', text: m.alerts });
+    for (const { path: at, name: field, text } of fields) {
       for (const ref of templateRefs(text)) {
-        const path = [...SPEC, 'metrics', i, field];
+        const path = [...SPEC, 'metrics', i, ...at];
         if (!ref.valid) out.push(error(path, `malformed template ${ref.raw} in ${field}: expected {{name}}`, { needle: ref.raw }));
         else if (!known.has(ref.name)) out.push(error(path, `unknown template variable {{${ref.name}}} in ${field} (${knownList})`, { needle: ref.raw }));
       }
@@ -261,11 +280,17 @@ export const PLAN_CHECKS: readonly PlanCheck[] = [
   prometheusAddress,
   checkPhases,
   checkQueries,
+  checkJudges,
+  testThresholds,
+  guardJudges,
 ];
 
-/** Every cross-field problem of a schema-valid plan; only its limits when it exceeds them. */
-export function checkPlan(plan: Plan, opts: CheckOptions = {}): PlanIssue[] {
+/**
+ * Every cross-field problem of a schema-valid plan; only its limits when it exceeds them.
+ * `written`: the document the plan was parsed from (default: the plan itself).
+ */
+export function checkPlan(plan: Plan, opts: CheckOptions = {}, written: unknown = plan): PlanIssue[] {
   const limits = checkLimits(plan);
   if (limits.length > 0) return limits;
-  return PLAN_CHECKS.flatMap((check) => check(plan, opts));
+  return PLAN_CHECKS.flatMap((check) => check(plan, opts, written));
 }

@@ -26,6 +26,12 @@ export const PLAN_LIMITS = {
   checkpointsPerPlan: 20_000,
   /** Checkpoint offsets, `until` and `settle`. */
   maxOffsetMs: 10 * 365 * 86_400_000,
+  /**
+   * Points per side of a Mann-Whitney judgement (one checkpoint window at `step`): Prometheus'
+   * own limit for a range query, and it bounds the Hodges-Lehmann estimate's pairwise
+   * differences (checked in checks-judges.ts, where the windows are known).
+   */
+  rangePointsPerSide: 11_000,
 } as const;
 
 const MIB = 1024 * 1024;

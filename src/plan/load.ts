@@ -61,7 +61,7 @@ function validate(data: unknown, unresolved: Set<string>, opts: LoadOptions): { 
   // A plan naming a router of another list has that list's traffic block: typed as Plan all the same.
   const schema = opts.routers ? (planSchemaFor(opts.routers) as unknown as typeof planSchema) : planSchema;
   const parsed = schema.safeParse(data);
-  if (parsed.success) return { plan: parsed.data, issues: checkPlan(parsed.data, opts) };
+  if (parsed.success) return { plan: parsed.data, issues: checkPlan(parsed.data, opts, data) };
   const issues = zodIssuesToPlanIssues(schema, parsed.error.issues, data);
   const tainted = (i: PlanIssue) => unresolved.has(JSON.stringify(i.path));
   if (unresolved.size === 0 || !issues.every(tainted)) return { issues: issues.filter((i) => !tainted(i)) };
@@ -77,7 +77,7 @@ function validate(data: unknown, unresolved: Set<string>, opts: LoadOptions): { 
   // Checks must not complain about the values taken out (e.g. "no prometheus.address").
   const removed = issues.map((i) => i.path);
   const about = (i: PlanIssue) => removed.some((r) => i.path.length <= r.length && i.path.every((seg, k) => seg === r[k]));
-  return { plan: retry.data, issues: checkPlan(retry.data, opts).filter((i) => !about(i)) };
+  return { plan: retry.data, issues: checkPlan(retry.data, opts, copy).filter((i) => !about(i)) };
 }
 
 interface StructureProblem {

@@ -97,7 +97,13 @@ const TOLERANCE_TEXT = /^(\d+(?:\.\d+)?)%$/;
 
 /** A relative tolerance: `20%` or the fraction `0.2`, as the fraction. */
 export const tolerance = z
-  .union([z.number().min(0), z.string().regex(TOLERANCE_TEXT)], { error: 'expected a tolerance such as 20% or 0.2' })
+  .union(
+    [
+      z.number().min(0, { error: 'expected a tolerance of 0 or more, such as 20% or 0.2' }),
+      z.string().regex(TOLERANCE_TEXT, { error: 'expected a tolerance such as 20% (a percentage, written with %) or the fraction 0.2' }),
+    ],
+    { error: 'expected a tolerance such as 20% or 0.2' },
+  )
   .transform((t) => (typeof t === 'number' ? t : Number(TOLERANCE_TEXT.exec(t)![1]) / 100));
 
 /** A probability strictly between 0 and 1 (`alpha`, `confidence`). */

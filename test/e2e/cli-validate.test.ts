@@ -64,7 +64,7 @@ const INVALID: Array<[string, Array<[string, string]>, string, string]> = [
   ['unknown-template-var', [['{{ app }}', '{{ ap }}']], '24:64: spec.metrics[1].query', 'unknown template variable {{ap}}'],
   ['duplicate-metric', [['name: latency', 'name: error-rate']], '23:13: spec.metrics[1].name', 'duplicate metric name "error-rate"'],
   ['duplicate-phase', [['name: full', 'name: canary']], '38:13: spec.phases[1].name', 'duplicate phase name "canary"'],
-  ['no-query', [['      query: histogram_quantile(0.99, rate(latency_bucket{app="{{ app }}"}[{{window}}]))\n', '']], '23:7: spec.metrics[1]', 'needs a query or alerts'],
+  ['no-query', [['      query: histogram_quantile(0.99, rate(latency_bucket{app="{{ app }}"}[{{window}}]))\n', '']], '23:7: spec.metrics[1]', 'needs a query, alerts or counts'],
   ['no-threshold', [['      max: 0.5\n', '']], '23:7: spec.metrics[1]', 'needs min or max'],
   ['min-above-max', [['      max: 0.5\n', '      max: 0.5\n      min: 0.9\n']], '25:12: spec.metrics[1].max', 'min (0.9) must not exceed max (0.5)'],
   ['rollback-above-below-max', [['rollbackAbove: 0.05', 'rollbackAbove: 0.001']], '21:22: spec.metrics[0].rollbackAbove', 'must be >= max'],

@@ -28,7 +28,7 @@ describe('cross-field checks', () => {
   const cases: Array<[string, Array<[string, string]>, string, 'error' | 'warning', string]> = [
     ['duplicate metric', [['name: latency', 'name: error-rate']], 'spec.metrics[1].name', 'error', 'duplicate metric name "error-rate"'],
     ['duplicate phase', [['name: full', 'name: canary']], 'spec.phases[1].name', 'error', 'duplicate phase name "canary"'],
-    ['query and alerts', [['      max: 0.5\n', "      max: 0.5\n      alerts: 'a=\"b\"'\n"]], 'spec.metrics[1].alerts', 'error', 'exactly one of query or alerts, found both'],
+    ['query and alerts', [['      max: 0.5\n', "      max: 0.5\n      alerts: 'a=\"b\"'\n"]], 'spec.metrics[1].alerts', 'error', 'exactly one of query, alerts or counts, found query and alerts'],
     ['alerts implies max 0', [['  guard:\n', `${ALERTS_METRIC}  guard:\n`]], '', 'error', ''],
     ['alerts with an explicit max', [['  guard:\n', `${ALERTS_METRIC}      max: 2\n  guard:\n`]], '', 'error', ''],
     ['rollbackBelow above min', [['      max: 0.5\n', '      min: 0.5\n      rollbackBelow: 0.6\n']], 'spec.metrics[1].rollbackBelow', 'error', 'rollbackBelow (0.6) must be <= min (0.5)'],

@@ -29,6 +29,7 @@ const examplePlans = [
   ...readdirSync(SHARED_EXAMPLES).filter((f) => f.endsWith('.yaml')).map((f) => path.join(SHARED_EXAMPLES, f)),
   path.join(ROOT, 'deploy/examples/rolloutplan.yaml'),
   path.join(ROOT, 'test/fixtures/plans/valid.yaml'),
+  ...readdirSync(path.join(ROOT, 'test/fixtures/plans')).filter((f) => f.startsWith('judge')).map((f) => path.join(ROOT, 'test/fixtures/plans', f)),
 ].flatMap((file) => documents(file).map((doc, i) => ({ name: `${path.relative(path.dirname(ROOT), file)}#${i}`, doc })));
 
 /** A valid plan, deep-copied, for mutating into invalid ones. */
@@ -155,6 +156,28 @@ describe('the generated schema is structural', () => {
 
 describe('the CRD schema accepts every example plan', () => {
   it('there are examples', () => expect(examplePlans.length).toBeGreaterThanOrEqual(6));
+
+  it('a plan using all four judges (threshold with a floor, relative, sequential, mann-whitney) is among them', () => {
+    const all = examplePlans.find((e) => e.name.endsWith('judges-all.yaml#0'));
+    const metrics = (all?.doc.spec as { metrics: Record<string, unknown>[] }).metrics;
+    expect(metrics.map((m) => [m.samples !== undefined, m.baseline !== undefined, m.counts !== undefined, m.test ?? null])).toEqual([
+      [true, false, false, null],
+      [false, true, false, null],
+      [false, false, true, 'sequential'],
+      [false, true, false, 'mann-whitney'],
+    ]);
+    expect(validateOpenApi(all!.doc, schema)).toEqual([]);
+  });
+
+  it('the judges\' fields are typed: a counts query that is not a string, an unknown test, a confidence of 1', () => {
+    const plan = base();
+    plan.spec.metrics[0] = { name: 'e', counts: { canary: { bad: 1, total: 'b' }, baseline: { bad: 'c', total: 'd' } }, test: 'bayesian', confidence: 1 };
+    const problems = validateOpenApi(plan, schema);
+    expect(problems).toContain('.spec.metrics[0].counts.canary.bad: must be a string');
+    expect(problems.some((p) => p.startsWith('.spec.metrics[0].test: must be one of sequential, mann-whitney'))).toBe(true);
+    expect(problems).toContain('.spec.metrics[0].confidence: above the maximum 1');
+    expect(planSchema.safeParse(plan).success).toBe(false);
+  });
 
   it.each(examplePlans)('$name', ({ doc }) => {
     expect(planSchema.safeParse(doc).error).toBeUndefined();

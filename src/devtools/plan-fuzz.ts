@@ -5,10 +5,12 @@
  * (test/harness/plan-fuzz.test.ts, 1,000 plans).
  *
  * Inputs (fast-check recipes, so a seed reproduces a run): the shared examples and the test
- * fixture mutated field by field (deleted fields, wrong types, huge numbers, unicode, deep
- * nesting, anchors and aliases, unresolved aliases) and byte by byte; arbitrary YAML; binary
- * garbage; alias bombs ("billion laughs"); flow and block nesting bombs; 20 MB files; and
- * `{every, until}` checkpoint bombs.
+ * fixtures (the judges' too) mutated field by field (deleted fields, wrong types, huge numbers,
+ * unicode, deep nesting, anchors and aliases, unresolved aliases) and byte by byte; arbitrary
+ * YAML; binary garbage; alias bombs ("billion laughs"); flow and block nesting bombs; 20 MB
+ * files; `{every, until}` checkpoint bombs; and metrics made of any combination of the judges'
+ * fields (analysis.md), valid and invalid values alike, added to a seed plan whose first phase
+ * may have thousands of short checkpoints (Mann-Whitney's windows are checked one by one).
  *
  * Violations: an exception out of validateFiles (a crash); a process warning; a run over
  * 10 s; an output line that is neither a diagnostic (`FILE:LINE:COL: path: message`, or
@@ -42,6 +44,8 @@ export interface FuzzReport {
   violations: string[];
   slowest: { ms: number; kind: string; trial: number };
   byKind: Record<string, number>;
+  /** Trials of each kind that validated (exit 0): the generators make valid plans too. */
+  validByKind: Record<string, number>;
   seed: number;
 }
 
@@ -65,7 +69,8 @@ type Recipe =
   | { kind: 'flow-nesting'; depth: number }
   | { kind: 'block-nesting'; depth: number }
   | { kind: 'huge'; megabytes: number }
-  | { kind: 'checkpoint-bomb'; seed: number; every: string; until: string };
+  | { kind: 'checkpoint-bomb'; seed: number; every: string; until: string }
+  | { kind: 'judge-metric'; seed: number; metric: Record<string, unknown>; checkpoints: unknown };
 
 const value = fc.oneof(
   fc.integer(),
@@ -74,12 +79,59 @@ const value = fc.oneof(
   fc.string({ maxLength: 30 }),
   fc.string({ unit: 'binary', maxLength: 30 }),
   fc.constantFrom('15m', '0s', '1ms', '10y', '99999999999999999999y', '2025-11-02T16:15:00Z', '', '${UNSET_X}', '{{window}}', '{{ nope }}', 'sum(', '"} or vector(1) or {x="', '`', '\u0000', 'NaN'),
+  fc.constantFrom('20%', '20 %', '1e999%', '-5%', 'sequential', 'mann-whitney', 'proof', 'no-regression', 'higher', 'lower', 0.01, 0.98, 11_001, 1e-300),
   fc.boolean(),
   fc.constant(null),
   fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 5 })), { maxLength: 4 }),
   fc.dictionary(fc.string({ maxLength: 8 }), fc.integer(), { maxKeys: 3 }),
   fc.record({ every: fc.constantFrom('1s', '1ms', '0s', '1h'), until: fc.constantFrom('10y', '1h', '1ms', '52w') }),
 );
+
+/** A PromQL template of the judges' kind, or one that is wrong in some way. */
+const judgeQuery = fc.constantFrom(
+  'sum(increase(http_requests_total{track="canary"}[{{window}}]))',
+  'sum(rate(http_requests_total{track="stable",code=~"5.."}[{{window}}])) / sum(rate(http_requests_total{track="stable"}[{{window}}]))',
+  'histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))',
+  'sum(increase(errors_total[1h]))',
+  'sum(',
+  '{{ nope }}',
+  '',
+  42,
+);
+const counts = fc.oneof(
+  fc.record({ canary: fc.record({ bad: judgeQuery, total: judgeQuery }), baseline: fc.record({ bad: judgeQuery, total: judgeQuery }) }),
+  fc.record({ canary: fc.record({ bad: judgeQuery }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+  fc.constantFrom('sum(x)', null, [], 0),
+);
+const probability = fc.constantFrom(0.01, 0.98, 0, 1, -0.5, 2, 1e-300, 'x');
+
+/** A metric with any combination of the judges' fields (plus a few of the others), valid or not. */
+const judgeMetric: fc.Arbitrary<Record<string, unknown>> = fc.record(
+  {
+    name: fc.constantFrom('judged', 'error-rate', 'latency', 'bad name'),
+    query: judgeQuery,
+    alerts: fc.constantFrom('severity="critical"', ''),
+    baseline: judgeQuery,
+    samples: judgeQuery,
+    minSamples: fc.constantFrom(0, 20, 1000, 11_001, -1, 1e308, 0.5, 'many'),
+    counts,
+    test: fc.constantFrom('sequential', 'mann-whitney', 'bayesian', null),
+    alpha: probability,
+    require: fc.constantFrom('no-regression', 'proof', 'maybe'),
+    confidence: probability,
+    step: fc.constantFrom('30s', '1s', '500ms', '1ms', '10y', '0s', 'fast', 30),
+    worse: fc.constantFrom('higher', 'lower', 'sideways'),
+    tolerance: fc.constantFrom('20%', '0%', '150%', 0.2, 20, 0, -1, '20', '20 %', '1e999%', 'x%'),
+    slack: fc.constantFrom(0, 0.005, -1, 1e308, 'little'),
+    min: fc.constantFrom(0, 1, -1e308),
+    max: fc.constantFrom(0, 0.5, 1e308),
+    rollbackAbove: fc.constantFrom(0.6, 1),
+    critical: fc.boolean(),
+  },
+  { requiredKeys: ['name'] },
+);
+/** The first phase's checkpoints beside a judged metric: Mann-Whitney's windows are checked one by one. */
+const judgeCheckpoints = fc.constantFrom(undefined, ['15m', '30m', '1h'], { every: '1s', until: '2h' }, { every: '1ms', until: '10s' }, { every: '1m', until: '10y' }, ['1s', '4h']);
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
@@ -108,6 +160,7 @@ function recipe(seeds: number, heavyWeight: number): fc.Arbitrary<Recipe> {
       weight: 40,
       arbitrary: fc.record({ kind: fc.constant('checkpoint-bomb' as const), seed, every: fc.constantFrom('1ms', '1s', '1m'), until: fc.constantFrom('10y', '3650d', '1000000h', '9999999999999999999999s') }),
     },
+    { weight: 200, arbitrary: fc.record({ kind: fc.constant('judge-metric' as const), seed, metric: judgeMetric, checkpoints: judgeCheckpoints }) },
   );
 }
 
@@ -186,6 +239,16 @@ function laughs(levels: number): string {
   return text;
 }
 
+/** `text` (a seed plan) with `metric` added to its metrics, guarded, and its first phase's checkpoints replaced. */
+function withJudgeMetric(text: string, metric: Record<string, unknown>, checkpoints: unknown): string {
+  const data = parse(text) as { spec?: { metrics?: unknown[]; guard?: Record<string, unknown>; phases?: Array<Record<string, unknown>> } };
+  const spec = data.spec!;
+  spec.metrics = [...(spec.metrics ?? []), metric];
+  if (metric.critical === false) spec.guard = { ...spec.guard, metrics: [metric.name] };
+  if (checkpoints !== undefined && spec.phases?.[0]) spec.phases[0].checkpoints = checkpoints;
+  return stringify(data);
+}
+
 /** The text (or bytes) of one recipe. */
 export function render(r: Recipe, seedTexts: string[]): string | Uint8Array {
   switch (r.kind) {
@@ -208,6 +271,8 @@ export function render(r: Recipe, seedTexts: string[]): string | Uint8Array {
       return `${seedTexts[0]}x-pad: "${'x'.repeat(r.megabytes * 1024 * 1024)}"\n`;
     case 'checkpoint-bomb':
       return seedTexts[r.seed]!.replace(/checkpoints:.*\n/, `checkpoints: [{every: ${r.every}, until: ${r.until}}]\n`);
+    case 'judge-metric':
+      return withJudgeMetric(seedTexts[r.seed]!, r.metric, r.checkpoints);
   }
 }
 
@@ -223,7 +288,7 @@ export async function fuzzPlans(opts: FuzzOptions): Promise<FuzzReport> {
   const seedTexts = opts.seeds.map((f) => readFileSync(f, 'utf8'));
   const recipes = fc.sample(recipe(seedTexts.length, opts.heavyWeight ?? 1), { numRuns: opts.trials, seed: opts.seed });
   const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-fuzz-'));
-  const report: FuzzReport = { trials: 0, cliTrials: 0, violations: [], slowest: { ms: 0, kind: '', trial: -1 }, byKind: {}, seed: opts.seed };
+  const report: FuzzReport = { trials: 0, cliTrials: 0, violations: [], slowest: { ms: 0, kind: '', trial: -1 }, byKind: {}, validByKind: {}, seed: opts.seed };
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
   process.on('warning', onWarning);
@@ -244,6 +309,7 @@ export async function fuzzPlans(opts: FuzzOptions): Promise<FuzzReport> {
       try {
         const code = await validateFiles([file], {}, (l) => lines.push(l));
         if (code !== 0 && code !== 1) violation(`exit status ${code}`);
+        if (code === 0) report.validByKind[r.kind] = (report.validByKind[r.kind] ?? 0) + 1;
       } catch (err) {
         violation(`crash: ${(err as Error).stack ?? String(err)}`);
       }
@@ -270,9 +336,11 @@ export async function fuzzPlans(opts: FuzzOptions): Promise<FuzzReport> {
   return report;
 }
 
-/** The plan files the fuzzer mutates: the shared examples and the test fixture. */
+/** The plan files the fuzzer mutates: the shared examples and the test fixtures (valid.yaml, the judges'). */
 export function seedFiles(root: string): string[] {
   const examples = path.resolve(root, '../shared/examples');
   const shared = readdirSync(examples).filter((f) => f.endsWith('.yaml')).map((f) => path.join(examples, f));
-  return [...shared.sort(), path.join(root, 'test/fixtures/plans/valid.yaml')];
+  const fixtures = path.join(root, 'test/fixtures/plans');
+  const judges = readdirSync(fixtures).filter((f) => f.startsWith('judge')).map((f) => path.join(fixtures, f));
+  return [...shared.sort(), path.join(fixtures, 'valid.yaml'), ...judges.sort()];
 }

@@ -1,6 +1,6 @@
 /**
  * Plan fuzzing, CI variant: 1,000 generated and mutated plans (fewer of the heavy 20 MB and
- * nesting cases than the full run) through `validateFiles`, 4 of them through the built CLI:
+ * nesting cases than the full run; metrics of the judges' fields among them) through `validateFiles`, 4 of them through the built CLI:
  * no crash, no process warning, none over 10 s, every output line positioned. The full run
  * (10,000 plans) is `npm run harness:fuzz`; figures in docs/reliability.md.
  */
@@ -32,5 +32,10 @@ describe('plan fuzzing (CI variant)', () => {
     expect(report.violations).toEqual([]);
     expect(report.trials).toBe(1000);
     expect(report.cliTrials).toBe(4);
+    // Metrics of the judges' fields: many trials, some valid, most not.
+    const judged = report.byKind['judge-metric'] ?? 0;
+    expect(judged).toBeGreaterThan(100);
+    expect(report.validByKind['judge-metric'] ?? 0).toBeGreaterThan(0);
+    expect(report.validByKind['judge-metric'] ?? 0).toBeLessThan(judged);
   }, 240_000);
 });

@@ -1,9 +1,11 @@
 /**
- * `rollgate validate --prometheus URL`: each metric's query, rendered as the controller
- * would render it for the first phase that judges it, is run once at now against URL (with
- * the plan's own credentials and timeout). A query Prometheus refuses, an unreachable
- * Prometheus and a query that returns several series are errors; an empty result, NaN or
- * an infinity is a warning (there may be no traffic yet, but a checkpoint would be nodata).
+ * `rollgate validate --prometheus URL`: every query of each metric (`query` or the one
+ * `alerts` stands for, and the judges' `baseline`, `samples` and four `counts` queries),
+ * rendered as the controller would render it for the first phase that judges the metric, is
+ * run once at now against URL (with the plan's own credentials and timeout) and reported at
+ * its own field. A query Prometheus refuses, an unreachable Prometheus and a query that
+ * returns several series are errors; an empty result, NaN or an infinity is a warning (there
+ * may be no traffic yet, but a checkpoint would be nodata).
  */
 import { guardWindow, phaseMetrics, renderQuery } from '../engine/judge.js';
 import { PrometheusError, PrometheusProvider, providerOptionsFromPlan } from '../metrics/prometheus.js';
@@ -13,9 +15,12 @@ import type { Diagnostic, Severity } from '../plan/diagnostic.js';
 import { formatPath, type PathSegment } from '../plan/diagnostic.js';
 import { formatWindow } from '../plan/duration.js';
 import { positionInText, type LoadedPlan } from '../plan/load.js';
+import { renderQueryTemplate } from '../plan/queries.js';
+import { metricQueryFields } from '../plan/query-fields.js';
 import type { Metric, Plan } from '../plan/schema.js';
 
 export interface LiveQueryResult {
+  /** The metric's name, and the field when it is not the metric's own query: `p99.baseline`. */
   metric: string;
   query: string;
   /** The value at now, when the query yielded one number. */
@@ -46,15 +51,32 @@ export function sampleProblem(sample: Sample): { severity: Severity; message: st
   return { severity: 'warning', message: `no usable value at now (${sample.reason}): a checkpoint judged now would be nodata` };
 }
 
-/** Runs every metric's query of `loaded` once at `now` against `url`. */
+/** One query to run: the metric's field, its path and the rendered text. */
+interface LiveQuery {
+  label: string;
+  path: PathSegment[];
+  query: string;
+}
+
+function liveQueries(plan: Plan, metric: Metric, index: number, windowMs: number): LiveQuery[] {
+  const scope = scopeOf(plan, metric);
+  const at = (...rest: PathSegment[]) => ['spec', 'metrics', index, ...rest];
+  if (metric.alerts !== undefined) return [{ label: metric.name, path: at('alerts'), query: renderQuery(plan, metric, scope, windowMs) }];
+  return metricQueryFields(metric).map((f) => ({
+    label: f.name === 'query' ? metric.name : `${metric.name}.${f.name}`,
+    path: at(...f.path),
+    query: renderQueryTemplate(plan, f.text, scope, windowMs).text,
+  }));
+}
+
+/** Runs every query of every metric of `loaded` once at `now` against `url`. */
 export async function runQueriesOnce(loaded: LoadedPlan, text: string, url: string, now: number): Promise<LiveQueryResult[]> {
   const plan = loaded.plan;
   const provider = new PrometheusProvider(providerOptionsFromPlan(plan.spec.prometheus, { log: silentLogger(), address: url, retries: 1 }));
   const windowMs = guardWindow(plan);
+  const queries = plan.spec.metrics.flatMap((metric, index) => liveQueries(plan, metric, index, windowMs));
   return Promise.all(
-    plan.spec.metrics.map(async (metric, index): Promise<LiveQueryResult> => {
-      const query = renderQuery(plan, metric, scopeOf(plan, metric), windowMs);
-      const path: PathSegment[] = ['spec', 'metrics', index, metric.alerts !== undefined ? 'alerts' : 'query'];
+    queries.map(async ({ label, path, query }): Promise<LiveQueryResult> => {
       const at = (severity: Severity, message: string): Diagnostic => ({
         file: loaded.file,
         ...positionInText(text, loaded.document, path),
@@ -68,11 +90,11 @@ export async function runQueriesOnce(loaded: LoadedPlan, text: string, url: stri
       } catch (err) {
         const why = err instanceof PrometheusError ? err.message : String(err);
         const refused = err instanceof PrometheusError && err.kind === 'bad-query';
-        return { metric: metric.name, query, diagnostic: at('error', refused ? `Prometheus refused the query: ${why}` : `cannot run the query: ${why}`) };
+        return { metric: label, query, diagnostic: at('error', refused ? `Prometheus refused the query: ${why}` : `cannot run the query: ${why}`) };
       }
       const problem = sampleProblem(sample);
-      if (!problem) return { metric: metric.name, query, value: sample.value as number };
-      return { metric: metric.name, query, diagnostic: at(problem.severity, problem.message) };
+      if (!problem) return { metric: label, query, value: sample.value as number };
+      return { metric: label, query, diagnostic: at(problem.severity, problem.message) };
     }),
   );
 }

@@ -1,6 +1,6 @@
 /**
- * `rollgate validate --prometheus URL` runs every query once at now against a real
- * Prometheus: a query it refuses, several series and an unreachable address are positioned
+ * `rollgate validate --prometheus URL` runs every query (the judges' baseline, samples and
+ * counts queries too) once at now against a real Prometheus: a query it refuses, several series and an unreachable address are positioned
  * errors (exit 1); an empty result is a warning (exit 0); the values of the others are listed.
  */
 import { spawn } from 'node:child_process';
@@ -84,6 +84,50 @@ describe('rollgate validate --prometheus URL', () => {
     expect(r.stdout).toContain('bad.yaml: invalid: 2 errors, 1 warning');
     expect(r.stdout).toContain('answered at now by');
     expect(r.stdout).toContain('fine = 0');
+    expect(r.code).toBe(1);
+  });
+
+  it("runs the judges' queries too (baseline, samples, counts), each reported at its own field", async () => {
+    const lines = [
+      'apiVersion: rollgate.dev/v1alpha1',
+      'kind: RolloutPlan',
+      'metadata: { name: live-judges }',
+      'spec:',
+      '  revision: "1"',
+      '  traffic: { router: file, file: { path: /tmp/live-judges-split.json } }',
+      '  metrics:',
+      '    - name: rel',
+      "      query: 'sum(vector(0.002))'",
+      "      baseline: 'rate(up)'",
+      '      slack: 0.001',
+      "      samples: 'sum(vector(600))'",
+      '      minSamples: 500',
+      '    - name: errs',
+      '      counts:',
+      '        canary:',
+      "          bad: 'sum(increase(metric_nobody_exports_total[{{window}}]))'",
+      "          total: 'sum(count_over_time(vector(1)[{{window}}:1s]))'",
+      '        baseline:',
+      "          bad: 'sum(count_over_time(vector(0)[{{window}}:1s])) - sum(count_over_time(vector(0)[{{window}}:1s]))'",
+      "          total: 'sum(count_over_time(vector(1)[{{window}}:1s]))'",
+      '      critical: true',
+      '  phases:',
+      '    - { name: canary, weight: 10, checkpoints: [5m] }',
+      '    - { name: full, weight: 100, checkpoints: [5m] }',
+      '',
+    ];
+    writeFileSync(path.join(dir, 'judges.yaml'), lines.join('\n'));
+    const r = await rollgate(['validate', '--prometheus', prom.url, 'judges.yaml']);
+    const out = r.stdout.trim().split('\n');
+    expect(out.find((l) => l.startsWith('judges.yaml:10:'))).toMatch(/^judges\.yaml:10:\d+: spec\.metrics\[0\]\.baseline: Prometheus refused the query: .*range vector/);
+    expect(out.find((l) => l.startsWith('judges.yaml:17:'))).toMatch(/^judges\.yaml:17:\d+: spec\.metrics\[1\]\.counts\.canary\.bad: warning: the query returned no series at now/);
+    expect(r.stdout).toContain('judges.yaml: invalid: 1 error, 1 warning');
+    const answered = out.find((l) => l.startsWith('judges.yaml: answered at now by'))!;
+    expect(answered).toContain('rel = 0.002');
+    expect(answered).toContain('rel.samples = 600');
+    expect(answered).toMatch(/errs\.counts\.canary\.total = 6\d/);
+    expect(answered).toContain('errs.counts.baseline.bad = 0');
+    expect(answered).toMatch(/errs\.counts\.baseline\.total = 6\d/);
     expect(r.code).toBe(1);
   });
 

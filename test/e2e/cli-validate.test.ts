@@ -163,6 +163,34 @@ describe('rollgate validate', () => {
     expect(r.code).toBe(1);
   });
 
+  it("the judges' fixtures validate; a judge's error exits 1 and its warning 0, each at its line", () => {
+    const JUDGES = path.resolve(__dirname, '../fixtures/plans');
+    const all = readFileSync(path.join(JUDGES, 'judges-all.yaml'), 'utf8');
+    const ok = rollgate(['validate', path.join(JUDGES, 'judges-all.yaml')]);
+    expect(ok.stdout).toBe(`${path.join(JUDGES, 'judges-all.yaml')}: 1 plan valid\n`);
+    expect(ok.code).toBe(0);
+
+    // An error: a counts metric with an absolute bound (line 40, after `minSamples: 1000`).
+    const bad = fixture('judge-error.yaml', all.replace('      minSamples: 1000\n', '      minSamples: 1000\n      max: 0.01\n'));
+    const e = rollgate(['validate', bad]);
+    expect(e.stdout.split('\n')).toEqual([
+      'judge-error.yaml:40:12: spec.metrics[2].max: a counts metric has no max: the sequential test fails on evidence of a regression beyond tolerance (e >= 1/alpha), not on a value',
+      'judge-error.yaml: invalid: 1 error',
+      '',
+    ]);
+    expect(e.code).toBe(1);
+
+    // A warning: tolerance written as 20 (meaning 20%?) on the relative bound (line 27).
+    const warn = fixture('judge-warning.yaml', all.replace('      tolerance: 20%\n', '      tolerance: 20\n'));
+    const w = rollgate(['validate', warn]);
+    expect(w.stdout.split('\n')).toEqual([
+      'judge-warning.yaml:27:18: spec.metrics[1].tolerance: warning: tolerance 20 is the fraction 20: the canary may be x21 the baseline; for 20% write tolerance: 20% (a fraction such as 0.2 is 20%)',
+      'judge-warning.yaml: 1 plan valid (1 warning)',
+      '',
+    ]);
+    expect(w.code).toBe(0);
+  });
+
   it('prints warnings without failing', () => {
     const file = fixture('warn.yaml', BASE.replace('      weight: 100\n', '      weight: 50\n'));
     const r = rollgate(['validate', file]);

@@ -106,7 +106,7 @@ const counts = fc.oneof(
 const probability = fc.constantFrom(0.01, 0.98, 0, 1, -0.5, 2, 1e-300, 'x');
 
 /** A metric with any combination of the judges' fields (plus a few of the others), valid or not. */
-const judgeMetric: fc.Arbitrary<Record<string, unknown>> = fc.record(
+const anyJudgeMetric: fc.Arbitrary<Record<string, unknown>> = fc.record(
   {
     name: fc.constantFrom('judged', 'error-rate', 'latency', 'bad name'),
     query: judgeQuery,
@@ -130,6 +130,31 @@ const judgeMetric: fc.Arbitrary<Record<string, unknown>> = fc.record(
   },
   { requiredKeys: ['name'] },
 );
+const REQUESTS = 'sum(increase(http_requests_total{track="canary"}[{{window}}]))';
+const LATENCY = (track: string) => `histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket{track="${track}"}[1m])))`;
+const COUNT = (track: string, bad: boolean) => `sum(increase(http_requests_total{track="${track}"${bad ? ',code=~"5.."' : ''}}[{{window}}]))`;
+const VALID_COUNTS = { canary: { bad: COUNT('canary', true), total: COUNT('canary', false) }, baseline: { bad: COUNT('stable', true), total: COUNT('stable', false) } };
+const tolerance = fc.constantFrom('20%', '5%', 0.2, 0);
+
+/** A metric each judge accepts, with its optional fields drawn from valid values. */
+const validJudgeMetric: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record({ name: fc.constant('judged'), query: fc.constant(REQUESTS), max: fc.constantFrom(0, 1e6), samples: fc.constant(REQUESTS), minSamples: fc.constantFrom(0, 20, 1000) }),
+  fc.record(
+    { name: fc.constant('judged'), query: fc.constant(LATENCY('canary')), baseline: fc.constant(LATENCY('stable')), tolerance, slack: fc.constantFrom(0, 0.005), worse: fc.constantFrom('higher', 'lower'), max: fc.constant(1) },
+    { requiredKeys: ['name', 'query', 'baseline', 'slack'] },
+  ),
+  fc.record(
+    { name: fc.constant('judged'), counts: fc.constant(VALID_COUNTS), test: fc.constant('sequential'), alpha: fc.constantFrom(0.01, 0.05), tolerance, minSamples: fc.constantFrom(0, 100, 1e6), require: fc.constantFrom('no-regression', 'proof'), critical: fc.boolean() },
+    { requiredKeys: ['name', 'counts'] },
+  ),
+  fc.record(
+    { name: fc.constant('judged'), query: fc.constant(LATENCY('canary')), baseline: fc.constant(LATENCY('stable')), test: fc.constant('mann-whitney'), confidence: fc.constantFrom(0.9, 0.98), tolerance, step: fc.constantFrom('10s', '30s'), minSamples: fc.constantFrom(5, 20), worse: fc.constantFrom('higher', 'lower') },
+    { requiredKeys: ['name', 'query', 'baseline', 'test'] },
+  ),
+);
+
+const judgeMetric = fc.oneof(anyJudgeMetric, validJudgeMetric);
+
 /** The first phase's checkpoints beside a judged metric: Mann-Whitney's windows are checked one by one. */
 const judgeCheckpoints = fc.constantFrom(undefined, ['15m', '30m', '1h'], { every: '1s', until: '2h' }, { every: '1ms', until: '10s' }, { every: '1m', until: '10y' }, ['1s', '4h']);
 
@@ -244,7 +269,7 @@ function withJudgeMetric(text: string, metric: Record<string, unknown>, checkpoi
   const data = parse(text) as { spec?: { metrics?: unknown[]; guard?: Record<string, unknown>; phases?: Array<Record<string, unknown>> } };
   const spec = data.spec!;
   spec.metrics = [...(spec.metrics ?? []), metric];
-  if (metric.critical === false) spec.guard = { ...spec.guard, metrics: [metric.name] };
+  if (metric.critical === false && metric.test !== 'mann-whitney') spec.guard = { ...spec.guard, metrics: [metric.name] };
   if (checkpoints !== undefined && spec.phases?.[0]) spec.phases[0].checkpoints = checkpoints;
   return stringify(data);
 }

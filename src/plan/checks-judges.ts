@@ -20,7 +20,6 @@ import { renderTemplate, TemplateError } from './template.js';
 import { THRESHOLD_FIELDS } from './thresholds.js';
 import { baselineCanBeZero } from './zero-baseline.js';
 import type { Metric, Phase, Plan } from './schema.js';
-import type { CheckOptions } from './checks.js';
 
 /** Mann-Whitney's defaults (analysis.md section 4). */
 export const MANN_WHITNEY_DEFAULTS = { step: 30_000, minSamples: 20 } as const;
@@ -192,7 +191,8 @@ function toleranceWritten(m: Metric, i: number, written: unknown): PlanIssue[] {
   ];
 }
 
-export function checkJudges(plan: Plan, _opts: CheckOptions, written: unknown): PlanIssue[] {
+/** The judges' rules for each metric; `written` is the document as written (checks.ts, PlanCheck). */
+export function checkJudges(plan: Plan, _opts: unknown, written: unknown): PlanIssue[] {
   return plan.spec.metrics.flatMap((m, i) => {
     const judge = judgeOf(m);
     const own =

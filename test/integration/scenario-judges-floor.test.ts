@@ -3,10 +3,11 @@
  * 5% canary gets 0.04 requests/s (about 36 in a 15-minute checkpoint window).
  * - Without a traffic floor, the absolute threshold passes its checkpoints on a few dozen
  *   requests and the rollout advances on evidence it does not have.
- * - With `samples` + `minSamples: 500` on the same metric, every checkpoint is nodata: hold,
- *   judged again after retryInterval, then pause at inconclusiveLimit; never pass, never roll
- *   back (the guard watches the metric and is nodata below the floor too). The records carry
- *   the sample count and the reason.
+ * - With `samples` + `minSamples: 500` on the same metric, and with the sequential test (its
+ *   default floor: 100 canary requests in the phase), every checkpoint is nodata: hold, judged
+ *   again after retryInterval, then pause at inconclusiveLimit; never pass, never roll back
+ *   (the guard watches both metrics and is nodata below the floor too). The records carry the
+ *   sample count and the reason.
  * Each through `simulate` and through `rollgate run` on a VirtualClock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { twoTrackTraffic, type TwoTrackLedger } from '../helpers/two-track-histo
 import type { SimulationResult } from '../../src/host/simulate.js';
 import type { DecisionRecord } from '../../src/core/record.js';
 import { comparable, decisions, expectGaplessSeq, historyEnd, HOUR, iso, metric, MIN, runStandalone, simulateOn, startWithHistory, type StandaloneRun } from './scenario-helpers.js';
-import { errorRatio, requestCount } from './scenario-judges-helpers.js';
+import { COUNTS, errorRatio, phaseCounts, requestCount } from './scenario-judges-helpers.js';
 
 const END = historyEnd();
 const START = END - 3 * 3600;
@@ -54,6 +55,16 @@ const FLOORED = `
       max: 0.02
       samples: '${requestCount('canary')}'
       minSamples: 500
+      critical: true
+  guard: { interval: 30s, consecutive: 1 }
+${REST}`;
+
+const SEQUENTIAL = `
+  vars: { app: api }
+  metrics:
+    - name: errors-vs-stable
+      counts: ${COUNTS}
+      test: sequential
       critical: true
   guard: { interval: 30s, consecutive: 1 }
 ${REST}`;
@@ -116,5 +127,32 @@ describe('samples + minSamples on the absolute metric', () => {
     expect(comparable(run.records)).toEqual(comparable(sim.records));
     expect(run.state.status).toBe('paused');
     expect(run.split).toEqual({ stable: 95, canary: 5, mirror: 0 });
+  });
+});
+
+describe("the sequential test's default floor (100 canary requests in the phase)", () => {
+  let sim: SimulationResult;
+  let run: StandaloneRun;
+  beforeAll(async () => {
+    [sim, run] = await Promise.all([simulateOn(prom, 'api', SEQUENTIAL, T0, T0 + 3 * HOUR), runStandalone(prom, 'api', SEQUENTIAL, T0, T0 + 3 * HOUR)]);
+  });
+
+  it('holds, then pauses at inconclusiveLimit: never passes, never rolls back', () => {
+    expectHeldThenPaused(sim);
+    expect(sim.records.some((r) => r.kind === 'guard')).toBe(false);
+  });
+
+  it("records the phase's counts, the floor and the reason", () => {
+    for (const r of sim.records.slice(1)) {
+      const counts = phaseCounts(ledger, T0, Date.parse(r.checkpoint!.due));
+      expect(counts.n_c).toBeLessThan(100);
+      const m = metric(r, 'errors-vs-stable');
+      expect(m).toMatchObject({ test: 'sequential', verdict: 'nodata', ...counts, minSamples: 100, reason: `${counts.n_c} canary requests in the phase, 100 needed` });
+    }
+  });
+
+  it('rollgate run journals the same holds and pause', () => {
+    expect(comparable(run.records)).toEqual(comparable(sim.records));
+    expect(run.state.status).toBe('paused');
   });
 });

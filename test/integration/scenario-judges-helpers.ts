@@ -4,7 +4,10 @@
  * numbers a record must carry, computed from the history's ledger rather than asked of
  * Prometheus.
  */
+import { expect } from 'vitest';
+import type { MetricResult } from '../../src/core/record.js';
 import type { Track, TwoTrackLedger } from '../helpers/two-track-history.js';
+import { logEByIntegral } from '../helpers/e-value.js';
 
 const requests = (track: Track, errors: boolean) => `http_requests_total{app="{{app}}",track="${track}"${errors ? ',code=~"5.."' : ''}}`;
 
@@ -14,7 +17,42 @@ export const errorRatio = (track: Track) => `sum(rate(${requests(track, true)}[{
 /** One track's request count over `{{window}}`. */
 export const requestCount = (track: Track) => `sum(increase(${requests(track, false)}[{{window}}]))`;
 
+const errorCount = (track: Track) => `sum(increase(${requests(track, true)}[{{window}}]))`;
+
+/** A plan's `counts:` block (YAML flow style) for both tracks. */
+export const COUNTS = `{ canary: { bad: '${errorCount('canary')}', total: '${requestCount('canary')}' }, baseline: { bad: '${errorCount('stable')}', total: '${requestCount('stable')}' } }`;
+
 /** A track's error ratio as the `errorRatio` query answers it at `at` over `windowMs`. */
 export function ratioOf(ledger: TwoTrackLedger, track: Track, at: number, windowMs: number): number {
   return ledger.increase(track, 'bad', at, windowMs)! / ledger.increase(track, 'total', at, windowMs)!;
+}
+
+export interface PhaseCounts {
+  x: number;
+  n_c: number;
+  y: number;
+  n_b: number;
+}
+
+/** The cumulative counts of the phase whose split was applied at `splitAt`, as the sequential judge rounds them at `at`. */
+export function phaseCounts(ledger: TwoTrackLedger, splitAt: number, at: number): PhaseCounts {
+  const count = (track: Track, what: 'bad' | 'total') => Math.round(ledger.increase(track, what, at, at - splitAt)!);
+  return { x: count('canary', 'bad'), n_c: count('canary', 'total'), y: count('stable', 'bad'), n_b: count('stable', 'total') };
+}
+
+/**
+ * A sequential metric's entry carries the phase's counts, both rates and their ratio, the
+ * e-value (checked against the numerical integral), the threshold 1/alpha, alpha and the
+ * tolerance.
+ */
+export function expectSequentialNumbers(m: MetricResult, counts: PhaseCounts, s: { alpha: number; tolerance: number }): void {
+  expect(m).toMatchObject({ test: 'sequential', ...counts, threshold: 1 / s.alpha, alpha: s.alpha, tolerance: s.tolerance });
+  expect(m.value).toBeCloseTo(counts.x / counts.n_c, 12);
+  expect(m.canaryRate).toBeCloseTo(counts.x / counts.n_c, 12);
+  expect(m.baselineRate).toBeCloseTo(counts.y / counts.n_b, 12);
+  expect(m.ratio).toBeCloseTo(counts.x / counts.n_c / (counts.y / counts.n_b), 9);
+  const logE = logEByIntegral(counts, s.tolerance);
+  expect(m.logE!).toBeCloseTo(logE, 3);
+  if (logE < Math.log(Number.MAX_VALUE)) expect(Math.log(m.e!)).toBeCloseTo(logE, 3);
+  else expect(m.e).toBe(Number.MAX_VALUE);
 }

@@ -3,8 +3,8 @@
  * everyone, so both tracks' error rate goes from 1% to 5% for 10 minutes of the canary phase.
  * - A fixed absolute threshold (max 2%) rolls the healthy canary back: the guard sees 5%.
  * - The same rollout judged against the stable track passes: with a relative bound
- *   (tolerance 20%, slack 0.005; an absolute max of 50% for a broken canary), guarded, it
- *   completes on schedule.
+ *   (tolerance 20%, slack 0.005; an absolute max of 50% for a broken canary) and with the
+ *   sequential test (alpha 0.01, tolerance 10%), both guarded, it completes on schedule.
  * Each through `simulate` and through `rollgate run` on a VirtualClock; the records' numbers
  * are checked against the counts the history holds.
  */
@@ -29,7 +29,7 @@ import {
   startWithHistory,
   type StandaloneRun,
 } from './scenario-helpers.js';
-import { errorRatio, ratioOf, requestCount } from './scenario-judges-helpers.js';
+import { COUNTS, errorRatio, expectSequentialNumbers, phaseCounts, ratioOf, requestCount } from './scenario-judges-helpers.js';
 
 const END = historyEnd();
 const START = END - 3 * 3600;
@@ -80,6 +80,18 @@ const RELATIVE = `
       max: 0.5
       critical: true
   guard: { interval: 1m, consecutive: 2, window: 5m }
+${PHASES}`;
+
+const SEQUENTIAL = `
+  vars: { app: api }
+  metrics:
+    - name: errors-vs-stable
+      counts: ${COUNTS}
+      test: sequential
+      alpha: 0.01
+      tolerance: 10%
+      critical: true
+  guard: { interval: 1m, consecutive: 2 }
 ${PHASES}`;
 
 const COMPLETES = ['lifecycle:start@canary', 'checkpoint:continue@canary', 'checkpoint:advance@canary', 'checkpoint:complete@ramp'];
@@ -164,6 +176,40 @@ describe('a relative bound against the stable track', () => {
   it('rollgate run journals the same records and ends at the last phase split', () => {
     expect(comparable(run.records)).toEqual(comparable(sim.records));
     expect(run.split).toEqual({ stable: 50, canary: 50, mirror: 0 });
+    expect(run.state.status).toBe('complete');
+  });
+});
+
+describe('the sequential test against the stable track', () => {
+  let sim: SimulationResult;
+  let run: StandaloneRun;
+  beforeAll(async () => {
+    [sim, run] = await Promise.all([simulateOn(prom, 'api', SEQUENTIAL, T0, T0 + 3 * HOUR), runStandalone(prom, 'api', SEQUENTIAL, T0, T0 + 3 * HOUR)]);
+  });
+
+  it('rides out the incident: no guard rollback, every checkpoint passes, the rollout completes', () => {
+    expect(decisions(sim.records)).toEqual(COMPLETES);
+    expect(sim.exitCode).toBe(0);
+    expectGaplessSeq(sim.records);
+  });
+
+  it("each checkpoint records the phase's cumulative counts since its split, both rates, e < 1/alpha", () => {
+    const [, first, second, last] = sim.records;
+    expectSequentialNumbers(metric(first, 'errors-vs-stable'), phaseCounts(ledger, T0, T0 + 30 * MIN), { alpha: 0.01, tolerance: 0.1 });
+    expectSequentialNumbers(metric(second, 'errors-vs-stable'), phaseCounts(ledger, T0, RAMP), { alpha: 0.01, tolerance: 0.1 });
+    // The ramp's e-process starts afresh at its split.
+    expectSequentialNumbers(metric(last, 'errors-vs-stable'), phaseCounts(ledger, RAMP, RAMP + 30 * MIN), { alpha: 0.01, tolerance: 0.1 });
+    for (const r of [first, second, last]) {
+      const m = metric(r, 'errors-vs-stable');
+      expect(m.verdict).toBe('pass');
+      expect(m.e!).toBeLessThan(100);
+    }
+    // The phase through the incident: 20 canary requests/s for an hour.
+    expect(metric(second, 'errors-vs-stable')).toMatchObject({ n_c: expect.closeTo(72_000, -4) as number });
+  });
+
+  it('rollgate run journals the same records', () => {
+    expect(comparable(run.records)).toEqual(comparable(sim.records));
     expect(run.state.status).toBe('complete');
   });
 });

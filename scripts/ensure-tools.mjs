@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Makes sure the programs the tests and the demos start are installed: Debian's prometheus
 // (prometheus + promtool), nginx with its Lua module (libnginx-mod-http-lua, which pulls
-// libnginx-mod-http-ndk: the nginx router's lua mode), haproxy and kubectl (kubernetes-client,
-// for the manifest tests). As root it installs what is missing with apt-get; otherwise it says exactly what to
+// libnginx-mod-http-ndk: the nginx router's lua mode), haproxy, kubectl (kubernetes-client,
+// for the manifest tests) and chromium (the dashboard's browser tests). As root it installs what is missing with apt-get; otherwise it says exactly what to
 // install and exits 1. Arguments narrow the check: `ensure-tools.mjs prometheus nginx`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,8 @@ const wanted = [
   { bin: 'nginx-lua', pkg: 'libnginx-mod-http-lua', file: '/usr/lib/nginx/modules/ngx_http_lua_module.so' },
   { bin: 'haproxy', pkg: 'haproxy' },
   { bin: 'kubectl', pkg: 'kubernetes-client' },
+  // The dashboard's browser tests drive Debian's Chromium with playwright-core (headless).
+  { bin: 'chromium', pkg: 'chromium' },
 ];
 
 const present = (w) => (w.file ? existsSync(w.file) : has(w.bin));

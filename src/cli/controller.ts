@@ -3,7 +3,8 @@
  * `--namespaces a,b`), campaigns for the Lease `rollgate-controller` in `--lease-namespace`
  * (with `--shards S`: the shard Leases `rollgate-controller-shard-<i>`, at most
  * `--max-shards-per-replica` of them), runs the rollouts of what it holds, and serves
- * /metrics, /healthz and /readyz. Runs until
+ * /metrics, /healthz and /readyz (`--listen`) and the read-only dashboard of the rollouts it
+ * runs on a separate address (`--dashboard`, loopback by default). Runs until
  * SIGTERM or SIGINT, then stops cleanly (steps under way finish, the Lease is released) and
  * exits 0.
  */
@@ -20,6 +21,7 @@ interface ControllerFlags {
   shards: string;
   maxShardsPerReplica?: string;
   listen: string;
+  dashboard: string;
   prometheus?: string;
   kubeconfig?: string;
   context?: string;
@@ -62,6 +64,7 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
   const shards = parseCount('--shards', flags.shards);
   const maxShardsPerReplica = flags.maxShardsPerReplica === undefined ? shards : parseCount('--max-shards-per-replica', flags.maxShardsPerReplica);
   const listen = parseListen(flags.listen);
+  const dashboard = parseListen(flags.dashboard, '--dashboard', '127.0.0.1:9465');
   const maxQueries = flags.maxQueries !== undefined ? parseMaxQueries(flags.maxQueries) : undefined;
   let client: KubeClient;
   try {
@@ -88,6 +91,7 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
     shards,
     maxShardsPerReplica,
     listen,
+    dashboard,
     ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
     ...(maxQueries !== undefined ? { maxQueries } : {}),
   });
@@ -108,6 +112,7 @@ export function register(program: Command): void {
     .option('--shards <n>', 'split the RolloutPlans over n shard Leases rollgate-controller-shard-<i> (1: the one Lease rollgate-controller)', '1')
     .option('--max-shards-per-replica <n>', 'shard Leases one replica holds at most (default: all)')
     .option('--listen <host:port>', '/metrics, /healthz and /readyz address, or off', '0.0.0.0:9464')
+    .option('--dashboard <host:port>', 'read-only dashboard address, or off; keep it on loopback and reach it with kubectl port-forward (docs/dashboard.md)', '127.0.0.1:9465')
     .option('--prometheus <url>', 'Prometheus for plans without prometheus.address')
     .option('--max-queries <n>', 'Prometheus queries in flight at once, for all rollouts (default 32)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account, else KUBECONFIG or ~/.kube/config)')

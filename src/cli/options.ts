@@ -39,12 +39,12 @@ export function parseMaxQueries(text: string): number {
   return n;
 }
 
-/** `host:port` for --listen; port 0 picks a free one. */
-export function parseListen(text: string): { host: string; port: number } | null {
+/** `host:port` for --listen (or another address flag, `flag`); port 0 picks a free one. */
+export function parseListen(text: string, flag = '--listen', example = '127.0.0.1:9464'): { host: string; port: number } | null {
   if (text === 'off' || text === 'none') return null;
   const m = /^(.*):(\d+)$/.exec(text);
-  if (!m) throw new CliError(`--listen: expected host:port (e.g. 127.0.0.1:9464) or off, got "${text}"`, 2);
+  if (!m) throw new CliError(`${flag}: expected host:port (e.g. ${example}) or off, got "${text}"`, 2);
   const port = Number(m[2]);
-  if (port > 65535) throw new CliError(`--listen: port ${port} is out of range`, 2);
+  if (port > 65535) throw new CliError(`${flag}: port ${port} is out of range`, 2);
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
 }

@@ -1,6 +1,7 @@
 /**
- * `rollgate run FILE_OR_DIR... [--state-dir D]`: the standalone controller. Runs until SIGTERM
- * or SIGINT, then stops cleanly (steps under way finish, notifications flush, the state dir is
+ * `rollgate run FILE_OR_DIR... [--state-dir D] [--listen H:P] [--dashboard on|off]`: the
+ * standalone controller; its HTTP address serves /metrics, /healthz, /readyz and the read-only
+ * dashboard (docs/dashboard.md). Runs until SIGTERM or SIGINT, then stops cleanly (steps under way finish, notifications flush, the state dir is
  * released) and exits 0.
  */
 import type { Command } from 'commander';
@@ -14,11 +15,20 @@ interface RunFlags {
   stateDir: string;
   prometheus?: string;
   listen: string;
+  dashboard: string;
   maxQueries?: string;
   logLevel?: string;
 }
 
+/** `--dashboard on|off`. */
+export function parseDashboardSwitch(text: string): boolean {
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  throw new CliError(`--dashboard: expected on or off, got "${text}"`, 2);
+}
+
 export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
+  const dashboard = parseDashboardSwitch(flags.dashboard);
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   // Listening for SIGTERM/SIGINT before anything is opened: a signal during start-up (journal
   // replay, the HTTP server already answering) opens no more rollouts and stops cleanly once
@@ -42,6 +52,7 @@ export async function runCommand(paths: string[], flags: RunFlags): Promise<numb
       stateDir: flags.stateDir,
       log,
       listen: parseListen(flags.listen),
+      dashboard,
       signal: startUp.signal,
       ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
       ...(flags.maxQueries !== undefined ? { maxQueries: parseMaxQueries(flags.maxQueries) } : {}),
@@ -64,7 +75,8 @@ export function register(program: Command): void {
     .argument('<paths...>', 'plan files or directories of *.yaml')
     .option('--state-dir <dir>', 'journal and lock directory', DEFAULT_STATE_DIR)
     .option('--prometheus <url>', 'Prometheus for plans without prometheus.address')
-    .option('--listen <host:port>', '/metrics, /healthz and /readyz address, or off', '127.0.0.1:9464')
+    .option('--listen <host:port>', '/metrics, /healthz, /readyz and dashboard address, or off', '127.0.0.1:9464')
+    .option('--dashboard <on|off>', 'serve the read-only dashboard on the --listen address (docs/dashboard.md)', 'on')
     .option('--max-queries <n>', 'Prometheus queries in flight at once, for all rollouts (default 32)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (paths: string[], flags: RunFlags) => {

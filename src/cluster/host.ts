@@ -15,6 +15,9 @@
  * are fenced on that shard's Lease (fence.ts), so after losing it no step still under way can
  * journal a decision or move traffic. Manual requests, status and Events of a plan come from
  * the replica holding its shard.
+ *
+ * With `dashboard`, the replica also serves the read-only dashboard of the rollouts it runs
+ * (those of the shards it holds) on that separate address, loopback by default in the CLI.
  */
 import type { Clock } from '../core/clock.js';
 import { RealClock } from '../core/clock.js';
@@ -35,6 +38,8 @@ import { REQUEST_ANNOTATION, RESOURCE_API_VERSION, RESOURCE_KIND, rolloutPlansPa
 import { objectKey } from '../kube/objects.js';
 import { buildStatus, StatusWriter } from './status.js';
 import type { RolloutRunner } from '../engine/rollout.js';
+import { LiveDashboard, type LiveRollout } from '../dashboard/live.js';
+import { DashboardRoutes } from '../dashboard/routes.js';
 
 export interface KubeControllerOptions extends ControllerOptions {
   client: KubeClient;
@@ -51,6 +56,8 @@ export interface KubeControllerOptions extends ControllerOptions {
   lease?: { durationSeconds?: number; renewEveryMs?: number; renewDeadlineMs?: number; retryEveryMs?: number; now?: () => number };
   watch?: { minBackoffMs?: number; maxBackoffMs?: number; silenceMs?: number };
   journal?: { maxBytes?: number };
+  /** Where the dashboard listens (a separate server from `listen`); absent or null: no dashboard. */
+  dashboard?: { host: string; port: number } | null;
 }
 
 /** What the cluster mode keeps about a rollout it runs: its RolloutPlan and the last request answered. */
@@ -87,6 +94,8 @@ export class KubeController {
   /** The terms of the shards this replica holds. */
   private readonly terms = new Map<number, Term>();
   private server: HttpServer | null = null;
+  private dashboardServer: HttpServer | null = null;
+  private readonly dashboard: LiveDashboard | null;
   private stopping = false;
 
   private constructor(private readonly opts: KubeControllerOptions) {
@@ -112,6 +121,7 @@ export class KubeController {
       onAcquired: (shard) => this.startTerm(shard),
       onLost: (shard) => void this.stopTerm(shard),
     });
+    this.dashboard = opts.dashboard ? this.liveDashboard() : null;
     const namespaces = opts.namespaces?.length ? opts.namespaces : [undefined];
     this.informers = namespaces.map(
       (ns) =>
@@ -140,6 +150,15 @@ export class KubeController {
       });
       opts.log.info({ url: c.server.url }, `serving /metrics, /healthz and /readyz on ${c.server.url}`);
     }
+    if (opts.dashboard && c.dashboard) {
+      try {
+        c.dashboardServer = await startHttpServer({ ...opts.dashboard, routes: [new DashboardRoutes(c.dashboard)], log: opts.log });
+      } catch (err) {
+        await c.server?.close();
+        throw err;
+      }
+      opts.log.info({ dashboard: c.dashboardServer.url }, `serving the dashboard on ${c.dashboardServer.url}`);
+    }
     for (const i of c.informers) i.start();
     c.leases.start();
     return c;
@@ -147,6 +166,29 @@ export class KubeController {
 
   get url(): string | null {
     return this.server?.url ?? null;
+  }
+
+  /** The dashboard's address, when it is served. */
+  get dashboardUrl(): string | null {
+    return this.dashboardServer?.url ?? null;
+  }
+
+  /** The dashboard of the rollouts this replica runs; their records are those of the journal ConfigMaps as last read or written. */
+  private liveDashboard(): LiveDashboard {
+    const view = (m: Managed): LiveRollout => ({ id: m.runner.id, plan: m.loaded.plan, state: m.runner.state });
+    const source = {
+      rollouts: () => [...this.terms.values()].flatMap((t) => t.host.all().map(view)),
+      get: (id: string) => {
+        const m = this.termOf(id)?.host.get(id);
+        return m ? view(m) : undefined;
+      },
+      records: async (id: string, limit: number) => {
+        const records = this.journal.recent(id, limit);
+        const total = Object.values(this.journal.counts(id)).reduce((a, b) => a + b, 0);
+        return { records, omitted: Math.max(0, total - records.length) };
+      },
+    };
+    return new LiveDashboard(source, { log: this.opts.log, now: () => this.clock.now() });
   }
 
   /** Holds at least one shard Lease (the Lease, with one shard). */
@@ -230,6 +272,7 @@ export class KubeController {
       ...(opts.queryPool ? { queryPool: opts.queryPool } : {}),
       ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
       ...(opts.driftCheckMs !== undefined ? { driftCheckMs: opts.driftCheckMs } : {}),
+      ...(this.dashboard ? { listener: this.dashboard } : {}),
       onDecision: (key, r, _state, meta) => {
         void this.events.emit(this.events.decisionEvent(meta.obj, r));
         this.writeStatus(key);
@@ -443,5 +486,6 @@ export class KubeController {
     this.metrics.setLeader(false);
     await this.journal.close();
     await this.server?.close();
+    await this.dashboardServer?.close();
   }
 }

@@ -12,11 +12,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../core/clock.js';
 import type { Journal } from '../core/journal.js';
 import type { MetricsProvider } from '../core/metrics-provider.js';
-import type { DecisionRecord, JournalEntry } from '../core/record.js';
+import type { DecisionRecord, JournalEntry, MetricResult } from '../core/record.js';
 import { resolveRollout } from '../core/resolve.js';
 import type { TrafficRouter } from '../core/router.js';
 import type { RolloutState } from '../core/state.js';
 import type { ManualAction } from '../engine/decide.js';
+import type { GuardResult } from '../engine/decide-guard.js';
 import { RolloutRunner } from '../engine/rollout.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { providerForPlan } from '../metrics/prometheus.js';
@@ -63,6 +64,24 @@ export interface RolloutHostOptions<Meta> extends Pick<ControllerOptions, 'log' 
   metrics: ControllerMetrics;
   /** The mode's sink of each decision, after the log line, the metrics and the notification. */
   onDecision?: (id: string, record: DecisionRecord, state: RolloutState, meta: Meta) => void;
+  /** Told of each rollout's decisions, applied splits and guard evaluations (the dashboard). */
+  listener?: HostListener;
+}
+
+/**
+ * Told what happens to every rollout of a host, after the log line, metrics and notification
+ * (the dashboard's live events). Called synchronously; must not throw.
+ */
+export interface HostListener {
+  /** The host took the rollout (its journal replayed). */
+  onManaged?(id: string): void;
+  /** The host let it go (plan removed, shard lost, stop of a term). */
+  onUnmanaged?(id: string): void;
+  onRecord?(id: string, record: DecisionRecord): void;
+  /** A router confirmed the decided split (the applied mark is journalled). */
+  onApplied?(id: string): void;
+  /** One guard evaluation, at `at` (epoch ms): its result, the strikes after it, each metric's judgement. */
+  onGuard?(id: string, at: number, result: GuardResult, strikes: number, metrics: readonly MetricResult[]): void;
 }
 
 /** A rollout the host runs, with what its mode keeps about it (`meta`). */
@@ -188,10 +207,17 @@ export class RolloutHost<Meta = undefined> {
             opts.metrics.observeDecision(r, state.status);
             this.hosted.get(id)?.notifier.notify(r);
             opts.onDecision?.(id, r, state, meta);
+            opts.listener?.onRecord?.(id, r);
           },
-          onApplied: (_m, ms) => opts.metrics.observeRouterApply(io.router.name, ms, true),
+          onApplied: (_m, ms) => {
+            opts.metrics.observeRouterApply(io.router.name, ms, true);
+            opts.listener?.onApplied?.(id);
+          },
           onApplyError: (_id, _e, ms) => opts.metrics.observeRouterApply(io.router.name, ms, false),
-          onGuard: (_id, result, _strikes, metrics) => opts.metrics.observeGuard(id, result, metrics),
+          onGuard: (_id, result, strikes, metrics) => {
+            opts.metrics.observeGuard(id, result, metrics);
+            opts.listener?.onGuard?.(id, opts.clock.now(), result, strikes, metrics);
+          },
           onQueryProblem: (_id, metric, problem) => opts.metrics.observeQueryProblem(id, metric, problem),
         },
       },
@@ -205,6 +231,7 @@ export class RolloutHost<Meta = undefined> {
       opts.metrics.restoreRollout({ rollout: id, revision: s.revision, phase: s.phaseName, phaseIndex: s.phaseIndex, status: s.status, weight: s.weight, mirror: s.mirror, nextAt: next });
     }
     this.scheduler.add(runner);
+    opts.listener?.onManaged?.(id);
     onOpened?.(rollout);
     const updated = s.seq > 0 && (s.planHash !== loaded.hash || s.revision !== loaded.plan.spec.revision);
     if (updated) await runner.updatePlan({ plan: loaded.plan, planHash: loaded.hash });
@@ -233,6 +260,7 @@ export class RolloutHost<Meta = undefined> {
     this.opts.metrics.removeRollout(id);
     void retire(m.notifier, 5_000);
     this.hosted.delete(id);
+    this.opts.listener?.onUnmanaged?.(id);
   }
 
   /** A person's decision on a managed rollout, decided by the engine (the runner tells the scheduler). */

@@ -2,7 +2,9 @@
  * The controller's HTTP endpoints, on node:http: `/metrics` (Prometheus text format, written
  * piece by piece as the socket takes it, so a large exposition never blocks the loop at once),
  * `/healthz` (alive: answered while the event loop runs) and `/readyz` (ready to act, as the
- * caller's `ready()` says; 503 with the reason otherwise). Anything else is 404.
+ * caller's `ready()` says; 503 with the reason otherwise). Extra GET routes (the dashboard) are
+ * mounted with `routes`; a server without `metrics` or `ready` does not serve that path.
+ * Only GET and HEAD are answered (405 otherwise); anything no route takes is 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,9 +26,24 @@ export interface HttpServerOptions {
   host: string;
   /** 0 picks a free port; `port` of the returned server tells which. */
   port: number;
-  metrics: MetricsSource;
-  ready: () => Readiness;
+  /** Absent: no `/metrics` on this server (404). */
+  metrics?: MetricsSource;
+  /** Absent: no `/readyz` on this server (404). */
+  ready?: () => Readiness;
+  /** More GET/HEAD routes, asked in order after /metrics, /healthz and /readyz. */
+  routes?: readonly HttpRoutes[];
   log: Logger;
+}
+
+/** A set of GET/HEAD routes mounted on the server. */
+export interface HttpRoutes {
+  /**
+   * Answers the request if `url.pathname` is one of its paths and returns true; false leaves
+   * it to the next routes (404 when none takes it). Only GET and HEAD requests reach it.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
+  /** Ends what outlives a request (event streams): called first when the server closes. */
+  close?(): void;
 }
 
 export interface HttpServer {
@@ -52,13 +69,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const { port } = server.address() as AddressInfo;
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const url = `http://${hostForUrl}:${port}`;
-  log.debug({ host: opts.host, port }, `http: serving /metrics, /healthz, /readyz on ${url}`);
+  log.debug({ host: opts.host, port }, `http: serving on ${url}`);
   return {
     host: opts.host,
     port,
     url,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const r of opts.routes ?? []) r.close?.();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeIdleConnections();
       }),
@@ -71,19 +89,18 @@ async function route(req: IncomingMessage, res: ServerResponse, opts: HttpServer
     res.setHeader('allow', 'GET, HEAD');
     return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
   }
-  switch (path) {
-    case '/metrics':
-      return sendPieces(res, opts.metrics.contentType, await opts.metrics.exposition());
-    case '/healthz':
-      return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
-    case '/readyz': {
-      const r = opts.ready();
-      const body = JSON.stringify(r.ok ? { ok: true } : { ok: false, reason: r.reason ?? 'not ready' }) + '\n';
-      return send(res, r.ok ? 200 : 503, 'application/json', body);
-    }
-    default:
-      return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+  if (path === '/metrics' && opts.metrics) return sendPieces(res, opts.metrics.contentType, await opts.metrics.exposition());
+  if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+  if (path === '/readyz' && opts.ready) {
+    const r = opts.ready();
+    const body = JSON.stringify(r.ok ? { ok: true } : { ok: false, reason: r.reason ?? 'not ready' }) + '\n';
+    return send(res, r.ok ? 200 : 503, 'application/json', body);
   }
+  if (opts.routes?.length) {
+    const url = new URL(req.url ?? '/', 'http://rollgate.invalid');
+    for (const r of opts.routes) if (await r.handle(req, res, url)) return;
+  }
+  return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
 }
 
 function pathOf(req: IncomingMessage): string {

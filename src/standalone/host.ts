@@ -1,7 +1,8 @@
 /**
  * `rollgate run`: the standalone mode around the RolloutHost. It owns a state dir (lock),
  * runs every plan of its plan files (re-read when they change), journals to JSONL files,
- * answers manual requests from the inbox, and serves /metrics, /healthz and /readyz.
+ * answers manual requests from the inbox, and serves /metrics, /healthz, /readyz and (unless
+ * `dashboard: false`) the read-only dashboard on the same address.
  */
 import { mkdir } from 'node:fs/promises';
 import { FileJournal } from '../journal/file-journal.js';
@@ -17,6 +18,9 @@ import { RealClock, type Clock } from '../core/clock.js';
 import { resolveRollout } from '../core/resolve.js';
 import type { RolloutRunner } from '../engine/rollout.js';
 import { RolloutHost, type ControllerOptions } from '../host/rollout-host.js';
+import { LiveDashboard } from '../dashboard/live.js';
+import { latestFileRecords } from '../dashboard/records.js';
+import { DashboardRoutes } from '../dashboard/routes.js';
 import { PlanFiles } from './plan-files.js';
 
 /** How long a clean stop waits for steps under way: with the rest of the stop, SIGTERM is honoured within 10 s. */
@@ -35,6 +39,8 @@ export interface StandaloneOptions extends ControllerOptions {
   planPollMs?: number;
   /** Aborted (a SIGTERM during start-up): no more rollouts are opened, open() returns early. */
   signal?: AbortSignal;
+  /** Serve the dashboard on the `listen` address (default true; nothing without `listen`). */
+  dashboard?: boolean;
 }
 
 /** A plan that cannot be loaded at start: nothing is run, nothing applied. */
@@ -73,6 +79,8 @@ export class StandaloneController {
   private readonly files: PlanFiles;
   private host: RolloutHost | null = null;
   private journalHealth: JournalHealth | null = null;
+  private fileJournal: FileJournal | null = null;
+  private dashboard: LiveDashboard | null = null;
   private lock: StateDirLock | null = null;
   private inbox: InboxWatcher | null = null;
   private server: HttpServer | null = null;
@@ -111,7 +119,9 @@ export class StandaloneController {
     if (loaded.errors.length > 0) throw new PlanLoadError(loaded.errors);
     await mkdir(opts.stateDir, { recursive: true });
     this.lock = await acquireStateDirLock(opts.stateDir, { owner: 'rollgate run', log: opts.log });
-    this.journalHealth = new JournalHealth(new FileJournal(opts.stateDir, { log: opts.log }));
+    this.fileJournal = new FileJournal(opts.stateDir, { log: opts.log });
+    this.journalHealth = new JournalHealth(this.fileJournal);
+    if (opts.listen !== null && opts.dashboard !== false) this.dashboard = this.liveDashboard(this.fileJournal);
     this.host = new RolloutHost({
       log: opts.log,
       clock: this.clock,
@@ -122,6 +132,7 @@ export class StandaloneController {
       ...(opts.queryPool ? { queryPool: opts.queryPool } : {}),
       ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
       ...(opts.driftCheckMs !== undefined ? { driftCheckMs: opts.driftCheckMs } : {}),
+      ...(this.dashboard ? { listener: this.dashboard } : {}),
     });
     const host = this.host;
     await eachAtMost(OPEN_CONCURRENCY, loaded.plans, (plan) => this.manage(host, plan), opts.signal);
@@ -131,13 +142,28 @@ export class StandaloneController {
         ...listen,
         metrics: this.metrics,
         ready: () => this.readiness(),
+        ...(this.dashboard ? { routes: [new DashboardRoutes(this.dashboard)] } : {}),
         log: opts.log,
       });
-      opts.log.info({ url: this.server.url }, `serving /metrics, /healthz and /readyz on ${this.server.url}`);
+      opts.log.info({ url: this.server.url }, `serving /metrics, /healthz and /readyz${this.dashboard ? ' and the dashboard' : ''} on ${this.server.url}`);
     }
     this.inbox = watchInbox(opts.stateDir, (req) => this.handleRequest(req), opts.log);
     this.metrics.setLeader(true);
     this.ready = true;
+  }
+
+  /** The dashboard of the rollouts this controller runs, their records read from their journals. */
+  private liveDashboard(journal: FileJournal): LiveDashboard {
+    const view = (id: string) => {
+      const m = this.host?.get(id);
+      return m ? { id, plan: m.loaded.plan, state: m.runner.state } : undefined;
+    };
+    const source = {
+      rollouts: () => (this.host?.all() ?? []).map((m) => ({ id: m.runner.id, plan: m.loaded.plan, state: m.runner.state })),
+      get: view,
+      records: (id: string, limit: number) => latestFileRecords(journal, id, limit),
+    };
+    return new LiveDashboard(source, { log: this.opts.log, now: () => this.clock.now() });
   }
 
   /** /readyz: not before the journals are replayed, and not while the journal cannot be written. */

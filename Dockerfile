@@ -23,6 +23,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
 COPY config ./config
+# The dashboard's page script and styles, inlined into its pages at run time.
+COPY dashboard ./dashboard
 # uid/gid 1000 is the image's `node` user; numeric so runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 9464

@@ -6,7 +6,7 @@
 #
 #   build stage       DIR/build: npm ci; npm run build          (skipped with --skip-build:
 #                                                                the repo's dist/ is used)
-#   production stage  DIR/app:   npm ci --omit=dev; dist/ and config/ copied in
+#   production stage  DIR/app:   npm ci --omit=dev; dist/, config/ and dashboard/ copied in
 #
 # Then checks what the image would run: `node DIR/app/dist/main.js --help`. Prints DIR/app.
 # NPM_CI_FLAGS (default --prefer-offline) reuses the local npm cache; --offline forbids the
@@ -59,6 +59,7 @@ NODE_ENV=production npm_ci "$out/app" --omit=dev
 rm -rf "$out/app/dist"
 cp -R "$dist" "$out/app/dist"
 cp -R "$repo/config" "$out/app/config"
+cp -R "$repo/dashboard" "$out/app/dashboard"
 
 # --- what the image runs ---
 (cd "$out/app" && NODE_ENV=production node "$out/app/dist/main.js" --help >/dev/null)

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -52,14 +53,14 @@ describe('the Dockerfile', () => {
   it('.dockerignore keeps node_modules, dist, tests and VCS data out of the context', () => {
     const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     for (const p of ['node_modules', 'dist', 'test', '.git']) expect(ignored).toContain(p);
-    for (const p of ['src', 'config', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) expect(ignored).not.toContain(p);
+    for (const p of ['src', 'config', 'dashboard', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) expect(ignored).not.toContain(p);
   });
 
   it('scripts/docker-steps.sh runs the same npm commands as the Dockerfile', () => {
     expect(steps).toContain('npm ci --no-audit --no-fund');
     expect(steps).toMatch(/npm_ci "\$out\/app" --omit=dev/);
     expect(steps).toContain('npm run build');
-    for (const copied of ['tsconfig.json', 'tsconfig.build.json', 'src', 'config']) expect(dockerfile + steps).toContain(copied);
+    for (const copied of ['tsconfig.json', 'tsconfig.build.json', 'src', 'config', 'dashboard']) expect(dockerfile + steps).toContain(copied);
   });
 });
 
@@ -116,5 +117,13 @@ describe('the production install', () => {
     const installed = readdirSync(path.join(out, 'app/node_modules'));
     for (const dep of DEV_ONLY) expect(installed).not.toContain(dep);
     expect(run.stdout.trim().split('\n').at(-1)).toBe(path.join(out, 'app'));
+    // The dashboard's page is made from dashboard/ and uPlot's files in the app, as in the image.
+    const page = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(path.join(out, 'app/dist/dashboard/page.js')).href)}); process.stdout.write(m.renderPage({ view: 'overview' }))`], {
+      cwd: path.join(out, 'app'),
+      encoding: 'utf8',
+      env: { ...process.env, NODE_ENV: 'production', NODE_PATH: '' },
+    });
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).toContain('uPlot');
   });
 });

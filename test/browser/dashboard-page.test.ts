@@ -1,0 +1,283 @@
+/**
+ * The dashboard's page in a real browser (Debian's Chromium, headless, playwright-core):
+ * `renderPage` served by a small node:http server that answers the API of
+ * src/dashboard/view.ts with data built from real decision records (three plans run through
+ * the engine), and a report opened from a file:// URL with the network off. Every page must
+ * render without a console error (a Content-Security-Policy violation is one) and leaves a
+ * screenshot in .test-results/screenshots/.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { renderPage } from '../../src/dashboard/page.js';
+import type { DashboardEvent, RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
+import type { DecisionRecord } from '../../src/core/record.js';
+import { until } from '../helpers/until.js';
+import { launchBrowser, open, pixelsOf, shot, type OpenPage } from './browser.js';
+import { pageOf, summaryOf, threeRollouts, type RolloutRun } from './rollout-data.js';
+
+/** The API of view.ts over `summaries` and `pages`; `push` sends a server-sent event. */
+class ApiServer {
+  readonly clients = new Set<ServerResponse>();
+  private server: Server;
+  url = '';
+  constructor(
+    public summaries: RolloutSummary[],
+    public pages: Map<string, RolloutPage>,
+  ) {
+    this.server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const p = url.pathname;
+      const html = (body: string) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(body);
+      const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (p === '/') return html(renderPage({ view: 'overview' }));
+      if (p.startsWith('/rollouts/')) return html(renderPage({ view: 'rollout', rollout: decodeURIComponent(p.slice('/rollouts/'.length)) }));
+      if (p === '/api/rollouts') return json(200, this.summaries);
+      if (p.startsWith('/api/rollouts/')) {
+        const page = this.pages.get(decodeURIComponent(p.slice('/api/rollouts/'.length)));
+        return page ? json(200, page) : json(404, { error: 'no such rollout' });
+      }
+      if (p === '/api/events') {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+        res.write(': hello\n\n');
+        this.clients.add(res);
+        res.on('close', () => this.clients.delete(res));
+        return;
+      }
+      res.writeHead(404).end();
+    });
+  }
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  push(e: DashboardEvent): void {
+    for (const c of this.clients) c.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+  }
+  async close(): Promise<void> {
+    for (const c of this.clients) c.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** What a metric's chart should hold: one value row per checkpoint judgement and guard evaluation. */
+function judgements(page: RolloutPage, metric: string): number {
+  const keys = new Set<string>();
+  for (const r of page.records) if (r.metrics?.some((m) => m.name === metric)) keys.add(`${r.kind === 'guard' ? 'guard' : 'checkpoint'}@${Date.parse(r.at)}`);
+  for (const g of page.guard) if (g.metrics.some((m) => m.name === metric)) keys.add(`guard@${Date.parse(g.at)}`);
+  return keys.size;
+}
+
+const legendOf = (o: OpenPage, chart: string) => o.page.$$eval(`[data-chart="${chart}"] .u-legend .u-series .u-label`, (ls) => ls.map((l) => l.textContent ?? ''));
+const rowsOf = (o: OpenPage, chart: string) => o.page.$$eval(`[data-chart="${chart}"] details tbody tr`, (rs) => rs.length);
+const ROLLOUT_ROWS = 'table[aria-label="rollouts"] tbody tr';
+/** Waits until `selector` matches `n` elements (live updates arrive within a throttle of 250 ms). */
+const rowCount = (o: OpenPage, selector: string, n: number) => until(async () => (await o.page.locator(selector).count()) === n, 30_000, `${n} x ${selector}`);
+/** Waits until the page's event stream is open. */
+const isLive = (o: OpenPage) => until(async () => (await o.page.locator('.conn').textContent()) === 'live', 30_000, 'the live event stream');
+const BLUE: [number, number, number] = [9, 105, 218];
+const RED: [number, number, number] = [207, 34, 46];
+
+describe('dashboard page in Chromium', () => {
+  let browser: Browser;
+  let runs: RolloutRun[];
+  let api: ApiServer;
+  let pages: Map<string, RolloutPage>;
+  const opened: OpenPage[] = [];
+  const openPage = async (url: string, opts?: Parameters<typeof open>[2]) => {
+    const o = await open(browser, url, opts);
+    opened.push(o);
+    return o;
+  };
+
+  beforeAll(async () => {
+    runs = await threeRollouts();
+    pages = new Map(runs.map((r) => [r.state.rollout, pageOf(r, 'live')]));
+    api = new ApiServer(runs.map(summaryOf), pages);
+    await api.start();
+    browser = await launchBrowser();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const o of opened) await o.context.close();
+    await browser?.close();
+    await api?.close();
+  });
+
+  it('the runs behind the pages are what the tests expect: completed, rolled back by the guard, in progress', () => {
+    expect(runs.map((r) => [r.state.rollout, r.state.status])).toEqual([
+      ['default/checkout', 'complete'],
+      ['payments/ledger', 'rolled-back'],
+      ['default/search', 'progressing'],
+    ]);
+    expect(runs[1]!.records.some((r) => r.kind === 'guard' && r.decision === 'rollback')).toBe(true);
+  });
+
+  it('the overview lists every rollout with its status, phase and split, and the filter narrows it', async () => {
+    const o = await openPage(api.url + '/');
+    await o.page.waitForSelector('table[aria-label="rollouts"] tbody tr a');
+    const rows = await o.page.$$eval('table[aria-label="rollouts"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(rows).toHaveLength(3);
+    // Failing first, then by health, then by name.
+    expect(rows.map((r) => r[0])).toEqual(['payments/ledger2.4.0', 'default/search2.4.0', 'default/checkout2.4.0']);
+    expect(rows[0]![1]).toBe('rolled-back');
+    expect(rows[2]![1]).toBe('complete');
+    const search = runs[2]!.state;
+    expect(rows[1]![2]).toBe(`${search.phaseName} (${search.phaseIndex + 1}/3)`);
+    expect(rows[1]![3]).toBe(`${search.weight}%`);
+    // The in-progress rollout's next checkpoint is in the future, said relatively.
+    expect(rows[1]![7]).toMatch(/^in \d+m\d\ds/);
+    expect(await o.page.getAttribute('table[aria-label="rollouts"] tbody tr:first-child a', 'href')).toBe('/rollouts/payments/ledger');
+    await shot(o.page, 'overview');
+    await o.page.fill('#filter', 'checkout');
+    await rowCount(o, ROLLOUT_ROWS, 1);
+    expect(await o.page.textContent('.counts')).toBe('3 rollouts, 1 failing, 1 healthy, 1 complete; 1 match');
+    expect(o.errors).toEqual([]);
+  });
+
+  it('the overview follows summary events live, without a reload', async () => {
+    const o = await openPage(api.url + '/');
+    await o.page.waitForSelector('table[aria-label="rollouts"] tbody tr a');
+    await isLive(o);
+    const search = summaryOf(runs[2]!);
+    api.push({ event: 'summary', data: { ...search, status: 'paused', health: 'paused' } });
+    await rowCount(o, `${ROLLOUT_ROWS} td:nth-child(2) .h-paused`, 1);
+    expect(await o.page.locator(`${ROLLOUT_ROWS} .h-paused`).textContent()).toBe('paused');
+    api.push({ event: 'removed', data: { rollout: 'default/checkout' } });
+    await rowCount(o, ROLLOUT_ROWS, 2);
+    expect(o.errors).toEqual([]);
+  });
+
+  it('the rollout page draws a chart per metric with its judgements and threshold lines, the evidence of the sequential metric, and every decision', async () => {
+    const name = 'payments/ledger';
+    const page = pages.get(name)!;
+    const o = await openPage(`${api.url}/rollouts/payments/ledger`);
+    await o.page.waitForSelector('[data-chart="metric:latency-p90"] canvas');
+    await o.page.waitForSelector('table[aria-label="decisions, newest first"] tbody tr[data-seq]');
+    expect(await o.page.textContent('h1')).toBe(name);
+
+    // latency: checkpoints and guard evaluations, against max and rollbackAbove.
+    expect(await legendOf(o, 'metric:latency-p90')).toEqual(['time (UTC)', 'checkpoint', 'guard', 'max', 'rollback above']);
+    expect(await rowsOf(o, 'metric:latency-p90')).toBe(judgements(page, 'latency-p90'));
+    expect(judgements(page, 'latency-p90')).toBeGreaterThan(5);
+    expect(await pixelsOf(o.page, '[data-chart="metric:latency-p90"]', BLUE)).toBeGreaterThan(50);
+    expect(await pixelsOf(o.page, '[data-chart="metric:latency-p90"]', RED)).toBeGreaterThan(50);
+    // success rate: checkpoints only (the guard watches latency), against min.
+    expect(await legendOf(o, 'metric:success-rate')).toEqual(['time (UTC)', 'checkpoint', 'min']);
+    expect(await rowsOf(o, 'metric:success-rate')).toBe(judgements(page, 'success-rate'));
+    // errors: the sequential test's log(e) against log(1/alpha).
+    expect(await legendOf(o, 'evidence:errors')).toEqual(['time (UTC)', 'log(e)', 'log(1/alpha)']);
+    const seqPoints = page.records.filter((r) => r.metrics?.some((m) => m.name === 'errors' && m.logE !== undefined)).length;
+    expect(seqPoints).toBeGreaterThan(1);
+    expect(await rowsOf(o, 'evidence:errors')).toBe(seqPoints);
+    expect(await pixelsOf(o.page, '[data-chart="evidence:errors"]', BLUE)).toBeGreaterThan(20);
+
+    // The split over time, from the records.
+    expect(await o.page.$$eval('#split-chart .u-legend .u-series .u-label', (ls) => ls.map((l) => l.textContent))).toEqual(['time (UTC)', 'canary weight %']);
+    expect(await pixelsOf(o.page, '#split-chart', BLUE)).toBeGreaterThan(50);
+    expect(await o.page.$$eval('ol.phases li', (lis) => lis.map((li) => li.className))).toEqual(['phase done', 'phase current', 'phase todo']);
+
+    // Every decision, newest first, with the guard's rollback and its reason.
+    const seqs = await o.page.$$eval('table[aria-label="decisions, newest first"] tbody tr', (trs) => trs.map((tr) => Number(tr.getAttribute('data-seq'))));
+    expect(seqs).toEqual(page.records.map((r) => r.seq).reverse());
+    const rollback = page.records.find((r) => r.decision === 'rollback')!;
+    const cells = await o.page.$$eval(`tr[data-seq="${rollback.seq}"] td`, (tds) => tds.map((td) => td.textContent ?? ''));
+    expect(cells[2]).toBe('guard');
+    expect(cells[3]).toMatch(/^rollback/);
+    expect(cells[4]).toContain(rollback.reason);
+    expect(cells[4]).toContain('latency-p90 = 0.8');
+    expect(cells[5]).toBe(rollback.actor);
+    await shot(o.page, 'rollout-ledger');
+    expect(o.errors).toEqual([]);
+  });
+
+  it('a new decision appears on the open rollout page without a reload, and its chart grows', async () => {
+    const run = runs[2]!;
+    const page = pages.get(run.state.rollout)!;
+    const o = await openPage(`${api.url}/rollouts/default/search`);
+    await o.page.waitForSelector('[data-chart="metric:latency-p90"] canvas');
+    await isLive(o);
+    const before = await rowsOf(o, 'metric:latency-p90');
+    const last = page.records[page.records.length - 1]!;
+    const lastCheckpoint = [...page.records].reverse().find((r) => r.kind === 'checkpoint' && r.metrics)!;
+    const next: DecisionRecord = {
+      ...lastCheckpoint,
+      seq: last.seq + 1,
+      at: new Date(Date.parse(last.at) + 60_000).toISOString(),
+      decision: 'hold',
+      reason: 'a live decision pushed by the test',
+      weight: { from: last.weight.to, to: last.weight.to },
+    };
+    api.push({ event: 'record', data: { rollout: run.state.rollout, record: next } });
+    await o.page.waitForSelector(`tr[data-seq="${next.seq}"]`, { timeout: 30_000 });
+    expect(await o.page.textContent(`tr[data-seq="${next.seq}"] td:nth-child(5)`)).toContain('a live decision pushed by the test');
+    await rowCount(o, '[data-chart="metric:latency-p90"] details tbody tr', before + 1);
+    expect(o.errors).toEqual([]);
+  });
+
+  it('at a narrow window the rollout page still renders its charts and table', async () => {
+    const o = await openPage(`${api.url}/rollouts/default/checkout`, { width: 420, height: 900 });
+    await o.page.waitForSelector('[data-chart="metric:latency-p90"] canvas');
+    // The plan's window is in Europe/Berlin: times are shown there.
+    expect(await legendOf(o, 'metric:latency-p90')).toContain('time (Europe/Berlin)');
+    expect(await o.page.textContent('table[aria-label="decisions, newest first"] tbody tr td:nth-child(2) .sub')).toMatch(/ Europe\/Berlin$/);
+    const width = await o.page.$eval('[data-chart="metric:latency-p90"] canvas', (c) => c.getBoundingClientRect().width);
+    expect(width).toBeLessThanOrEqual(420);
+    // The page itself does not scroll sideways (wide tables scroll in their own box).
+    expect(await o.page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(420);
+    await shot(o.page, 'rollout-checkout-narrow');
+    expect(o.errors).toEqual([]);
+  });
+
+  it('a report opened from a file:// URL with the network off shows the same page from its embedded data', async () => {
+    const run = runs[1]!;
+    const data = pageOf(run, 'report');
+    // Text that tries to break out of the embedded JSON stays text.
+    data.records = data.records.map((r, i) => (i === 0 ? { ...r, reason: '</script><script>alert(1)</script> \u2028 & <!--' } : r));
+    const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-report-'));
+    try {
+      const file = path.join(dir, 'ledger.html');
+      writeFileSync(file, renderPage({ view: 'report', data }));
+      const url = pathToFileURL(file).href;
+      const o = await openPage(url, { offline: true });
+      await o.page.waitForSelector('[data-chart="metric:latency-p90"] canvas');
+      expect(await o.page.$$eval('table[aria-label="decisions, newest first"] tbody tr[data-seq]', (trs) => trs.length)).toBe(data.records.length);
+      expect(await o.page.textContent(`tr[data-seq="${data.records[0]!.seq}"] td:nth-child(5)`)).toBe('</script><script>alert(1)</script> \u2028 & <!--');
+      expect(await legendOf(o, 'metric:latency-p90')).toEqual(['time (UTC)', 'checkpoint', 'guard', 'max', 'rollback above']);
+      // A report has no guard ring: the guard's points are its journalled rollback only.
+      expect(await rowsOf(o, 'metric:latency-p90')).toBe(judgements(data, 'latency-p90'));
+      expect(await o.page.textContent('.conn')).toMatch(/^report generated /);
+      expect(await o.page.textContent('main')).toContain('Prometheus ranges: no Prometheus address given');
+      expect(o.requests).toEqual([url]);
+      await shot(o.page, 'report-ledger');
+      expect(o.errors).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an overview of 10,000 rollouts draws a few hundred rows and says how many more', async () => {
+    const base = summaryOf(runs[2]!);
+    const many: RolloutSummary[] = Array.from({ length: 10_000 }, (_, i) => ({ ...base, rollout: `team-${i % 50}/svc-${i}` }));
+    const big = new ApiServer(many, new Map());
+    await big.start();
+    try {
+      const o = await openPage(big.url + '/');
+      await o.page.waitForSelector('table[aria-label="rollouts"] tbody tr a');
+      expect(await o.page.$$eval('table[aria-label="rollouts"] tbody tr', (trs) => trs.length)).toBe(300);
+      expect(await o.page.textContent('.more')).toBe('9700 more - filter to narrow');
+      await o.page.fill('#filter', 'svc-4242');
+      await rowCount(o, ROLLOUT_ROWS, 1);
+      expect(await o.page.textContent('.more')).toBe('');
+      expect(o.errors).toEqual([]);
+    } finally {
+      await big.close();
+    }
+  });
+});

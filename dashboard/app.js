@@ -253,11 +253,12 @@
   /**
    * The live feed: `/api/events`, and a fresh snapshot from `load` on every (re)connect;
    * events that arrive while the snapshot loads are applied after it.
+   * @param {string} events the event stream's URL
    * @param {() => Promise<void>} load
    * @param {Record<string, (data: any) => void>} handlers
    */
-  function follow(load, handlers) {
-    const es = new EventSource('/api/events');
+  function follow(events, load, handlers) {
+    const es = new EventSource(events);
     let loading = false;
     /** @type {Array<() => void>} */
     let pending = [];
@@ -348,11 +349,11 @@
     filter.addEventListener('input', draw);
 
     follow(
+      '/api/events',
       async () => {
-        /** @type {RolloutSummary[]} */
-        const list = await getJson('/api/rollouts');
+        const list = /** @type {{ rollouts: RolloutSummary[] }} */ (await getJson('/api/rollouts'));
         rollouts.clear();
-        for (const s of list) rollouts.set(s.rollout, s);
+        for (const s of list.rollouts) rollouts.set(s.rollout, s);
         draw();
       },
       {
@@ -431,6 +432,7 @@
     }
     const redraw = throttled(draw);
     follow(
+      `/api/events?rollout=${encodeURIComponent(name)}`,
       async () => {
         const loaded = /** @type {RolloutPage} */ (await getJson(`/api/rollouts/${namePath(name)}`));
         page = loaded;

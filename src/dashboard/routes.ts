@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRoutes } from '../observe/server.js';
 import type { LiveDashboard } from './live.js';
+import { renderPage } from './page.js';
 
 const HTML = 'text/html; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -22,7 +23,7 @@ export class DashboardRoutes implements HttpRoutes {
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const path = url.pathname;
-    if (path === '/') return send(res, 200, HTML, pageHtml({ view: 'overview' }));
+    if (path === '/') return send(res, 200, HTML, renderPage({ view: 'overview' }));
     if (path === '/api/rollouts') return send(res, 200, JSON_TYPE, JSON.stringify({ rollouts: this.live.summaries() }));
     if (path === '/api/events') {
       const name = url.searchParams.get('rollout');
@@ -36,7 +37,7 @@ export class DashboardRoutes implements HttpRoutes {
       const name = decode(rolloutPath[1]!);
       const id = name === null ? null : this.live.resolve(name);
       if (id === null) return send(res, 404, HTML, notFoundHtml(name ?? rolloutPath[1]!));
-      return send(res, 200, HTML, pageHtml({ view: 'rollout', rollout: id }));
+      return send(res, 200, HTML, renderPage({ view: 'rollout', rollout: id }));
     }
     const apiPath = /^\/api\/rollouts\/(.+)$/.exec(path);
     if (apiPath) {
@@ -83,16 +84,6 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 /** Text for HTML: `& < > " '` escaped. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/**
- * A plain page until the dashboard's own page (HTML, styles, charts) is in: it names the
- * view and links the API that has the data.
- */
-function pageHtml(p: { view: 'overview' } | { view: 'rollout'; rollout: string }): string {
-  const title = p.view === 'overview' ? 'rollgate' : `rollgate: ${escapeHtml(p.rollout)}`;
-  const api = p.view === 'overview' ? '/api/rollouts' : `/api/rollouts/${p.rollout.split('/').map(encodeURIComponent).join('/')}`;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>Data: <a href="${escapeHtml(api)}">${escapeHtml(api)}</a>; live events: <a href="/api/events">/api/events</a>.</p></body></html>\n`;
 }
 
 function notFoundHtml(name: string): string {

@@ -21,9 +21,10 @@ import { until } from '../helpers/until.js';
 import { launchBrowser, open, pixelsOf, shot, type OpenPage } from './browser.js';
 import { pageOf, summaryOf, threeRollouts, type RolloutRun } from './rollout-data.js';
 
-/** The API of view.ts over `summaries` and `pages`; `push` sends a server-sent event. */
+/** The API of docs/dashboard.md ("Routes") over `summaries` and `pages`; `push` sends a server-sent event. */
 class ApiServer {
-  readonly clients = new Set<ServerResponse>();
+  /** The open event streams, with the rollout each asked for (null: all). */
+  readonly clients = new Set<{ res: ServerResponse; rollout: string | null }>();
   private server: Server;
   url = '';
   constructor(
@@ -37,7 +38,7 @@ class ApiServer {
       const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (p === '/') return html(renderPage({ view: 'overview' }));
       if (p.startsWith('/rollouts/')) return html(renderPage({ view: 'rollout', rollout: decodeURIComponent(p.slice('/rollouts/'.length)) }));
-      if (p === '/api/rollouts') return json(200, this.summaries);
+      if (p === '/api/rollouts') return json(200, { rollouts: this.summaries });
       if (p.startsWith('/api/rollouts/')) {
         const page = this.pages.get(decodeURIComponent(p.slice('/api/rollouts/'.length)));
         return page ? json(200, page) : json(404, { error: 'no such rollout' });
@@ -45,8 +46,9 @@ class ApiServer {
       if (p === '/api/events') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
         res.write(': hello\n\n');
-        this.clients.add(res);
-        res.on('close', () => this.clients.delete(res));
+        const client = { res, rollout: url.searchParams.get('rollout') };
+        this.clients.add(client);
+        res.on('close', () => this.clients.delete(client));
         return;
       }
       res.writeHead(404).end();
@@ -57,10 +59,10 @@ class ApiServer {
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
   push(e: DashboardEvent): void {
-    for (const c of this.clients) c.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+    for (const c of this.clients) if (c.rollout === null || c.rollout === e.data.rollout) c.res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
   }
   async close(): Promise<void> {
-    for (const c of this.clients) c.destroy();
+    for (const c of this.clients) c.res.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -1,7 +1,8 @@
 /**
  * Dashboard data from real decision records: three plans run through the real engine
  * (RolloutRunner + Scheduler, test/helpers/engine.ts) against scripted Prometheus answers,
- * their records and guard evaluations turned into the shapes of src/dashboard/view.ts.
+ * their records and guard evaluations turned into the shapes of src/dashboard/view.ts by the
+ * dashboard's own model (src/dashboard/model.ts).
  *
  * - `default/checkout` completes (latency, success rate, error counts judged by the
  *   sequential test), in the Europe/Berlin time zone of its window;
@@ -9,12 +10,12 @@
  * - `default/search` is still in its second phase.
  */
 import { engine, planFrom } from '../helpers/engine.js';
-import { checkpointSpecs } from '../../src/plan/checkpoints.js';
 import { parseDuration } from '../../src/plan/duration.js';
 import type { Plan } from '../../src/plan/schema.js';
 import type { DecisionRecord } from '../../src/core/record.js';
 import type { RolloutState } from '../../src/core/state.js';
-import type { GuardPoint, Health, PhasePlan, RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
+import type { GuardPoint, RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
+import { rolloutPage, summarize } from '../../src/dashboard/model.js';
 
 const MIN = 60_000;
 
@@ -105,54 +106,22 @@ export async function threeRollouts(now = Date.now()): Promise<RolloutRun[]> {
   return [checkout, ledger, search];
 }
 
-/** The planned phases of `plan`, for the timeline. */
-export function phasesOf(plan: Plan): PhasePlan[] {
-  return plan.spec.phases.map((p) => {
-    const specs = checkpointSpecs(p);
-    const last = specs[specs.length - 1];
-    return { name: p.name, weight: p.weight, mirror: p.mirror, checkpoints: specs.length, durationSeconds: last && 'offset' in last ? last.offset / 1000 : null };
-  });
+/** The overview row of a run, as the dashboard's model makes it (src/dashboard/model.ts). */
+export function summaryOf(r: RolloutRun, now = Date.now()): RolloutSummary {
+  return summarize(r.state.rollout, r.state, r.plan, now);
 }
 
-function healthOf(s: RolloutState): Health {
-  if (s.status === 'complete') return 'complete';
-  if (s.status === 'rolling-back' || s.status === 'rolled-back') return 'failing';
-  if (s.status === 'paused') return 'paused';
-  return s.guardStrikes > 0 || s.last?.decision === 'hold' ? 'warning' : 'healthy';
-}
-
-export function summaryOf(r: RolloutRun): RolloutSummary {
-  const s = r.state;
-  const last = s.last;
-  return {
-    rollout: s.rollout,
-    revision: s.revision,
-    status: s.status,
-    health: healthOf(s),
-    phase: s.phaseName,
-    phaseIndex: s.phaseIndex,
-    phases: r.plan.spec.phases.length,
-    weight: s.weight,
-    mirror: s.mirror,
-    applied: s.applied ? { weight: s.applied.weight, mirror: s.applied.mirror, at: new Date(s.applied.at).toISOString() } : null,
-    waitingFor: s.waitingFor,
-    guard: { strikes: s.guardStrikes, consecutive: r.plan.spec.guard.consecutive },
-    last: last ? { seq: last.seq, decision: last.decision, kind: last.kind, at: last.at, reason: last.reason, actor: last.actor } : null,
-    next: last?.next && s.status !== 'complete' && s.status !== 'rolled-back' ? last.next : null,
-    timeZone: r.plan.spec.windows[0]?.timezone ?? null,
-  };
-}
-
-export function pageOf(r: RolloutRun, source: RolloutPage['source'], generatedAt = new Date().toISOString()): RolloutPage {
-  return {
-    summary: summaryOf(r),
-    phases: phasesOf(r.plan),
+/** The rollout page of a run: live with its guard evaluations, a report without (not journalled). */
+export function pageOf(r: RolloutRun, source: RolloutPage['source'], now = Date.now()): RolloutPage {
+  return rolloutPage({
+    id: r.state.rollout,
+    state: r.state,
+    plan: r.plan,
     records: r.records,
     recordsOmitted: 0,
     guard: source === 'live' ? r.guard : [],
-    ranges: [],
     rangesNote: source === 'report' ? 'no Prometheus address given' : null,
-    generatedAt,
     source,
-  };
+    now,
+  });
 }

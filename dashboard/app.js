@@ -412,6 +412,8 @@
     const decisions = el('section', { 'aria-label': 'decisions' });
     main.replaceChildren(head, timeline, charts, decisions);
     const plots = new Plots();
+    /** The records the decision table shows (it is drawn again only when they change). */
+    let tabled = '';
 
     function draw() {
       if (!page) return;
@@ -419,7 +421,12 @@
       drawHead(head, page, removed);
       drawTimeline(timeline, page, plots);
       drawCharts(charts, page, plots);
-      drawDecisions(decisions, page);
+      const last = page.records[page.records.length - 1];
+      const key = `${page.generatedAt} ${page.records.length} ${last?.seq ?? 0} ${page.recordsOmitted}`;
+      if (key !== tabled) {
+        drawDecisions(decisions, page);
+        tabled = key;
+      }
     }
 
     if (!live) {

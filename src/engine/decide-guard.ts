@@ -4,7 +4,7 @@
  */
 import { formatWindow } from '../plan/duration.js';
 import { DecisionBuilder, badQueryText, fixThePlan, startRollback } from './decide.js';
-import { badQueries, belowTrafficFloor, guardWindow, type Evidence } from './judge.js';
+import { badQueries, belowTrafficFloor, guardWindow, recordedMetrics, type Evidence } from './judge.js';
 
 export type GuardResult = 'pass' | 'fail' | 'nodata';
 
@@ -22,7 +22,8 @@ export interface GuardTick {
  * names the failing metrics); a failing sequential test rolls back at once, since it is
  * anytime-valid (`consecutive` does not apply to it). Below that a changed count is journalled
  * as a guard mark, so a restarted controller goes on counting, and a query Prometheus refused
- * pauses the rollout.
+ * pauses the rollout. A record carries every metric's numbers (`recordedMetrics`: the
+ * sequential test's interval included).
  */
 export function decideGuard(b: DecisionBuilder, evidence: Evidence): GuardTick {
   const guard = b.ctx.plan.spec.guard;
@@ -44,7 +45,7 @@ export function decideGuard(b: DecisionBuilder, evidence: Evidence): GuardTick {
       kind: 'guard',
       decision: 'rollback',
       reason: `guard: ${detail} ${count}`,
-      metrics: evidence.metrics,
+      metrics: recordedMetrics(evidence.metrics),
     });
     return { result, strikes };
   }
@@ -59,5 +60,5 @@ export function decideGuard(b: DecisionBuilder, evidence: Evidence): GuardTick {
  */
 function decideGuardPause(b: DecisionBuilder, evidence: Evidence): void {
   if (b.state.status !== 'progressing' && b.state.status !== 'waiting') return;
-  b.push({ kind: 'guard', decision: 'pause', reason: `guard: ${badQueryText(badQueries(evidence.metrics))}; ${fixThePlan(b.ctx.plan)}`, metrics: evidence.metrics });
+  b.push({ kind: 'guard', decision: 'pause', reason: `guard: ${badQueryText(badQueries(evidence.metrics))}; ${fixThePlan(b.ctx.plan)}`, metrics: recordedMetrics(evidence.metrics) });
 }

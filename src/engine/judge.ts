@@ -17,7 +17,7 @@ import { effectiveThresholds } from '../plan/thresholds.js';
 import { checkpointVerdict, explainVerdict, guardVerdict, worseVerdict } from '../gates/verdict.js';
 import { relativeJudgement } from '../gates/relative.js';
 import { mannWhitneyJudgement } from '../gates/mann-whitney.js';
-import { sequentialJudgement } from '../gates/sequential.js';
+import { ratioInterval, sequentialJudgement } from '../gates/sequential.js';
 import { checkpointSpecs } from '../plan/checkpoints.js';
 import { PrometheusError } from '../metrics/errors.js';
 import { checkpointOutcome, type CheckpointOutcome, type JudgedMetric } from '../gates/outcome.js';
@@ -206,7 +206,12 @@ interface Judgement {
   why: string;
 }
 
-/** The verdict of each metric under `phase`'s thresholds: checkpoint rules, or the guard's. */
+/**
+ * The verdict of each metric under `phase`'s thresholds: checkpoint rules, or the guard's. A
+ * guard evaluation leaves out the interval of a sequential metric that passes (and its `why`
+ * does not show one): most guard evaluations pass and are not recorded, and the interval is
+ * most of the test's cost. `recordedMetrics` adds it to the metrics a record carries.
+ */
 export function judgeSamples(plan: Plan, phase: Phase, samples: FetchedSample[], mode: 'checkpoint' | 'guard'): Evidence {
   const results: MetricResult[] = [];
   const judged: JudgedMetric[] = [];
@@ -288,7 +293,7 @@ function judgeCounts(f: FetchedCounts, mode: 'checkpoint' | 'guard'): Judgement 
   const missing = named.flatMap(([name, { sample }]) => (sample.value === null ? [{ reason: `${name}: ${sample.reason}`, problem: sample.problem }] : []));
   if (missing.length > 0) return nodata(result, { reason: missing.map((m) => m.reason).join(', '), problem: missing.find((m) => m.problem)?.problem });
   const [x, n_c, y, n_b] = named.map(([, a]) => a.sample.value as number);
-  const j = sequentialJudgement({ x: x!, n_c: n_c!, y: y!, n_b: n_b! }, settings);
+  const j = sequentialJudgement({ x: x!, n_c: n_c!, y: y!, n_b: n_b! }, settings, { intervalWhenPassing: mode === 'checkpoint' });
   const verdict = mode === 'guard' && j.verdict === 'hold' ? 'pass' : j.verdict;
   const judged: MetricResult = {
     ...result,
@@ -309,6 +314,20 @@ function judgeCounts(f: FetchedCounts, mode: 'checkpoint' | 'guard'): Judgement 
     ...(j.interval ? { interval: j.interval } : {}),
   };
   return verdict === 'nodata' ? nodata(judged, { reason: j.why }) : { result: judged, why: j.why };
+}
+
+/**
+ * The metrics of a guard evaluation as a record carries them: each sequential metric with the
+ * interval its guard judgement left out (judgeSamples), computed from the same counts.
+ */
+export function recordedMetrics(metrics: readonly MetricResult[]): MetricResult[] {
+  return metrics.map((m) => {
+    if (m.test !== 'sequential' || m.verdict === 'nodata' || m.interval !== undefined) return m;
+    const { x, n_c, y, n_b, alpha } = m;
+    if (x === undefined || n_c === undefined || y === undefined || n_b === undefined || alpha === undefined || n_c === 0 || n_b === 0) return m;
+    const interval = ratioInterval(x, n_c, y, n_b, alpha);
+    return interval ? { ...m, interval } : m;
+  });
 }
 
 /** The sequential test's false-rollback probability when the metric sets no `alpha`. */

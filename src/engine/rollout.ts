@@ -25,7 +25,10 @@ export interface RolloutObserver {
   onRecord?(record: DecisionRecord, state: RolloutState): void;
   onApplied?(mark: AppliedMark, durationMs: number): void;
   onApplyError?(rollout: string, error: Error, durationMs: number): void;
-  /** One guard evaluation: its result, the strikes after it, and each metric's judgement. */
+  /**
+   * One guard evaluation: its result, the strikes after it, and each metric's judgement (a
+   * passing sequential metric without its interval: judgeSamples).
+   */
   onGuard?(rollout: string, result: GuardResult, strikes: number, metrics: readonly MetricResult[]): void;
   /** A metric's query failed in a way that needs a person (Prometheus refused it). */
   onQueryProblem?(rollout: string, metric: string, problem: SampleProblem): void;

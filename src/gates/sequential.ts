@@ -41,7 +41,9 @@
  * approximation, safeguarded by bisection. A limit that does not exist (the lower one without
  * canary errors: 0; the upper one without baseline errors: unbounded, null) is not searched.
  * Cost: an e-value takes 1-3 microseconds, the interval about 35 (4-5 e-values per limit), with
- * a load average of 15 on 2 cores.
+ * a load average of 15 on 2 cores; so the guard, which judges every few seconds and records
+ * only what does not pass, asks for the interval of a failing (or nodata) judgement only
+ * (`intervalWhenPassing: false`) and adds it with `ratioInterval` to a passing one it records.
  */
 import betainc from '@stdlib/math-base-special-betainc';
 import betaln from '@stdlib/math-base-special-betaln';
@@ -92,11 +94,24 @@ export interface SequentialJudgement {
   threshold: number;
   /** The null's share of bad events for the canary; null without traffic on either track. */
   q0: number | null;
-  /** The anytime-valid 1 - alpha interval of r_c / r_b; null when it cannot be computed (no errors). */
-  interval: RatioInterval | null;
+  /**
+   * The anytime-valid 1 - alpha interval of r_c / r_b; null when it cannot be computed (no
+   * errors); undefined when it was not asked for (a passing or holding judgement under
+   * `intervalWhenPassing: false`: `ratioInterval` of the counts gives it).
+   */
+  interval?: RatioInterval | null;
 }
 
-export function sequentialJudgement(counts: SequentialCounts, s: SequentialSettings): SequentialJudgement {
+export interface SequentialOptions {
+  /**
+   * False: a judgement that passes or holds leaves out its interval (`interval` undefined, its
+   * `why` without it). The interval is most of the test's cost and only a record shows it: the
+   * guard's passing evaluations are not recorded. Default true.
+   */
+  intervalWhenPassing?: boolean;
+}
+
+export function sequentialJudgement(counts: SequentialCounts, s: SequentialSettings, options: SequentialOptions = {}): SequentialJudgement {
   const n_c = asCount(counts.n_c);
   const n_b = asCount(counts.n_b);
   const x = Math.min(asCount(counts.x), n_c);
@@ -109,7 +124,6 @@ export function sequentialJudgement(counts: SequentialCounts, s: SequentialSetti
   let logE = 0;
   let logEProof = 0;
   let q0: number | null = null;
-  let interval: RatioInterval | null = null;
   if (n_c > 0 && n_b > 0) {
     const scaled = n_c * (1 + s.tolerance);
     q0 = scaled / (scaled + n_b);
@@ -117,13 +131,16 @@ export function sequentialJudgement(counts: SequentialCounts, s: SequentialSetti
       const p0 = n_b / (scaled + n_b);
       logE = logRegressionE(x, y, q0, p0);
       if (proof) logEProof = logProofE(x, y, q0, p0);
-      interval = ratioInterval(x, n_c, y, n_b, s.alpha);
     }
   }
-  const judged = judge({ x, n_c, y, n_b }, s, logE, logEProof, ratio, interval);
+  const verdict = verdictOf({ x, n_c, y, n_b }, s, logE, logEProof);
+  const passing = verdict === 'pass' || verdict === 'hold';
+  const asked = options.intervalWhenPassing !== false || !passing;
+  // Without bad events, or without traffic on a track, there is no interval to compute.
+  const interval = asked ? (n_c > 0 && n_b > 0 ? ratioInterval(x, n_c, y, n_b, s.alpha) : null) : undefined;
   const judgement: SequentialJudgement = {
-    verdict: judged.verdict,
-    why: judged.why,
+    verdict,
+    why: reasonOf(verdict, { x, n_c, y, n_b }, s, logE, logEProof, ratio, interval ?? null),
     x,
     n_c,
     y,
@@ -135,41 +152,47 @@ export function sequentialJudgement(counts: SequentialCounts, s: SequentialSetti
     logE,
     threshold: 1 / s.alpha,
     q0,
-    interval,
   };
+  if (interval !== undefined) judgement.interval = interval;
   if (proof) judgement.eProof = cappedExp(logEProof);
   return judgement;
 }
 
-/** The verdict of the counts (integers) and their e-values, and why. */
-function judge(
+/** The verdict of the counts (integers) and their e-values. */
+function verdictOf({ x, n_c, y, n_b }: SequentialCounts, s: SequentialSettings, logE: number, logEProof: number): Verdict {
+  if (n_c < s.minSamples || n_c === 0 || n_b === 0) return 'nodata';
+  const proof = s.require === 'proof';
+  if (x + y === 0) return proof ? 'hold' : 'pass';
+  const logThreshold = -Math.log(s.alpha);
+  if (logE >= logThreshold) return 'fail';
+  if (!proof) return 'pass';
+  return logEProof >= logThreshold ? 'pass' : 'hold';
+}
+
+/** Why the counts got `verdict` (the interval shown where there is one). */
+function reasonOf(
+  verdict: Verdict,
   { x, n_c, y, n_b }: SequentialCounts,
   s: SequentialSettings,
   logE: number,
   logEProof: number,
   ratio: number | null,
   interval: RatioInterval | null,
-): { verdict: Verdict; why: string } {
-  if (n_c < s.minSamples) return { verdict: 'nodata', why: `${n_c} canary requests in the phase, ${s.minSamples} needed` };
-  if (n_c === 0) return { verdict: 'nodata', why: 'no canary requests in the phase' };
-  if (n_b === 0) return { verdict: 'nodata', why: 'no baseline requests in the phase to compare with' };
+): string {
+  if (n_c < s.minSamples) return `${n_c} canary requests in the phase, ${s.minSamples} needed`;
+  if (n_c === 0) return 'no canary requests in the phase';
+  if (n_b === 0) return 'no baseline requests in the phase to compare with';
   const logThreshold = -Math.log(s.alpha);
-  const proof = s.require === 'proof';
   if (x + y === 0) {
     const counted = `${thousands(x)}/${thousands(n_c)} vs ${thousands(y)}/${thousands(n_b)}`;
-    if (!proof) return { verdict: 'pass', why: `no errors on either track (${counted}): e 1 < ${eText(logThreshold)}` };
-    return {
-      verdict: 'hold',
-      why: `hold: no errors on either track yet (${counted}): without errors nothing can prove the canary ${withinText(s.tolerance)}, proof e 1 < ${eText(logThreshold)}`,
-    };
+    if (verdict === 'pass') return `no errors on either track (${counted}): e 1 < ${eText(logThreshold)}`;
+    return `hold: no errors on either track yet (${counted}): without errors nothing can prove the canary ${withinText(s.tolerance)}, proof e 1 < ${eText(logThreshold)}`;
   }
   const evidence = `${ratesText(x, n_c, y, n_b)}${ratioText(ratio, interval)}`;
-  if (logE >= logThreshold) return { verdict: 'fail', why: `e ${eText(logE)} >= ${eText(logThreshold)}: ${evidence}` };
-  if (!proof) return { verdict: 'pass', why: `e ${eText(logE)} < ${eText(logThreshold)}: regression not proven: ${evidence}` };
-  if (logEProof >= logThreshold) {
-    return { verdict: 'pass', why: `proof e ${eText(logEProof)} >= ${eText(logThreshold)}: ${notWorseText(s.tolerance)}: ${evidence}` };
-  }
-  return { verdict: 'hold', why: `hold: not yet proven ${withinText(s.tolerance)} (proof e ${eText(logEProof)} < ${eText(logThreshold)}): ${evidence}` };
+  if (verdict === 'fail') return `e ${eText(logE)} >= ${eText(logThreshold)}: ${evidence}`;
+  if (s.require !== 'proof') return `e ${eText(logE)} < ${eText(logThreshold)}: regression not proven: ${evidence}`;
+  if (verdict === 'pass') return `proof e ${eText(logEProof)} >= ${eText(logThreshold)}: ${notWorseText(s.tolerance)}: ${evidence}`;
+  return `hold: not yet proven ${withinText(s.tolerance)} (proof e ${eText(logEProof)} < ${eText(logThreshold)}): ${evidence}`;
 }
 
 /** log E against "no regression" (q <= q0), for x canary and y baseline bad events. */

@@ -19,7 +19,7 @@ import { silentLogger } from '../../src/support/log.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { planHash } from '../../src/plan/load.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
-import { checkpointSpan, fetchSamples, guardMetrics, guardSpan, judgeSamples, outcomeOf, type Evidence, type QuerySpan } from '../../src/engine/judge.js';
+import { checkpointSpan, fetchSamples, guardMetrics, guardSpan, judgeSamples, outcomeOf, recordedMetrics, type Evidence, type QuerySpan } from '../../src/engine/judge.js';
 import { PrometheusError } from '../../src/metrics/errors.js';
 import { dueDecision } from '../../src/engine/schedule.js';
 import { decideGuard } from '../../src/engine/decide-guard.js';
@@ -480,6 +480,41 @@ describe('sequential test (counts)', () => {
     const rollback = regressed.entries[0] as DecisionRecord;
     expect(rollback).toMatchObject({ kind: 'guard', decision: 'rollback', weight: { from: 10, to: 0 } });
     expect(rollback.reason).toMatch(/^guard: errors: e .* in one evaluation \(errors: the sequential test is anytime-valid, guard.consecutive does not apply; interval 5s, counts since the phase's split was applied\)$/);
+  });
+
+  it("at the guard a passing sequential metric's interval is left out; every guard record (a plain metric's rollback, a pause on a refused query) carries it", async () => {
+    const ctx = planOf(
+      `    - { name: errors, ${COUNTS}, test: sequential, critical: true }
+    - { name: latency, query: 'latency[{{window}}]', max: 0.5, critical: true }`,
+      '{ interval: 5s, consecutive: 1 }',
+    );
+    const state = started(ctx);
+    const now = T0 + 5 * MIN;
+    const span = guardSpan(ctx.plan, state, now);
+    const healthy = countsProvider({ canaryRps: 10, stableRps: 90, canaryRate: 0.011, stableRate: 0.01 });
+    const withLatency = (latency: Value) => new ScriptedProvider((q, at) => (q.startsWith('latency') ? latency : healthy.script(q, at)));
+    // The checkpoint rules on the same answers: what a record of this evaluation must carry.
+    const fetched = await fetchSamples(withLatency(0.1), ctx.plan, span);
+    const full = judgeSamples(ctx.plan, span.phase, fetched, 'checkpoint').metrics[0]!;
+    expect(full.verdict).toBe('pass');
+    expect(full.interval).toEqual({ lower: expect.any(Number), upper: expect.any(Number) });
+    const passing = judgeSamples(ctx.plan, span.phase, fetched, 'guard');
+    expect(passing.metrics[0]!.interval).toBeUndefined();
+    const { interval: _left, ...rest } = full;
+    expect(passing.metrics[0]).toEqual(rest);
+    expect(recordedMetrics(passing.metrics)[0]).toEqual(full);
+
+    const tick = async (latency: Value) => {
+      const b = new DecisionBuilder(ctx, state, now);
+      decideGuard(b, await judgeWith(ctx, withLatency(latency), span, 'guard'));
+      return b.records;
+    };
+    const [rollback] = await tick(0.9);
+    expect(rollback).toMatchObject({ kind: 'guard', decision: 'rollback' });
+    expect(rollback!.metrics![0]).toEqual(full);
+    const [pause] = await tick({ value: null, reason: 'bad query (HTTP 400)', problem: 'bad-query' });
+    expect(pause).toMatchObject({ kind: 'guard', decision: 'pause' });
+    expect(pause!.metrics![0]).toEqual(full);
   });
 
   it("end to end on the runner: the guard rolls back at its first failing evaluation, every number in the journal; a restart mid-phase judges the same", async () => {

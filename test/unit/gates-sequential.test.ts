@@ -227,6 +227,34 @@ describe('sequential verdicts', () => {
     expect(many.why).toMatch(/^e \d+ >= 100: canary errors 0\.12% \(5\/4,120\) vs baseline 0% \(0\/38,100\), \[\d\.\d\d, ∞\]$/);
   });
 
+  it('intervalWhenPassing: false leaves out the interval of a passing or holding judgement only, every other number the same', () => {
+    const counts = [
+      { x: 22, n_c: 1950, y: 380, n_b: 38100 }, // pass
+      { x: 60, n_c: 1950, y: 380, n_b: 38100 }, // fail
+      { x: 200, n_c: 412, y: 10, n_b: 9000 }, // nodata (below the floor)
+      { x: 0, n_c: 1950, y: 0, n_b: 38100 }, // pass without errors
+    ];
+    for (const s of [settings, proof]) {
+      for (const c of counts) {
+        const full = sequentialJudgement(c, s);
+        const guard = sequentialJudgement(c, s, { intervalWhenPassing: false });
+        const { interval, why, ...rest } = full;
+        expect(guard).toMatchObject(rest);
+        if (full.verdict === 'pass' || full.verdict === 'hold') {
+          expect(guard.interval, `${s.require} ${JSON.stringify(c)}`).toBeUndefined();
+          expect('interval' in guard).toBe(false);
+          // The same reason without the bracketed interval.
+          expect(guard.why).toBe(why.replace(/ \[[^\]]*\]$/, ''));
+        } else {
+          expect(guard.interval).toEqual(interval);
+          expect(guard.why).toBe(why);
+        }
+      }
+    }
+    // The interval left out is the one ratioInterval gives for the judged counts.
+    expect(sequentialJudgement(counts[0]!, settings).interval).toEqual(ratioInterval(22, 1950, 380, 38100, settings.alpha));
+  });
+
   it('no baseline traffic, no canary traffic: nodata', () => {
     const noBaseline = sequentialJudgement({ x: 5, n_c: 4120, y: 0, n_b: 0 }, settings);
     expect(noBaseline).toMatchObject({ verdict: 'nodata', why: 'no baseline requests in the phase to compare with', baselineRate: null, q0: null, interval: null, e: 1 });

@@ -11,7 +11,7 @@
 import type { MetricResult } from '../core/record.js';
 import type { Counts, Metric, Phase, Plan } from '../plan/schema.js';
 import type { Thresholds } from '../plan/schema.js';
-import { metricTemplate, renderMetricQuery, renderQueryTemplate, type TemplateScope } from '../plan/queries.js';
+import { metricTemplate, queryText, renderMetricQuery, templateValues, type TemplateScope } from '../plan/queries.js';
 import type { MetricsProvider, Sample, SampleProblem } from '../core/metrics-provider.js';
 import { effectiveThresholds } from '../plan/thresholds.js';
 import { checkpointVerdict, explainVerdict, guardVerdict, worseVerdict } from '../gates/verdict.js';
@@ -137,11 +137,13 @@ export function guardSpan(plan: Plan, s: RolloutState, now: number): QuerySpan {
 
 /** Asks the provider for each metric's queries over the span (the only I/O of a judgement). */
 export function fetchSamples(provider: MetricsProvider, plan: Plan, span: QuerySpan): Promise<FetchedSample[]> {
+  // The template values of the span's window, shared by its metrics (`counts` have their own window).
+  const values = templateValues(plan, span.scope, span.windowMs);
   return Promise.all(
     span.metrics.map((metric): Promise<FetchedSample> => {
       if (metric.counts) return fetchCounts(provider, plan, span, metric, metric.counts);
-      if (metric.test === 'mann-whitney') return fetchSeries(provider, plan, span, metric);
-      return fetchValue(provider, plan, span, metric);
+      if (metric.test === 'mann-whitney') return fetchSeries(provider, plan, span, values, metric);
+      return fetchValue(provider, plan, span, values, metric);
     }),
   );
 }
@@ -153,8 +155,8 @@ export function fetchSamples(provider: MetricsProvider, plan: Plan, span: QueryS
  */
 async function fetchCounts(provider: MetricsProvider, plan: Plan, span: QuerySpan, metric: Metric, counts: Counts): Promise<FetchedCounts> {
   if (span.splitAppliedAt === null) return { metric, query: metricTemplate(metric), counts: { unasked: "the phase's split is not applied yet" } };
-  const windowMs = span.at - span.splitAppliedAt;
-  const ask = (template: string) => answer(provider, plan, span, template, windowMs);
+  const values = templateValues(plan, span.scope, span.at - span.splitAppliedAt);
+  const ask = (template: string) => answer(provider, plan, span, template, values);
   const [canaryBad, canaryTotal, baselineBad, baselineTotal] = await Promise.all([counts.canary.bad, counts.canary.total, counts.baseline.bad, counts.baseline.total].map(ask));
   return { metric, query: canaryBad!.query, counts: { canary: { bad: canaryBad!, total: canaryTotal! }, baseline: { bad: baselineBad!, total: baselineTotal! } } };
 }
@@ -163,16 +165,15 @@ async function fetchCounts(provider: MetricsProvider, plan: Plan, span: QuerySpa
 const DEFAULT_STEP_MS = 30_000;
 
 /** Both series of a mann-whitney metric over the span's window [at - windowMs, at] at `step`. */
-async function fetchSeries(provider: MetricsProvider, plan: Plan, span: QuerySpan, metric: Metric): Promise<FetchedSeries> {
+async function fetchSeries(provider: MetricsProvider, plan: Plan, span: QuerySpan, values: Readonly<Record<string, string>>, metric: Metric): Promise<FetchedSeries> {
   const step = metric.step ?? DEFAULT_STEP_MS;
   // The validator requires a baseline of a mann-whitney metric.
-  const [canary, baseline] = await Promise.all([metricTemplate(metric), metric.baseline!].map((t) => seriesOf(provider, plan, span, t, step)));
+  const [canary, baseline] = await Promise.all([metricTemplate(metric), metric.baseline!].map((t) => seriesOf(provider, span, queryText(plan, t, values), step)));
   return { metric, query: canary!.query, series: { canary: canary!, baseline: baseline! } };
 }
 
 /** One range query; a failure Prometheus reports is a series missing with its reason, anything else propagates. */
-async function seriesOf(provider: MetricsProvider, plan: Plan, span: QuerySpan, template: string, step: number): Promise<Series> {
-  const query = renderQueryTemplate(plan, template, span.scope, span.windowMs).text;
+async function seriesOf(provider: MetricsProvider, span: QuerySpan, query: string, step: number): Promise<Series> {
   try {
     const samples = await provider.range(query, span.at - span.windowMs, span.at, step);
     return { query, points: [...samples.entries()].sort(([a], [b]) => a - b).map(([, s]) => s.value) };
@@ -184,8 +185,8 @@ async function seriesOf(provider: MetricsProvider, plan: Plan, span: QuerySpan, 
 }
 
 /** A plain metric: its query, and its `baseline` and `samples` queries where set, at the same instant over the same window. */
-async function fetchValue(provider: MetricsProvider, plan: Plan, span: QuerySpan, metric: Metric): Promise<FetchedValue> {
-  const ask = (template: string) => answer(provider, plan, span, template, span.windowMs);
+async function fetchValue(provider: MetricsProvider, plan: Plan, span: QuerySpan, values: Readonly<Record<string, string>>, metric: Metric): Promise<FetchedValue> {
+  const ask = (template: string) => answer(provider, plan, span, template, values);
   const [main, baseline, samples] = await Promise.all([
     ask(metricTemplate(metric)),
     metric.baseline !== undefined ? ask(metric.baseline) : undefined,
@@ -194,9 +195,9 @@ async function fetchValue(provider: MetricsProvider, plan: Plan, span: QuerySpan
   return { metric, query: main.query, sample: main.sample, ...(baseline ? { baseline } : {}), ...(samples ? { samples } : {}) };
 }
 
-/** One template rendered over `windowMs` and asked at the span's instant. */
-async function answer(provider: MetricsProvider, plan: Plan, span: QuerySpan, template: string, windowMs: number): Promise<Answer> {
-  const query = renderQueryTemplate(plan, template, span.scope, windowMs).text;
+/** One template rendered with `values` (its window's) and asked at the span's instant. */
+async function answer(provider: MetricsProvider, plan: Plan, span: QuerySpan, template: string, values: Readonly<Record<string, string>>): Promise<Answer> {
+  const query = queryText(plan, template, values);
   return { query, sample: await provider.instant(query, span.at) };
 }
 
@@ -295,10 +296,20 @@ function judgeCounts(f: FetchedCounts, mode: 'checkpoint' | 'guard'): Judgement 
   const [x, n_c, y, n_b] = named.map(([, a]) => a.sample.value as number);
   const j = sequentialJudgement({ x: x!, n_c: n_c!, y: y!, n_b: n_b! }, settings, { intervalWhenPassing: mode === 'checkpoint' });
   const verdict = mode === 'guard' && j.verdict === 'hold' ? 'pass' : j.verdict;
+  // `result`'s fields written out rather than spread (in the same order): a spread followed by
+  // a dozen fields builds slowly, and this runs at every guard tick of every rollout.
   const judged: MetricResult = {
-    ...result,
+    name: result.name,
+    query: result.query,
     value: j.canaryRate,
     verdict,
+    critical: result.critical,
+    weight: result.weight,
+    test: 'sequential',
+    alpha: settings.alpha,
+    threshold: j.threshold,
+    tolerance: settings.tolerance,
+    minSamples: settings.minSamples,
     samples: j.n_c,
     x: j.x,
     n_c: j.n_c,
@@ -309,10 +320,9 @@ function judgeCounts(f: FetchedCounts, mode: 'checkpoint' | 'guard'): Judgement 
     ratio: j.ratio,
     e: j.e,
     logE: j.logE,
-    ...(j.eProof !== undefined ? { eProof: j.eProof } : {}),
-    threshold: j.threshold,
-    ...(j.interval ? { interval: j.interval } : {}),
   };
+  if (j.eProof !== undefined) judged.eProof = j.eProof;
+  if (j.interval) judged.interval = j.interval;
   return verdict === 'nodata' ? nodata(judged, { reason: j.why }) : { result: judged, why: j.why };
 }
 

@@ -7,7 +7,7 @@
 import { alertsQuery } from './alerts.js';
 import { formatWindow } from './duration.js';
 import type { Metric, Plan } from './schema.js';
-import { renderTemplateMapped, type RenderedTemplate } from './template.js';
+import { parseTemplate, renderParsed, renderTemplateMapped, type ParsedTemplate, type RenderedTemplate } from './template.js';
 
 export interface TemplateScope {
   phase: string;
@@ -41,4 +41,19 @@ export function renderMetricQuery(plan: Plan, metric: Metric, scope: TemplateSco
 /** Any query template of a metric (`baseline`, `samples`, a count), rendered. Throws a TemplateError. */
 export function renderQueryTemplate(plan: Plan, template: string, scope: TemplateScope, windowMs: number): RenderedTemplate {
   return renderTemplateMapped(template, templateValues(plan, scope, windowMs));
+}
+
+/** Each plan's query templates, parsed once (a bounded set: the templates of its metrics). */
+const parsedTemplates = new WeakMap<Plan, Map<string, ParsedTemplate>>();
+
+/**
+ * One of the plan's query templates rendered with `values` (templateValues of the judgement),
+ * as renderQueryTemplate's text; the template is parsed once per plan. Throws a TemplateError.
+ */
+export function queryText(plan: Plan, template: string, values: Readonly<Record<string, string>>): string {
+  let parsed = parsedTemplates.get(plan);
+  if (!parsed) parsedTemplates.set(plan, (parsed = new Map()));
+  let t = parsed.get(template);
+  if (!t) parsed.set(template, (t = parseTemplate(template)));
+  return renderParsed(t, values);
 }

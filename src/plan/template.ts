@@ -127,29 +127,15 @@ export interface RenderedTemplate {
  * malformed, or a value cannot be written inside its string.
  */
 export function renderTemplateMapped(text: string, values: Readonly<Record<string, string>>): RenderedTemplate {
-  const contexts = placeholderContexts(text);
+  const parsed = parseTemplate(text);
   // Substituted spans: [start, end) in the output, and the placeholder they replace.
   const spans: Array<{ start: number; end: number; ref: TemplateRef }> = [];
-  let out = '';
-  let last = 0;
-  for (const ref of templateRefs(text)) {
-    out += text.slice(last, ref.index);
-    last = ref.index + ref.raw.length;
-    if (!ref.valid) throw new TemplateError(`malformed template placeholder ${ref.raw}: expected {{name}}`, text, ref.raw, 'malformed');
-    if (!Object.prototype.hasOwnProperty.call(values, ref.name)) {
-      const known = Object.keys(values).sort().join(', ') || 'none';
-      throw new TemplateError(`unknown template name {{${ref.name}}} (known: ${known})`, text, ref.raw, 'unknown-name');
-    }
-    const context = contexts.get(ref.index) ?? 'code';
-    const value = quoteInto(values[ref.name]!, context);
-    if (value === null) {
-      const why = context === '`' ? 'a backtick, which a raw string cannot hold' : 'a lone UTF-16 surrogate';
-      throw new TemplateError(`the value of {{${ref.name}}} contains ${why}`, text, ref.raw, 'unquotable-value');
-    }
-    spans.push({ start: out.length, end: out.length + value.length, ref });
-    out += value;
-  }
-  out += text.slice(last);
+  let out = parsed.literals[0]!;
+  parsed.placeholders.forEach((p, i) => {
+    const value = placeholderValue(parsed, p, values);
+    spans.push({ start: out.length, end: out.length + value.length, ref: p.ref });
+    out += value + parsed.literals[i + 1]!;
+  });
   const spanAt = (offset: number) => spans.find((s) => offset >= s.start && offset < s.end);
   return {
     text: out,
@@ -168,5 +154,57 @@ export function renderTemplateMapped(text: string, values: Readonly<Record<strin
 
 /** renderTemplateMapped's text. */
 export function renderTemplate(text: string, values: Readonly<Record<string, string>>): string {
-  return renderTemplateMapped(text, values).text;
+  return renderParsed(parseTemplate(text), values);
+}
+
+/**
+ * A template read once, to be rendered many times (the engine renders each metric's queries at
+ * every guard tick): the text around its placeholders, and each placeholder with its PromQL
+ * context.
+ */
+export interface ParsedTemplate {
+  text: string;
+  /** The text before each placeholder, then the text after the last one (one more than `placeholders`). */
+  literals: string[];
+  placeholders: Array<{ ref: TemplateRef; context: PlaceholderContext }>;
+}
+
+export function parseTemplate(text: string): ParsedTemplate {
+  const contexts = placeholderContexts(text);
+  const placeholders = templateRefs(text).map((ref) => ({ ref, context: contexts.get(ref.index) ?? 'code' }));
+  const literals: string[] = [];
+  let last = 0;
+  for (const { ref } of placeholders) {
+    literals.push(text.slice(last, ref.index));
+    last = ref.index + ref.raw.length;
+  }
+  literals.push(text.slice(last));
+  return { text, literals, placeholders };
+}
+
+/** A parsed template's text with every placeholder replaced, as renderTemplateMapped renders it. Throws a TemplateError. */
+export function renderParsed(parsed: ParsedTemplate, values: Readonly<Record<string, string>>): string {
+  let out = parsed.literals[0]!;
+  for (let i = 0; i < parsed.placeholders.length; i++) out += placeholderValue(parsed, parsed.placeholders[i]!, values) + parsed.literals[i + 1]!;
+  return out;
+}
+
+/** What a placeholder stands for in the output: its value, escaped for its context. Throws a TemplateError. */
+function placeholderValue(
+  parsed: ParsedTemplate,
+  { ref, context }: ParsedTemplate['placeholders'][number],
+  values: Readonly<Record<string, string>>,
+): string {
+  const text = parsed.text;
+  if (!ref.valid) throw new TemplateError(`malformed template placeholder ${ref.raw}: expected {{name}}`, text, ref.raw, 'malformed');
+  if (!Object.prototype.hasOwnProperty.call(values, ref.name)) {
+    const known = Object.keys(values).sort().join(', ') || 'none';
+    throw new TemplateError(`unknown template name {{${ref.name}}} (known: ${known})`, text, ref.raw, 'unknown-name');
+  }
+  const value = quoteInto(values[ref.name]!, context);
+  if (value === null) {
+    const why = context === '`' ? 'a backtick, which a raw string cannot hold' : 'a lone UTF-16 surrogate';
+    throw new TemplateError(`the value of {{${ref.name}}} contains ${why}`, text, ref.raw, 'unquotable-value');
+  }
+  return value;
 }

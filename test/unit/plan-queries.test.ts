@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/plan/diagnostic.js';
 import { loadPlanText } from '../../src/plan/load.js';
 import { promqlSyntaxError } from '../../src/plan/promql.js';
+import { queryText, renderQueryTemplate, templateValues } from '../../src/plan/queries.js';
 import { renderTemplate, renderTemplateMapped, TemplateError } from '../../src/plan/template.js';
 
 const BASE = readFileSync(path.resolve(__dirname, '../fixtures/plans/valid.yaml'), 'utf8');
@@ -174,5 +175,43 @@ describe('vars cannot break out of a label matcher', () => {
   it('validate accepts a hostile var inside a quoted matcher: it is a label value, not PromQL', () => {
     const text = BASE.replace('    app: shop\n', `    app: ${JSON.stringify('"} or vector(1) or {x="')}\n`);
     expect(errorsOf(text)).toEqual([]);
+  });
+});
+
+describe("queryText: the engine's rendering, each template parsed once per plan", () => {
+  const plan = loadPlanText(BASE.replace('    app: shop\n', `    app: ${JSON.stringify('"} or vector(1) or {x="')}\n`), 'p.yaml', lenient).plans[0]!.plan;
+  const templates = [
+    'sum(rate(errors{app="{{app}}",phase=\'{{ phase }}\'}[{{window}}])) # {{weight}}',
+    'x{app=`{{rollout}}`}[{{window}}] / {{weight}}',
+    'no placeholders',
+    ...plan.spec.metrics.flatMap((m) => [m.query, m.baseline, m.samples].filter((t): t is string => t !== undefined)),
+  ];
+
+  it('renders every template as renderQueryTemplate does, at every scope and window, again and again', () => {
+    for (const windowMs of [1_000, 53_000, 60_000, 3_600_000 + 7_000]) {
+      for (const scope of [{ phase: 'canary', weight: 5 }, { phase: "it's", weight: 100 }]) {
+        const values = templateValues(plan, scope, windowMs);
+        for (const t of templates) {
+          const expected = renderQueryTemplate(plan, t, scope, windowMs).text;
+          expect(queryText(plan, t, values)).toBe(expected);
+          expect(queryText(plan, t, values)).toBe(expected);
+        }
+      }
+    }
+  });
+
+  it('throws the TemplateErrors renderQueryTemplate throws', () => {
+    const scope = { phase: 'a`b', weight: 5 };
+    const values = templateValues(plan, scope, 60_000);
+    for (const t of ['x{a="{{nope}}"}', 'x{{a b}}', 'x{p=`{{phase}}`}']) {
+      let expected: unknown;
+      try {
+        renderQueryTemplate(plan, t, scope, 60_000);
+      } catch (err) {
+        expected = err;
+      }
+      expect(expected).toBeInstanceOf(TemplateError);
+      expect(() => queryText(plan, t, values)).toThrow((expected as TemplateError).message);
+    }
   });
 });

@@ -10,6 +10,7 @@ import { formatDuration, parseInstant } from '../plan/duration.js';
 import { loadPlanFile, type LoadedPlan } from '../plan/load.js';
 import { rolloutId } from '../plan/schema.js';
 import { timeline, type Timeline } from '../plan/timeline.js';
+import { formatSpan } from '../support/human-time.js';
 
 /** ISO 8601 UTC without zero milliseconds: 2025-11-01T14:00:00Z. */
 export function utc(ms: number): string {
@@ -45,8 +46,8 @@ export function formatTimeline(loaded: LoadedPlan, tl: Timeline): string[] {
     if (p.approval) notes.push('approval needed');
     for (const w of p.waits) {
       if (w.until === null) notes.push(`never begins: ${w.reason}, and no window ahead`);
-      else if (w.waitingFor === 'startAt') notes.push(`waits ${formatDuration(w.until - w.from)} for ${w.reason}`);
-      else notes.push(`waits ${formatDuration(w.until - w.from)}: ${w.reason}`);
+      else if (w.waitingFor === 'startAt') notes.push(`waits ${formatSpan(w.until - w.from)} for ${w.reason}`);
+      else notes.push(`waits ${formatSpan(w.until - w.from)}: ${w.reason}`);
     }
     const phase = plan.spec.phases[p.index]!;
     if (phase.settle > 0) notes.push(`settle ${formatDuration(phase.settle)}`);

@@ -33,7 +33,12 @@ export class DecisionBuilder {
     readonly actor = 'controller',
   ) {}
 
-  push(d: Draft): DecisionRecord {
+  /**
+   * Journals `d`, folded into the state. A record that leaves the rollout progressing gets the
+   * pending checkpoint as its `next`, unless it says its own or `pendingNext: false` (a record
+   * the next one in the same chain moves on from: a start that cannot begin yet, a promote).
+   */
+  push(d: Draft, opts: { pendingNext?: boolean } = {}): DecisionRecord {
     const s = this.state;
     const phase = this.ctx.plan.spec.phases[s.phaseIndex];
     const r: DecisionRecord = {
@@ -54,7 +59,7 @@ export class DecisionBuilder {
     };
     this.state = applyRecord(s, r);
     // Say when the controller acts next for a rollout left progressing (status shows it).
-    if (!r.next && this.state.status === 'progressing') {
+    if (!r.next && this.state.status === 'progressing' && opts.pendingNext !== false) {
       const p = pendingCheckpoint(this.ctx.plan, this.state);
       if (p) r.next = { what: `checkpoint ${p.index + 1}/${p.of} of ${this.state.phaseName}`, at: isoTime(p.due) };
     }
@@ -93,7 +98,7 @@ export function decideStart(b: DecisionBuilder, kind: RecordKind = 'lifecycle', 
     b.push({ kind, decision: 'start', reason: text, ...at, weight: { from: b.state.weight, to: first.weight }, mirror: { from: b.state.mirror, to: first.mirror } });
     return;
   }
-  b.push({ kind, decision: 'start', reason: `${text}; it cannot begin yet`, ...at });
+  b.push({ kind, decision: 'start', reason: `${text}; it cannot begin yet`, ...at, next: mayBegin(plan, 0, gate.until) }, { pendingNext: false });
   pushWait(b, 0, gate.waitingFor, gate.reason, gate.until, 'wait');
 }
 
@@ -105,8 +110,29 @@ function pushWait(b: DecisionBuilder, index: number, waitingFor: DecisionRecord[
     reason,
     waitingFor,
     enters: enters(b.ctx.plan, index),
-    next: until !== null ? { what: `phase ${b.ctx.plan.spec.phases[index]!.name} may begin`, at: isoTime(until) } : undefined,
+    next: mayBegin(b.ctx.plan, index, until),
   });
+}
+
+/** `next` of a record that waits for phase `index` to begin: when its gate opens by itself. */
+function mayBegin(plan: Plan, index: number, until: number | null): DecisionRecord['next'] {
+  return until !== null ? { what: `phase ${plan.spec.phases[index]!.name} may begin`, at: isoTime(until) } : undefined;
+}
+
+/** Why a waiting phase begins now: the gate it waited for, opened. */
+function gateOpened(waitingFor: RolloutState['waitingFor']): string {
+  switch (waitingFor) {
+    case 'approval':
+      return 'its approval was granted';
+    case 'window':
+      return 'a deployment window is open';
+    case 'blackout':
+      return 'the blackout is over';
+    case 'startAt':
+      return 'its startAt has passed';
+    default:
+      return 'its gates are open';
+  }
 }
 
 /**
@@ -119,7 +145,7 @@ function enterPhase(b: DecisionBuilder, index: number, via: Draft | null, opts: 
   const phase = plan.spec.phases[index]!;
   const gate = phaseGate(plan, b.state, index, b.now, opts);
   if (!gate) {
-    const reason = via ? `${via.reason}; phase ${phase.name} begins` : `phase ${phase.name} begins: ${b.state.waitReason ?? 'its gates are open'} no longer holds`;
+    const reason = via ? `${via.reason}; phase ${phase.name} begins` : `phase ${phase.name} begins: ${gateOpened(b.state.waitingFor)}`;
     b.push({
       ...(via ?? {}),
       kind: via?.kind ?? 'wait',
@@ -229,7 +255,7 @@ function pushRollbackStep(b: DecisionBuilder, to: number, d: Draft): void {
     decision: 'rollback',
     weight: { from: b.state.weight, to },
     mirror: { from: b.state.mirror, to: 0 },
-    next: done ? undefined : { what: 'next rollback step', at: isoTime(at) },
+    next: done ? undefined : { what: `rollback step to ${rollbackSteps(b.ctx.plan, to)[0] ?? 0}%`, at: isoTime(at) },
   });
 }
 
@@ -345,11 +371,11 @@ export function decideManual(b: DecisionBuilder, action: ManualAction, reason: s
       if (effective === 'progressing') {
         const next = s.phaseIndex + 1;
         if (next >= plan.spec.phases.length) {
-          b.push({ kind: 'manual', decision: 'promote', reason: why(`remaining checkpoints of ${s.phaseName} skipped`) });
+          b.push({ kind: 'manual', decision: 'promote', reason: why(`remaining checkpoints of ${s.phaseName} skipped`) }, { pendingNext: false });
           b.push({ kind: 'manual', decision: 'complete', reason: 'promoted past the last phase: rollout complete' });
           return { accepted: true, message: `${name} promoted: complete` };
         }
-        b.push({ kind: 'manual', decision: 'promote', reason: why(`remaining checkpoints of ${s.phaseName} skipped`), enters: enters(plan, next) });
+        b.push({ kind: 'manual', decision: 'promote', reason: why(`remaining checkpoints of ${s.phaseName} skipped`), enters: enters(plan, next) }, { pendingNext: false });
         enterPhase(b, next, { kind: 'manual', decision: 'advance', reason: `promoted past phase ${s.phaseName}` }, { skipStartAt: true });
         return { accepted: true, message: `${name} promoted to phase ${plan.spec.phases[next]!.name}` };
       }

@@ -4,8 +4,8 @@
  * blackouts for any increase of the canary's weight or mirror.
  */
 import type { Plan } from '../plan/schema.js';
-import { isoTime } from '../plan/duration.js';
-import { increaseAllowedAt } from '../plan/windows.js';
+import { increaseAllowedAt, planTimeZone } from '../plan/windows.js';
+import { formatInstant } from '../support/human-time.js';
 import type { RolloutState, WaitReason } from '../core/state.js';
 
 export interface PhaseGate {
@@ -24,14 +24,15 @@ export function phaseGate(plan: Plan, state: RolloutState, index: number, now: n
   const spec = plan.spec;
   const phase = spec.phases[index];
   if (!phase) return null;
+  const when = (t: number) => formatInstant(t, planTimeZone(spec));
   if (!opts.skipStartAt) {
     if (index === 0 && spec.startAt !== undefined && now < spec.startAt) {
-      return { waitingFor: 'startAt', reason: `waiting for spec.startAt ${isoTime(spec.startAt)}`, until: spec.startAt };
+      return { waitingFor: 'startAt', reason: `waiting for spec.startAt ${when(spec.startAt)}`, until: spec.startAt };
     }
     if (phase.startAt !== undefined && now < phase.startAt) {
       return {
         waitingFor: 'startAt',
-        reason: `phase ${phase.name} waits for its startAt ${isoTime(phase.startAt)}`,
+        reason: `phase ${phase.name} waits for its startAt ${when(phase.startAt)}`,
         until: phase.startAt,
       };
     }
@@ -47,8 +48,8 @@ export function phaseGate(plan: Plan, state: RolloutState, index: number, now: n
   if (increases) {
     const w = increaseAllowedAt(spec, now);
     if (!w.allowed) {
-      const when = w.until !== null ? `; next allowed at ${isoTime(w.until)}` : '; no window ahead';
-      return { waitingFor: w.waitingFor, reason: `phase ${phase.name} raises the split: ${w.reason}${when}`, until: w.until };
+      const next = w.until !== null ? `; next allowed at ${when(w.until)}` : '; no window ahead';
+      return { waitingFor: w.waitingFor, reason: `phase ${phase.name} raises the split: ${w.reason}${next}`, until: w.until };
     }
   }
   return null;

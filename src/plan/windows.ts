@@ -8,7 +8,7 @@
  * means its first occurrence. Windows are [start, end): an increase is allowed at start,
  * not at end; blackouts are [from, to).
  */
-import { isoTime } from './duration.js';
+import { formatInstant } from '../support/human-time.js';
 import { DAYS, type Blackout, type Day, type TimeWindow } from './schema.js';
 
 export interface WindowSpec {
@@ -129,6 +129,16 @@ export function nextIncreaseAllowed(spec: WindowSpec, t: number): number | null 
 
 const describeWindow = (w: TimeWindow): string => `${w.days.join(',')} ${w.start}-${w.end} ${w.timezone}`;
 
+/**
+ * The plan's time zone for texts that name an instant (reasons, `status`): its deployment
+ * windows' (the first window's when they differ); null when it has no windows or they are in
+ * UTC. Such texts show the wall clock there next to UTC (support/human-time.ts).
+ */
+export function planTimeZone(spec: Pick<WindowSpec, 'windows'>): string | null {
+  const zone = spec.windows[0]?.timezone;
+  return zone && zone !== 'UTC' ? zone : null;
+}
+
 /** Whether an increase of weight or mirror is allowed at `t`, and if not, why and until when. */
 export function increaseAllowedAt(spec: WindowSpec, t: number): IncreaseAllowed {
   const b = blackoutAt(spec.blackouts, t);
@@ -136,7 +146,7 @@ export function increaseAllowedAt(spec: WindowSpec, t: number): IncreaseAllowed 
     const why = b.reason ? ` (${b.reason})` : '';
     return {
       allowed: false,
-      reason: `inside a blackout from ${isoTime(b.from)} to ${isoTime(b.to)}${why}`,
+      reason: `inside a blackout from ${formatInstant(b.from, planTimeZone(spec))} to ${formatInstant(b.to, planTimeZone(spec))}${why}`,
       waitingFor: 'blackout',
       until: nextIncreaseAllowed(spec, t),
     };

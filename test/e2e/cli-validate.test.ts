@@ -250,6 +250,12 @@ describe('rollgate plan', () => {
     expect(r.stdout).toMatch(/^full\s+100%\s+0%\s+\S+\s+approval needed/m);
   });
 
+  it('says how long a phase waits without millisecond noise (the two largest units)', () => {
+    const r = rollgate(['plan', path.join(EXAMPLES, 'dark-canary-full.yaml'), '--from', '2025-11-02T17:12:27.547Z']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^dark\s+0%\s+100%\s+2025-11-03T08:00:00Z\s+waits 14h47m: outside the deployment windows/m);
+  });
+
   it('exits 1 on an invalid plan, with the diagnostics on stderr', () => {
     const file = fixture('plan-bad.yaml', edit([['weight: 10', 'weight: ten']]));
     const r = rollgate(['plan', file]);

@@ -148,7 +148,7 @@ describe('a gradual rollback steps down on time', () => {
     expect(first).toBeGreaterThan(SPIKE.from);
     expect(first).toBeLessThanOrEqual(SPIKE.from + 2 * 15 * SEC + MIN);
     expect(steps.map((r) => Date.parse(r.at) - first)).toEqual([0, 2 * MIN, 4 * MIN]);
-    expect(steps[0]!.next).toEqual({ what: 'next rollback step', at: iso(first + 2 * MIN) });
+    expect(steps[0]!.next).toEqual({ what: 'rollback step to 25%', at: iso(first + 2 * MIN) });
     expect(metric(steps[0], 'error-rate').value!).toBeGreaterThan(0.005);
     expect(sim.state.status).toBe('rolled-back');
     expect(sim.exitCode).toBe(10);

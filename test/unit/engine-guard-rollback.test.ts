@@ -112,7 +112,8 @@ describe('rollback', () => {
     const t0 = Date.parse(rbs[0]!.at);
     expect(rbs.map((r) => Date.parse(r.at) - t0)).toEqual([0, 2 * MIN, 4 * MIN]);
     expect(rbs.map((r) => r.kind)).toEqual(['guard', 'guard', 'guard']);
-    expect(rbs[0]!.next).toEqual({ what: 'next rollback step', at: iso(t0 + 2 * MIN) });
+    expect(rbs.map((r) => r.next?.what)).toEqual(['rollback step to 25%', 'rollback step to 0%', undefined]);
+    expect(rbs[0]!.next).toEqual({ what: 'rollback step to 25%', at: iso(t0 + 2 * MIN) });
     expect(e.runner.state.status).toBe('rolled-back');
   });
 

@@ -5,9 +5,10 @@
  * entry of a journal: the state is replayed from the last snapshot, and `history` streams.
  */
 import { existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { FileJournal } from '../journal/file-journal.js';
 import type { Journal } from '../core/journal.js';
-import { isDecisionRecord, type DecisionRecord } from '../core/record.js';
+import { decisionRecordSchema, isDecisionRecord, type DecisionRecord } from '../core/record.js';
 import type { RolloutState } from '../core/state.js';
 import { resolveRollout } from '../core/resolve.js';
 import { CliError } from './options.js';
@@ -41,4 +42,42 @@ export async function eachRecord(journal: FileJournal, id: string, onRecord: (r:
   await journal.scan(id, (e) => {
     if (isDecisionRecord(e)) onRecord(e);
   });
+}
+
+/** How far back from a journal's end `lastJudgement` looks (bounded whatever the journal's size). */
+export const LAST_JUDGEMENT_SCAN_BYTES = 1024 * 1024;
+
+/**
+ * The latest decision record that judged metrics (a checkpoint or guard record with
+ * `metrics`), read backwards from the end of the rollout's journal file, at most
+ * LAST_JUDGEMENT_SCAN_BYTES of it; null when there is none in that span.
+ */
+export async function lastJudgement(journal: FileJournal, id: string): Promise<DecisionRecord | null> {
+  let fh;
+  try {
+    fh = await open(journal.fileOf(id), 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const start = Math.max(0, size - LAST_JUDGEMENT_SCAN_BYTES);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    const lines = buf.toString('utf8').split('\n');
+    if (start > 0) lines.shift(); // a partial first line
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = lines[i]!;
+      if (line.startsWith('{"snapshot"') || !line.includes('"metrics":[{')) continue;
+      try {
+        const r = decisionRecordSchema.safeParse(JSON.parse(line));
+        if (r.success && r.data.metrics && r.data.metrics.length > 0) return r.data;
+      } catch {
+        /* a torn line */
+      }
+    }
+    return null;
+  } finally {
+    await fh.close();
+  }
 }

@@ -1,31 +1,42 @@
 /**
- * `rollgate status [NAME] [--state-dir D] [--watch] [--output json|text]`: current phase,
- * split, next action and last decision of each rollout, from the journals; under the table,
- * the last judgement of the rollouts whose metrics a floor, a baseline or a test judged, with
- * the judge's numbers (a sequential metric's e-value against its threshold).
+ * `rollgate status [NAME] [--state-dir D] [--watch] [--output json|text]`: where each rollout
+ * stands, from the journals (state dir) or the RolloutPlans' status (cluster mode), and
+ * whether anything is acting on it. status-summary.ts builds the data (the JSON of
+ * `--output json`), status-text.ts prints it, status-watch.ts redraws it (`--watch`),
+ * status-cluster.ts reads the cluster.
  *
- * In state-dir mode each rollout also carries `controller`: whether a `rollgate run` owns the
- * state dir and runs (the lock and its holder's pid); when none does, the text output starts
- * with a WARNING line. A next action whose due time passed by more than `--overdue-after`
- * (default 1m) is marked overdue (`overdue` in JSON, `(OVERDUE by ...)` in text).
+ * State-dir mode: each rollout also carries `controller` (whether a `rollgate run` owns the
+ * state dir and runs: the lock and its holder's pid; when none does, the text starts with a
+ * WARNING line) and what its plan note says (statedir/plan-note.ts: the plan's time zone, the
+ * guard's size, a plan edit that was not applied). A next action whose due time passed by
+ * more than `--overdue-after` (default 1m) is overdue.
  *
  * Cluster mode (`-n NS`, `-A/--all-namespaces`, `--kubeconfig`, `--context`, `--cluster`):
- * the same table and JSON from the RolloutPlans' `.status` (written by the leading
- * `rollgate controller`); a RolloutPlan with no status yet is "not yet seen by a controller".
+ * the same from the RolloutPlans' `.status` (written by the leading `rollgate controller`), with
+ * `leader` (a live Lease, or none) and a spec generation the controller did not apply; a
+ * RolloutPlan with no status yet is "not yet seen by a controller".
+ *
+ * Exit status: 0 when the status is shown (also when it warns: no controller, overdue, a plan
+ * edit not applied; status reports, it does not judge), 1 unknown rollout, missing state dir
+ * or a failed cluster read, 2 usage.
  */
 import type { Command } from 'commander';
 import type { FileJournal } from '../journal/file-journal.js';
-import type { DecisionRecord, MetricResult } from '../core/record.js';
 import type { KubeClient } from '../kube/client.js';
 import { type RolloutPlanObject } from '../cluster/rolloutplans.js';
 import { objectKey } from '../kube/objects.js';
-import { formatMetric } from '../observe/decision-text.js';
-import { isJudged } from '../observe/judgement-text.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
-import { formatDuration, parseDuration } from '../plan/duration.js';
+import { parseDuration } from '../plan/duration.js';
 import { stateDirOwner } from '../statedir/lock.js';
-import { findRollout, openJournal, readRollout, type RolloutView } from './journal-reader.js';
+import { readPlanNote } from '../statedir/plan-note.js';
+import { findRollout, lastJudgement, openJournal, readRollout } from './journal-reader.js';
 import { defaultNamespace, getRolloutPlan, clusterMode, kubeClientFor, kubeFailure, KubeReadError, listRolloutPlans, splitName, type ClusterFlags } from './kube-reader.js';
+import { DEFAULT_OVERDUE_MS, statusSummary, type OverdueClock, type StatusSummary } from './status-summary.js';
+import { formatStatusText } from './status-text.js';
+import { watch, type Frame } from './status-watch.js';
+import { clusterSummaries } from './status-cluster.js';
+
+export { NOT_SEEN, DEFAULT_OVERDUE_MS, statusSummary, planStatusSummary, type StatusSummary, type OverdueClock } from './status-summary.js';
 
 interface StatusFlags extends ClusterFlags {
   stateDir: string;
@@ -35,193 +46,37 @@ interface StatusFlags extends ClusterFlags {
   overdueAfter?: string;
 }
 
-export const NOT_SEEN = 'not yet seen by a controller';
-
-/** One rollout's line of `status` (the JSON object of `--output json`). */
-export interface StatusSummary {
-  rollout: string;
-  revision: string;
-  status: string | null;
-  phase: string;
-  weight: number | null;
-  mirror: number | null;
-  applied: { weight: number; mirror: number; at: string } | null;
-  waitingFor: string | null;
-  next: string;
-  /**
-   * The last decision; `metrics`: its judgement of each metric, with the judge's numbers
-   * (present when that decision judged metrics: a checkpoint or guard record).
-   */
-  lastDecision: {
-    seq: number;
-    decision: string;
-    kind: string | null;
-    at: string | null;
-    reason: string | null;
-    actor: string | null;
-    metrics?: MetricResult[];
-  } | null;
-  /**
-   * The next action's due time passed more than the overdue margin ago (`--overdue-after`,
-   * default 1m) with nothing journalled since: no controller is acting on it, or it is stuck.
-   */
-  overdue: { what: string; due: string; bySeconds: number } | null;
-  /** Cluster mode only, when the RolloutPlan has no status yet. */
-  note?: string;
-}
-
-/** How late a due action may be before `status` calls it overdue (a slow Prometheus, retries). */
-export const DEFAULT_OVERDUE_MS = 60_000;
-
-export interface OverdueClock {
+/** What one render shows: the summaries, and how to print them. */
+interface Shown {
+  summaries: StatusSummary[];
+  banner?: string;
+  none: string;
   now: number;
-  marginMs: number;
 }
 
-function overdueOf(status: string | null, waitingFor: string | null, due: { what: string; at: string } | null | undefined, clock: OverdueClock): StatusSummary['overdue'] {
-  if (!due || status === null || status === 'complete' || status === 'rolled-back' || status === 'paused' || waitingFor === 'approval') return null;
-  const at = Date.parse(due.at);
-  if (!Number.isFinite(at) || clock.now - at <= clock.marginMs) return null;
-  return { what: due.what, due: new Date(at).toISOString(), bySeconds: Math.round((clock.now - at) / 1000) };
-}
-
-const defaultClock = (): OverdueClock => ({ now: Date.now(), marginMs: DEFAULT_OVERDUE_MS });
-
-function lastDecisionOf(r: DecisionRecord): NonNullable<StatusSummary['lastDecision']> {
-  const judged = r.metrics && r.metrics.length > 0 ? { metrics: r.metrics } : {};
-  return { seq: r.seq, decision: r.decision, kind: r.kind, at: r.at, reason: r.reason, actor: r.actor, ...judged };
-}
-
-function next(status: string, waitingFor: string | null, last: DecisionRecord | undefined, nextAt?: string | null): string {
-  if (status === 'complete' || status === 'rolled-back') return '-';
-  if (status === 'paused') return 'a person (resume, promote, abort)';
-  if (waitingFor === 'approval') return 'approval (rollgate promote)';
-  const n = last?.next;
-  if (n) return `${n.what} at ${n.at}`;
-  return nextAt ? `next action at ${nextAt}` : '-';
-}
-
-export function statusSummary(v: RolloutView, clock: OverdueClock = defaultClock()): StatusSummary {
-  const s = v.state;
-  const last = s.last;
+/** The frame of a render: JSON lines, or the text cut to a width. */
+function frameOf(shown: Shown, output: string): Frame {
+  // The key leaves out what only the passing of time changes.
+  const key = JSON.stringify([shown.banner, shown.summaries.map((s) => ({ ...s, nextAction: s.nextAction ? { ...s.nextAction, inSeconds: 0 } : null, overdue: s.overdue ? { ...s.overdue, bySeconds: 0 } : null }))]);
   return {
-    rollout: v.id,
-    revision: s.revision,
-    status: s.status,
-    phase: s.phaseName,
-    weight: s.weight,
-    mirror: s.mirror,
-    applied: s.applied ? { weight: s.applied.weight, mirror: s.applied.mirror, at: new Date(s.applied.at).toISOString() } : null,
-    waitingFor: s.waitingFor,
-    next: next(s.status, s.waitingFor, last ?? undefined),
-    lastDecision: last ? lastDecisionOf(last) : null,
-    overdue: overdueOf(s.status, s.waitingFor, last?.next, clock),
+    key,
+    lines: (width) =>
+      output === 'json'
+        ? shown.summaries.map((s) => JSON.stringify(s))
+        : formatStatusText(shown.summaries, { now: shown.now, none: shown.none, width, ...(shown.banner ? { banner: shown.banner } : {}) }),
   };
 }
 
-/**
- * The summary of a RolloutPlan from its `.status`. The status carries no applied split
- * (`applied` is null); `waitingFor` comes from the latest record that began or queued a phase
- * among the status's last records.
- */
-export function planStatusSummary(plan: RolloutPlanObject, clock: OverdueClock = defaultClock()): StatusSummary {
-  const st = plan.status;
-  const spec = plan.spec as { revision?: unknown } | undefined;
-  const specRevision = typeof spec?.revision === 'string' ? spec.revision : '';
-  if (!st || typeof st.status !== 'string') {
-    return {
-      rollout: objectKey(plan),
-      revision: specRevision,
-      status: null,
-      phase: '',
-      weight: null,
-      mirror: null,
-      applied: null,
-      waitingFor: null,
-      next: '-',
-      lastDecision: null,
-      overdue: null,
-      note: NOT_SEEN,
-    };
-  }
-  const records = st.records ?? [];
-  const last = records.at(-1);
-  const latest = last && last.seq === st.seq ? last : undefined;
-  let waitingFor: string | null = null;
-  for (let i = records.length - 1; i >= 0; i--) {
-    const r = records[i]!;
-    if (r.decision === 'wait') waitingFor = r.waitingFor ?? null;
-    if (r.decision === 'wait' || r.decision === 'start' || r.decision === 'advance') break;
-  }
-  if (st.status !== 'waiting' && st.status !== 'paused') waitingFor = null;
-  let lastDecision: StatusSummary['lastDecision'] = null;
-  if (latest) lastDecision = lastDecisionOf(latest);
-  else if (st.lastDecision) lastDecision = { seq: st.seq ?? 0, decision: st.lastDecision, kind: null, at: st.lastDecisionAt ?? null, reason: null, actor: null };
-  return {
-    rollout: objectKey(plan),
-    revision: st.revision ?? specRevision,
-    status: st.status,
-    phase: st.phase ?? '',
-    weight: st.weight ?? 0,
-    mirror: st.mirror ?? 0,
-    applied: null,
-    waitingFor,
-    next: next(st.status, waitingFor, latest, st.nextAt),
-    lastDecision,
-    overdue: overdueOf(st.status, waitingFor, latest?.next ?? (st.nextAt ? { what: 'next action', at: st.nextAt } : null), clock),
-  };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
-}
-
-function split(s: StatusSummary): string {
-  if (s.weight === null) return '-';
-  return `${s.weight}%${s.mirror ? ` +${s.mirror}% mirror` : ''}`;
-}
-
-function lastText(s: StatusSummary): string {
-  const l = s.lastDecision;
-  if (!l) return '-';
-  return `#${l.seq} ${l.decision}${l.at ? ` at ${l.at}` : ''}${l.reason !== null ? `: ${l.reason}` : ''}`;
-}
-
-function nextText(s: StatusSummary): string {
-  return s.overdue ? `${s.next} (OVERDUE by ${formatDuration(s.overdue.bySeconds * 1000)})` : s.next;
-}
-
-/**
- * Under the table, the last judgement of each rollout whose metrics a judge beyond the
- * absolute thresholds judged (a floor, a baseline, a test), one metric a line with the judge's
- * numbers: the sequential test's e-value against its threshold, a Mann-Whitney shift...
- *
- *     default/shop: last judgement #17 (checkpoint)
- *       errors-vs-stable pass: e 3.2 < 100, canary 0.9% (12/1,330) vs baseline 1% (250/25,000), x0.90 [0, 2.71]
- */
-function judgements(summaries: StatusSummary[]): string {
-  const blocks: string[] = [];
-  for (const s of summaries) {
-    const l = s.lastDecision;
-    if (!l?.metrics?.some(isJudged)) continue;
-    blocks.push([`${s.rollout}: last judgement #${l.seq}${l.kind ? ` (${l.kind})` : ''}`, ...l.metrics.map((m) => `  ${formatMetric(m)}`)].join('\n'));
-  }
-  return blocks.length > 0 ? `\n\n${blocks.join('\n')}` : '';
-}
-
-function format(summaries: StatusSummary[], output: string, none: string, banner?: string): string {
-  if (output === 'json') return summaries.map((s) => JSON.stringify(s)).join('\n');
-  const head = banner ? `${banner}\n` : '';
-  if (summaries.length === 0) return `${head}${none}`;
-  const rows = [['ROLLOUT', 'REVISION', 'STATUS', 'PHASE', 'SPLIT', 'NEXT', 'LAST DECISION']];
-  for (const s of summaries) rows.push([s.rollout, s.revision, s.status ?? s.note ?? '-', s.phase || '-', split(s), nextText(s), lastText(s)]);
-  return `${head}${table(rows)}${judgements(summaries)}`;
-}
-
-async function views(journal: FileJournal, name?: string): Promise<RolloutView[]> {
+async function stateDirSummaries(journal: FileJournal, clock: OverdueClock, name?: string): Promise<StatusSummary[]> {
   const ids = name ? [await findRollout(journal, name)] : await journal.rollouts();
-  return Promise.all(ids.map((id) => readRollout(journal, id)));
+  return Promise.all(
+    ids.map(async (id) => {
+      const [view, note] = await Promise.all([readRollout(journal, id), readPlanNote(journal.stateDir, id)]);
+      const last = view.state.last;
+      const judged = last?.metrics && last.metrics.length > 0 ? last : await lastJudgement(journal, id);
+      return statusSummary({ ...view, judged, note }, clock);
+    }),
+  );
 }
 
 /** The overdue margin of `--overdue-after`. */
@@ -236,12 +91,11 @@ function overdueClock(flags: StatusFlags, now: () => number): OverdueClock {
  * State-dir mode: each rollout's summary with `controller` (who owns the state dir, and whether
  * it runs); in text, a first line says so when no controller is acting on these rollouts.
  */
-async function render(journal: FileJournal, flags: StatusFlags, now: () => number, name?: string): Promise<string> {
-  const [vs, owner] = await Promise.all([views(journal, name), stateDirOwner(journal.stateDir)]);
+async function render(journal: FileJournal, flags: StatusFlags, now: () => number, name?: string): Promise<Shown> {
   const clock = overdueClock(flags, now);
-  const summaries = vs.map((v) => ({ ...statusSummary(v, clock), controller: owner }));
+  const [summaries, owner] = await Promise.all([stateDirSummaries(journal, clock, name), stateDirOwner(journal.stateDir)]);
   const banner = owner.state === 'running' ? undefined : owner.state === 'none' ? `WARNING: ${owner.detail}` : `NOTE: ${owner.detail}`;
-  return format(summaries, flags.output, `no rollouts in ${journal.stateDir}`, banner);
+  return { summaries: summaries.map((s) => ({ ...s, controller: owner })), none: `no rollouts in ${journal.stateDir}`, now: clock.now, ...(banner ? { banner } : {}) };
 }
 
 /** The RolloutPlans `status` shows in cluster mode: one (NAME) or every one of the namespace(s). */
@@ -260,47 +114,33 @@ async function clusterPlans(client: KubeClient, flags: StatusFlags, name?: strin
   return [plan];
 }
 
-async function renderCluster(client: KubeClient, flags: StatusFlags, now: () => number, name?: string): Promise<string> {
+async function renderCluster(client: KubeClient, flags: StatusFlags, now: () => number, name?: string): Promise<Shown> {
   const plans = await clusterPlans(client, flags, name);
   const none = flags.allNamespaces ? 'no RolloutPlans in any namespace' : `no RolloutPlans in namespace ${defaultNamespace(client, flags)}`;
   const clock = overdueClock(flags, now);
-  return format(plans.map((p) => planStatusSummary(p, clock)), flags.output, none);
+  const summaries = await clusterSummaries(client, plans, clock);
+  const leaderless = summaries.filter((s) => s.leader?.state === 'none');
+  const banner = leaderless.length > 0 ? `WARNING: no live leader writes the status of ${leaderless.length === summaries.length ? 'these rollouts' : leaderless.map((s) => s.rollout).join(', ')}: ${leaderless[0]!.leader!.detail}` : undefined;
+  return { summaries, none, now: clock.now, ...(banner ? { banner } : {}) };
 }
 
-/** Prints `render()` once, or with --watch until SIGINT/SIGTERM; `retry` errors are reported and retried. */
-async function show(render: () => Promise<string>, flags: StatusFlags, retry: (err: unknown) => boolean): Promise<number> {
+/** Prints the render once, or with --watch until SIGINT/SIGTERM; `retry` errors are reported and retried. */
+async function show(render: () => Promise<Shown>, flags: StatusFlags, retry: (err: unknown) => boolean): Promise<number> {
+  const out = process.stdout;
   if (!flags.watch) {
-    process.stdout.write(`${await render()}\n`);
+    // On a terminal lines are cut to its width (never wrapped); piped, they are whole.
+    const width = out.isTTY && flags.output !== 'json' ? (out.columns ?? null) : null;
+    out.write(`${frameOf(await render(), flags.output).lines(width).join('\n')}\n`);
     return 0;
   }
-  const interval = Math.max(200, Number(flags.interval) * 1000 || 2000);
-  const tty = process.stdout.isTTY;
-  let stop = false;
-  const onSignal = () => (stop = true);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    let previous = '';
-    while (!stop) {
-      let text: string;
-      try {
-        text = await render();
-      } catch (err) {
-        if (!retry(err)) throw err;
-        process.stderr.write(`rollgate: ${(err as Error).message} (retrying)\n`);
-        await new Promise((r) => setTimeout(r, interval));
-        continue;
-      }
-      if (tty) process.stdout.write(`\x1b[2J\x1b[H${new Date().toISOString()}\n${text}\n`);
-      else if (text !== previous) process.stdout.write(`${text}\n`);
-      previous = text;
-      await new Promise((r) => setTimeout(r, interval));
-    }
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  }
-  return 0;
+  const intervalMs = Math.max(200, Number(flags.interval) * 1000 || 2000);
+  return watch({
+    out,
+    intervalMs,
+    render: async () => frameOf(await render(), flags.output),
+    retry,
+    onError: (message) => process.stderr.write(`rollgate: ${message}\n`),
+  });
 }
 
 /** A failed read worth retrying under --watch: unreachable API server, throttling, server errors. */
@@ -329,10 +169,10 @@ export async function statusCommand(name: string | undefined, flags: StatusFlags
 export function register(program: Command): void {
   program
     .command('status')
-    .description('current phase, split, next action and last decision of each rollout')
+    .description('where each rollout stands: phase, split, what it waits for, the next action (in how long, or how overdue), the last decision, the metrics of the last judgement against their thresholds, the guard\'s strikes, a plan edit not applied, and whether a controller acts on it')
     .argument('[name]', 'rollout name or namespace/name')
     .option('--state-dir <dir>', 'state dir of rollgate run', DEFAULT_STATE_DIR)
-    .option('-w, --watch', 'refresh until interrupted')
+    .option('-w, --watch', 'redraw until Ctrl-C (on a terminal: in place, fitted to its width; piped: a block each time something changed)')
     .option('--interval <seconds>', 'refresh interval with --watch', '2')
     .option('--output <format>', 'text or json', 'text')
     .option('--overdue-after <duration>', 'call a next action overdue once its due time passed by more than this (default 1m)')
@@ -341,6 +181,7 @@ export function register(program: Command): void {
     .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')
     .option('--context <name>', 'cluster mode: kubeconfig context')
     .option('--cluster', 'cluster mode with the current kubeconfig context')
+    .addHelpText('after', '\nExit status: 0 status shown (also with warnings: no controller, overdue, a plan edit not applied), 1 unknown rollout, missing state dir or failed cluster read, 2 usage.')
     .action(async (name: string | undefined, flags: StatusFlags) => {
       process.exitCode = await statusCommand(name, flags);
     });

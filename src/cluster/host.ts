@@ -31,7 +31,7 @@ import { fenceJournal, fenceRouter } from './fence.js';
 import { Informer } from '../kube/informer.js';
 import { ConfigMapJournal } from './kube-journal.js';
 import { defaultIdentity } from '../kube/leader.js';
-import { ShardLeases } from '../kube/shard-leases.js';
+import { ShardLeases, shardLeaseName } from '../kube/shard-leases.js';
 import { shardOf } from './shards.js';
 import { requestOf, takeRequest, type KubeRequest } from './requests.js';
 import { REQUEST_ANNOTATION, RESOURCE_API_VERSION, RESOURCE_KIND, rolloutPlansPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
@@ -405,6 +405,7 @@ export class KubeController {
         records: this.journal.recent(key, 10),
         counts: this.journal.counts(key),
         ...(lastRequest ? { lastRequest } : {}),
+        controller: { identity: this.identity, lease: `${this.opts.leaseNamespace}/${shardLeaseName(this.shardOf(key), this.leases.shards)}` },
       }),
     );
   }

@@ -46,6 +46,12 @@ export interface RolloutPlanStatus {
   records?: DecisionRecord[];
   counts?: Record<string, number>;
   lastRequest?: LastRequest;
+  /**
+   * Who wrote this status: the replica's identity and the Lease (`namespace/name`) it held for
+   * the plan's shard. `rollgate status` reads that Lease to tell whether a live leader still
+   * writes the status.
+   */
+  controller?: { identity: string; lease: string };
 }
 
 export interface RolloutPlanObject extends KubeObject {

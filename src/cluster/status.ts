@@ -24,6 +24,8 @@ export interface StatusInput {
   records: DecisionRecord[];
   counts: Record<string, number>;
   lastRequest?: LastRequest;
+  /** The writing replica's identity and the Lease it holds for the plan's shard (`namespace/name`). */
+  controller?: { identity: string; lease: string };
 }
 
 /** The status of a rollout from its state (a fold of the journal). */
@@ -48,6 +50,7 @@ export function buildStatus(i: StatusInput): RolloutPlanStatus {
     counts: i.counts,
   };
   if (i.lastRequest) status.lastRequest = { ...i.lastRequest, seq: i.lastRequest.seq ?? null };
+  if (i.controller) status.controller = i.controller;
   return status;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { DecisionRecord, MetricResult } from '../core/record.js';
 import { formatJudgement, isJudged } from './judgement-text.js';
+import { formatInstant, formatSpan } from '../support/human-time.js';
 
 type Split = DecisionRecord['weight'];
 
@@ -107,17 +108,20 @@ export function formatDecisionLine(r: DecisionRecord, metrics: string = formatMe
 }
 
 /**
- * A decision for the terminal (`simulate --output text`, `status`): a headline, and a second
- * indented line with the metrics when there are any.
+ * A decision for the terminal (`history`, `simulate --output text`): a headline, and a second
+ * indented line with the metrics when there are any. A checkpoint judged a second or more
+ * after its due time says how late (`judged 48 s late`: the controller was down or slow).
  *
- *     2025-11-01T15:00:00.412Z learning/analyzer #17 checkpoint 2/6 of ramp: continue — 3/3 metrics pass; weight 10, score 100
+ *     2025-11-01T15:00:00.412Z learning/analyzer #17 checkpoint 2/6 of ramp: continue — 3/3 metrics pass; weight 10, score 100, next checkpoint 3/6 of ramp at 2025-11-01T16:00Z
  *       error-rate=0.0012 (max 0.005) pass, latency-p99=0.21 (max 0.3) pass
  */
 export function formatDecisionText(r: DecisionRecord): string {
   const tail = [formatTraffic(r)];
   if (r.score !== undefined && r.score !== null) tail.push(`score ${r.score}${r.outcome ? ` ${r.outcome}` : ''}`);
   if (r.actor !== 'controller') tail.push(`by ${r.actor}`);
-  if (r.next) tail.push(`next ${r.next.what} at ${r.next.at}`);
+  const late = r.checkpoint?.lateSeconds ?? 0;
+  if (late >= 1) tail.push(`judged ${formatSpan(late * 1000)} late`);
+  if (r.next) tail.push(`next ${r.next.what} at ${formatInstant(Date.parse(r.next.at))}`);
   const reason = r.reason ? ` — ${r.reason}` : '';
   const head = `${r.at} ${r.rollout} #${r.seq} ${formatWhere(r)}: ${r.decision}${reason}; ${tail.join(', ')}`;
   const metrics = formatMetrics(r);

@@ -22,6 +22,10 @@ import { LiveDashboard } from '../dashboard/live.js';
 import { latestFileRecords } from '../dashboard/records.js';
 import { DashboardRoutes } from '../dashboard/routes.js';
 import { PlanFiles } from './plan-files.js';
+import { removePlanNote, writePlanNote, type RejectedEdit } from '../statedir/plan-note.js';
+import { planTimeZone } from '../plan/windows.js';
+import { formatDuration } from '../plan/duration.js';
+import { guardMetrics } from '../engine/judge.js';
 
 /** How long a clean stop waits for steps under way: with the rest of the stop, SIGTERM is honoured within 10 s. */
 const STOP_DRAIN_MS = 8_000;
@@ -87,6 +91,8 @@ export class StandaloneController {
   private pollTimer: NodeJS.Timeout | null = null;
   private ready = false;
   private reloading = false;
+  /** Rollouts whose note names a rejected edit (cleared when their file loads again). */
+  private readonly rejected = new Set<string>();
 
   private constructor(private readonly opts: StandaloneOptions) {
     this.clock = opts.clock ?? new RealClock();
@@ -200,6 +206,33 @@ export class StandaloneController {
     await host.manage(loaded, undefined, {
       onOpened: ({ runner }) => this.opts.log.info({ rollout: runner.id, file: loaded.file, status: runner.state.status, seq: runner.state.seq }, `managing ${runner.id} from ${loaded.file}`),
     });
+    await this.notePlan(loaded, null);
+  }
+
+  /**
+   * The plan note of a managed rollout (statedir/plan-note.ts): the version in force and, when
+   * an edit of its file was rejected, the errors. A note that cannot be written is logged: it
+   * is a view for `status`, never a reason to stop a rollout.
+   */
+  private async notePlan(loaded: LoadedPlan, rejected: RejectedEdit | null): Promise<void> {
+    const { plan } = loaded;
+    const id = rolloutId(plan);
+    const watched = guardMetrics(plan).length > 0;
+    try {
+      await writePlanNote(this.opts.stateDir, {
+        rollout: id,
+        file: loaded.file,
+        revision: plan.spec.revision,
+        planHash: loaded.hash,
+        timeZone: planTimeZone(plan.spec),
+        guard: watched ? { consecutive: plan.spec.guard.consecutive, interval: formatDuration(plan.spec.guard.interval) } : null,
+        rejected,
+      });
+      if (rejected) this.rejected.add(id);
+      else this.rejected.delete(id);
+    } catch (err) {
+      this.opts.log.warn({ rollout: id, err: (err as Error).message }, `cannot write the plan note of ${id} for rollgate status`);
+    }
   }
 
   /** Re-reads the plan files; applies changes. An invalid plan keeps the old one running. */
@@ -218,15 +251,30 @@ export class StandaloneController {
         present.add(id);
         const m = host.get(id);
         if (!m) await this.manage(host, loaded);
-        else if (m.loaded.hash !== loaded.hash) await host.update(id, loaded);
+        else if (m.loaded.hash !== loaded.hash) {
+          await host.update(id, loaded);
+          await this.notePlan(loaded, null);
+        } else if (this.rejected.has(id)) await this.notePlan(loaded, null); // the edit was undone
       }
-      // A plan whose file failed to load is kept; one whose file is gone is let go.
-      const failedFiles = new Set(errors.map((e) => e.split(':')[0]));
+      // A plan whose file failed to load is kept, its note says why; one whose file is gone is let go.
+      const failedFiles = new Map<string, string[]>();
+      for (const e of errors) {
+        const file = e.split(':')[0]!;
+        failedFiles.set(file, [...(failedFiles.get(file) ?? []), e]);
+      }
+      const at = new Date(this.clock.now()).toISOString();
       for (const m of host.all()) {
         const id = m.runner.id;
-        if (present.has(id) || failedFiles.has(m.loaded.file)) continue;
+        if (present.has(id)) continue;
+        const failed = failedFiles.get(m.loaded.file);
+        if (failed) {
+          await this.notePlan(m.loaded, { at, file: m.loaded.file, errors: failed });
+          continue;
+        }
         this.opts.log.warn({ rollout: id, file: m.loaded.file }, `plan of ${id} removed: no longer managed (its journal and split are kept as they are)`);
         host.unmanage(id);
+        this.rejected.delete(id);
+        await removePlanNote(this.opts.stateDir, id).catch((err: unknown) => this.opts.log.warn({ rollout: id, err: (err as Error).message }, `cannot remove the plan note of ${id}`));
       }
     } catch (err) {
       this.opts.log.error({ err: (err as Error).message }, 'plan reload failed');

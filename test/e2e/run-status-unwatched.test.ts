@@ -5,6 +5,7 @@
  * the controller runs, it says who owns the state dir and nothing is overdue.
  */
 import { describe, expect, it } from 'vitest';
+import { formatInstant } from '../../src/support/human-time.js';
 import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { planYaml, readJournal, rollgate, startRun, useRunEnvironment, waitFor, waitForRecord, workspace } from './run-helpers.js';
@@ -49,7 +50,9 @@ describe('rollgate status when nothing is watching', () => {
     expect(text.code, text.stderr).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^WARNING: no rollgate run owns state dir .*, which is not running; nothing is acting on these rollouts$/);
-    expect(lines[2]).toMatch(/progressing\s+dark\s+0%\s+checkpoint 2\/2 of dark at \S+ \(OVERDUE by \d+s\)/);
+    // How overdue, relative to now (the NEXT column); the due instant is in the rollout's block.
+    expect(lines[2]).toMatch(/progressing\s+dark\s+0%\s+checkpoint 2\/2 of dark (\d+(\.\d)? s|\d+m\d*s?) OVERDUE\s+#/);
+    expect(lines).toContain(`  next       checkpoint 2/2 of dark ${lines[2]!.match(/of dark (.+?) OVERDUE/)![1]} OVERDUE, at ${formatInstant(due)}`);
   }, 90_000);
 
   it('with no lock at all (the controller stopped cleanly): says so', async () => {

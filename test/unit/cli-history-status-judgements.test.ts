@@ -65,7 +65,7 @@ describe('rollgate history', () => {
     expect(await historyCommand('analyzer', { stateDir, output: 'text' })).toBe(0);
     const lines = out.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toBe(`2025-11-01T14:00:02.000Z ${ROLLOUT} #2 checkpoint 1/2 of canary: continue — 4/4 metrics pass; weight 10, next checkpoint 2/2 of canary at 2025-11-01T14:40:00.000Z`);
+    expect(lines[1]).toBe(`2025-11-01T14:00:02.000Z ${ROLLOUT} #2 checkpoint 1/2 of canary: continue — 4/4 metrics pass; weight 10, next checkpoint 2/2 of canary at 2025-11-01T14:40Z`);
     expect(lines[2]).toBe(`  ${SEQ_TEXT}, ${MW_TEXT}, ${REL_TEXT}, ${FLOOR_TEXT}`);
   });
 
@@ -80,13 +80,23 @@ describe('rollgate history', () => {
 });
 
 describe('rollgate status', () => {
-  it("text: under the table, the last judgement with each judge's numbers (the e-value against its threshold)", async () => {
+  it("text: in the rollout's block, the last judgement with each judge's numbers (the e-value against its threshold)", async () => {
     expect(await statusCommand(undefined, { stateDir, output: 'text', interval: '2' }, { now: NOW })).toBe(0);
     const lines = out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^WARNING: no rollgate run owns state dir/);
     expect(lines[1]).toMatch(/^ROLLOUT\s+REVISION\s+STATUS\s+PHASE\s+SPLIT\s+NEXT\s+LAST DECISION$/);
-    expect(lines[2]).toMatch(/^learning\/analyzer\s+2025\.11\.1\s+progressing\s+canary\s+10%\s+checkpoint 2\/2 of canary at 2025-11-01T14:40:00\.000Z\s+#2 continue at 2025-11-01T14:00:02\.000Z: 4\/4 metrics pass$/);
-    expect(lines.slice(3)).toEqual(['', `${ROLLOUT}: last judgement #2 (checkpoint)`, `  ${SEQ_TEXT}`, `  ${MW_TEXT}`, `  ${REL_TEXT}`, `  ${FLOOR_TEXT}`]);
+    // Times relative to the CLI's clock in the table; the judgement in the rollout's block.
+    expect(lines[2]).toMatch(/^learning\/analyzer\s+2025\.11\.1\s+progressing\s+canary\s+10%\s+checkpoint 2\/2 of canary in 19m55s\s+#2 continue 20m3s ago: 4\/4 metrics pass$/);
+    expect(lines.slice(3)).toEqual([
+      '',
+      ROLLOUT,
+      '  next       checkpoint 2/2 of canary in 19m55s, at 2025-11-01T14:40Z',
+      '  judged     #2 checkpoint 1/2 of canary 20m3s ago (2025-11-01T14:00:02Z):',
+      `    ${SEQ_TEXT}`,
+      `    ${MW_TEXT}`,
+      `    ${REL_TEXT}`,
+      `    ${FLOOR_TEXT}`,
+    ]);
   });
 
   it('--output json: the last decision carries its metric entries with the judge fields', async () => {

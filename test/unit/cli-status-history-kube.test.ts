@@ -122,11 +122,23 @@ describe('rollgate status -n NS', () => {
     nock(SERVER).get(LIST_PATH).query({ limit: '500' }).reply(200, list(plans()));
     expect(await statusCommand(undefined, baseFlags, { client: kubeClient(), now: NOW })).toBe(0);
     const rows = out.trimEnd().split('\n');
-    expect(rows).toHaveLength(4);
+    // The NEXT column is relative to the CLI's clock (NOW: 30m before NEXT), LAST DECISION too;
+    // the absolute time, in the plan's time zone next to UTC, is in the detail block.
+    expect(rows.slice(0, 4)).toHaveLength(4);
     expect(rows[0]).toMatch(/^ROLLOUT\s+REVISION\s+STATUS\s+PHASE\s+SPLIT\s+NEXT\s+LAST DECISION$/);
-    expect(rows[1]).toMatch(/^learning\/analyzer\s+1\.0\.0\s+progressing\s+canary\s+10%\s+checkpoint 2\/2 of canary at 2025-11-03T11:00:00.000Z\s+#2 continue at 2025-11-03T10:00:02.000Z: record 2$/);
+    expect(rows[1]).toMatch(/^learning\/analyzer\s+1\.0\.0\s+progressing\s+canary\s+10%\s+checkpoint 2\/2 of canary in 30m\s+#2 continue 29m58s ago: record 2$/);
     expect(rows[2]).toMatch(/^learning\/fresh\s+3\.0\.0\s+not yet seen by a controller\s+-\s+-\s+-\s+-$/);
-    expect(rows[3]).toMatch(/^learning\/search\s+2\.0\.0\s+waiting\s+full\s+10%\s+approval \(rollgate promote\)\s+#2 wait at .*: phase full needs approval$/);
+    expect(rows[3]).toMatch(/^learning\/search\s+2\.0\.0\s+waiting\s+full\s+10%\s+waiting for approval: rollgate promote search\s+#2 wait 29m58s ago: phase full needs approval$/);
+    expect(rows.slice(4)).toEqual([
+      '',
+      'learning/analyzer',
+      '  leader     unknown: the status does not name the Lease of its writer (an older controller wrote it)',
+      '  next       checkpoint 2/2 of canary in 30m, at 2025-11-03T11:00Z',
+      '',
+      'learning/search',
+      '  leader     unknown: the status does not name the Lease of its writer (an older controller wrote it)',
+      '  waiting    for approval: rollgate promote search (phase full needs approval)',
+    ]);
     expect(nock.isDone()).toBe(true);
   });
 
@@ -136,8 +148,10 @@ describe('rollgate status -n NS', () => {
     const objs = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs.map((o) => o.rollout)).toEqual(['learning/analyzer', 'learning/fresh', 'learning/search']);
     const standalone = statusSummary({ id: ROLLOUT, state: replay(ROLLOUT, [r1, mark(1), r2]) }, { now: NOW(), marginMs: 60_000 });
-    expect(Object.keys(objs[0]!)).toEqual(Object.keys(standalone));
-    expect(objs[0]).toEqual({ ...standalone, applied: null });
+    // Cluster mode adds `leader`; it has no applied split and no guard strikes.
+    expect(Object.keys(objs[0]!)).toEqual([...Object.keys(standalone), 'leader']);
+    expect(objs[0]).toEqual({ ...standalone, applied: null, leader: objs[0]!.leader });
+    expect(objs[0]!.leader).toMatchObject({ state: 'unknown', lease: null });
     expect(objs[1]).toMatchObject({ rollout: 'learning/fresh', revision: '3.0.0', status: null, lastDecision: null, note: 'not yet seen by a controller' });
     expect(objs[2]).toMatchObject({ status: 'waiting', phase: 'full', waitingFor: 'approval', next: 'approval (rollgate promote)', lastDecision: { seq: 2, decision: 'wait', kind: 'checkpoint' } });
   });
@@ -162,7 +176,7 @@ describe('rollgate status -n NS', () => {
     expect(JSON.parse(a!)).toMatchObject({ rollout: 'learning/analyzer', status: 'progressing' });
     out = '';
     await statusCommand(undefined, { ...baseFlags, namespace: undefined, allNamespaces: true } as never, { client, now: NOW });
-    expect(out.trimEnd().split('\n').slice(1).map((r) => r.split(/\s+/)[0])).toEqual(['apps/analyzer', 'learning/search']);
+    expect(out.trimEnd().split('\n').slice(1, 3).map((r) => r.split(/\s+/)[0])).toEqual(['apps/analyzer', 'learning/search']);
     expect(nock.isDone()).toBe(true);
   });
 

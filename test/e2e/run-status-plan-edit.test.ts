@@ -44,7 +44,7 @@ describe('rollgate status: a plan edit not applied', () => {
       const rejected = await waitFor(async () => (await status()).planEdit ?? false, { what: 'status to show the rejected edit', timeoutMs: 60_000, intervalMs: 500, detail });
       expect(rejected.runningRevision).toBe('1');
       expect(rejected.errors).toHaveLength(1);
-      expect(rejected.errors[0]).toMatch(new RegExp(`^${ws.plan.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: spec\\.phases\\.0\\.weight: `));
+      expect(rejected.errors[0]).toMatch(new RegExp(`^${ws.plan.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: spec\\.phases\\[0\\]\\.weight: `));
       const text = await rollgate(['status', '--state-dir', ws.stateDir]);
       expect(text.code, text.stderr).toBe(0);
       const line = text.stdout.split('\n').find((l) => l.startsWith('  plan edit  '));

@@ -57,7 +57,14 @@ interface Shown {
 /** The frame of a render: JSON lines, or the text cut to a width. */
 function frameOf(shown: Shown, output: string): Frame {
   // The key leaves out what only the passing of time changes.
-  const key = JSON.stringify([shown.banner, shown.summaries.map((s) => ({ ...s, nextAction: s.nextAction ? { ...s.nextAction, inSeconds: 0 } : null, overdue: s.overdue ? { ...s.overdue, bySeconds: 0 } : null }))]);
+  const timeless = (s: StatusSummary) => ({
+    ...s,
+    nextAction: s.nextAction ? { ...s.nextAction, inSeconds: 0 } : null,
+    overdue: s.overdue ? { ...s.overdue, bySeconds: 0 } : null,
+    leader: s.leader ? { state: s.leader.state, lease: s.leader.lease, holder: s.leader.holder } : null,
+  });
+  // The banner is made of `controller` (state dir) or the leaders (cluster): in the summaries.
+  const key = JSON.stringify(shown.summaries.map(timeless));
   return {
     key,
     lines: (width) =>

@@ -8,7 +8,7 @@
  *
  * Request counts are drawn, not averaged: at each sample the track gets N ~ Poisson(rate x step)
  * requests of which E ~ Binomial(N, errorRate) fail, from a PRNG seeded by `seed` and the
- * series' labels, so the same seed gives the same history and the sequential test sees the
+ * series' labels (the judges benchmark's sfc32 and exact Poisson sampler, judge-histories.ts), so the same seed gives the same history and the sequential test sees the
  * integer counts it would see in production. Latency means get seeded multiplicative noise per
  * sample (the histogram's counts are the expected ones), so the p90 series of two identical
  * tracks differ point by point as real ones do.
@@ -23,6 +23,7 @@
  *     stable: { rate: 180, errorRate: between(t1, t2, 0.05, 0.01) } });
  *   ledger.increase('canary', 'bad', atMs, windowMs);  // what sum(increase(...{code=~"5.."}[w])) answers
  */
+import { poisson, seededRandom, seedOf } from '../../src/devtools/judge-histories.js';
 import { exponentialLatency, type OpenMetricsHistory, type Rate, type TimeFn } from './openmetrics.js';
 
 export type Track = 'canary' | 'stable';
@@ -113,7 +114,7 @@ function increaseOf(times: readonly number[], series: number[], at: number, w: n
 /** Adds both tracks' series of `opts.app` to `h` and returns what was written. */
 export function twoTrackTraffic(h: OpenMetricsHistory, opts: TwoTrackOptions): TwoTrackLedger {
   const times = h.times();
-  const counts = { canary: drawCounts(times, h.step, opts.canary, prng(seedOf(opts.seed, `${opts.app}/canary`))), stable: drawCounts(times, h.step, opts.stable, prng(seedOf(opts.seed, `${opts.app}/stable`))) };
+  const counts = { canary: drawCounts(times, h.step, opts.canary, prng(opts.seed, `${opts.app}/canary`)), stable: drawCounts(times, h.step, opts.stable, prng(opts.seed, `${opts.app}/stable`)) };
   for (const track of ['canary', 'stable'] as const) {
     const c = counts[track];
     const at = (series: number[]) => (t: number) => series[(t - h.start) / h.step]!;
@@ -123,7 +124,7 @@ export function twoTrackTraffic(h: OpenMetricsHistory, opts: TwoTrackOptions): T
     const profile = opts[track];
     if (profile.latencyMean === undefined) continue;
     const mean = asFn(profile.latencyMean);
-    const random = prng(seedOf(opts.seed, `${opts.app}/${track}/latency`));
+    const random = prng(opts.seed, `${opts.app}/${track}/latency`);
     const sd = opts.latencyNoise ?? 0.05;
     const noise = new Map(times.map((t) => [t, Math.max(0.2, 1 + sd * normal(random))]));
     h.histogram(
@@ -159,38 +160,14 @@ function asFn(r: Rate): TimeFn {
   return typeof r === 'number' ? () => r : r;
 }
 
-/** A small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** One stream per series: the seed mixed with the series' name (FNV-1a). */
-function seedOf(seed: number, name: string): number {
-  let hash = (2166136261 ^ seed) >>> 0;
-  for (const c of name) hash = Math.imul(hash ^ c.charCodeAt(0), 16777619) >>> 0;
-  return hash;
+/** One stream per series: the judges benchmark's PRNG, seeded by the seed and the series' name. */
+function prng(seed: number, name: string): () => number {
+  return seededRandom(seedOf(`${seed}/${name}`));
 }
 
 /** A standard normal draw (Box-Muller). */
 function normal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
-/** Poisson(mean): Knuth's product of uniforms below 30, the rounded normal approximation above. */
-function poisson(mean: number, random: () => number): number {
-  if (!(mean > 0)) return 0;
-  if (mean >= 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * normal(random)));
-  const limit = Math.exp(-mean);
-  let k = 0;
-  for (let p = random(); p > limit; p *= random()) k++;
-  return k;
 }
 
 /** Binomial(n, p): n Bernoulli draws up to 1000 trials, the Poisson or normal approximation beyond. */

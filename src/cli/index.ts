@@ -13,6 +13,7 @@ import { register as registerStatus } from './status.js';
 import { register as registerHistory } from './history.js';
 import { register as registerManual } from './manual.js';
 import { register as registerController } from './controller.js';
+import { register as registerSchema } from './schema.js';
 
 function packageVersion(): string {
   try {
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerHistory(program);
   registerManual(program);
   registerController(program);
+  registerSchema(program);
 
   throwInsteadOfExit(program);
   return program;

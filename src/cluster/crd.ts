@@ -27,6 +27,7 @@
 import { z } from 'zod';
 import { stringify } from 'yaml';
 import { API_VERSION, KIND, metadataSchema, specSchema } from '../plan/schema.js';
+import { ENV_REFERENCE_PATTERN } from '../plan/env.js';
 
 export const CRD_GROUP = 'rollgate.dev';
 export const CRD_VERSION = 'v1alpha1';
@@ -61,8 +62,6 @@ export interface OpenApiSchema {
 
 type JsonSchema = Record<string, unknown>;
 
-/** What `${NAME}` looks like (src/plan/env.ts); allowed wherever a pattern constrains a string. */
-const ENV_REFERENCE = '\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}';
 
 /** Keywords of zod's JSON Schema output that the conversion understands. */
 const KNOWN = new Set([
@@ -117,7 +116,7 @@ export function toStructural(node: JsonSchema, path = '$'): OpenApiSchema {
       out.type = 'string';
       copyNumber(node, out, 'minLength');
       copyNumber(node, out, 'maxLength');
-      if (typeof node.pattern === 'string') out.pattern = `(?:${node.pattern})|${ENV_REFERENCE}`;
+      if (typeof node.pattern === 'string') out.pattern = `(?:${node.pattern})|${ENV_REFERENCE_PATTERN}`; // a `${NAME}` is allowed wherever a pattern constrains a string
       break;
     }
     case 'number':

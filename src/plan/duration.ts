@@ -18,6 +18,13 @@ const UNIT_ORDER = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
 
 export const DURATION_PATTERN = /^(\d+(?:y|w|d|h|ms|m|s))+$/;
 
+/**
+ * A duration as one regular expression, units in order and each at most once: exactly the
+ * non-empty texts `parseDuration` accepts. For schemas (JSON Schema, the CRD's OpenAPI, which
+ * Kubernetes checks with RE2: no lookaround), so the empty string is left to `minLength: 1`.
+ */
+export const DURATION_SCHEMA_PATTERN = '^(\\d+y)?(\\d+w)?(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?(\\d+ms)?$';
+
 /** Parses `1h30m` into milliseconds; returns null when the text is not a duration. */
 export function parseDuration(text: string): number | null {
   if (!DURATION_PATTERN.test(text)) return null;
@@ -59,6 +66,13 @@ export function formatWindow(ms: number): string {
 
 export const INSTANT_PATTERN =
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The shape of an instant for schemas: INSTANT_PATTERN with months, days, hours, minutes and
+ * seconds in range (`parseInstant` also refuses dates the calendar does not have).
+ */
+export const INSTANT_SCHEMA_PATTERN =
+  '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$';
 
 /** Parses an RFC 3339 instant with an offset; returns epoch milliseconds or null. */
 export function parseInstant(text: string): number | null {

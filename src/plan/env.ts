@@ -13,6 +13,9 @@ export type EnvMode = 'lenient' | 'strict';
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
+/** A `${NAME}` reference as regular-expression text, for schemas whose patterns must also accept one. */
+export const ENV_REFERENCE_PATTERN = '\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}';
+
 /** The variable names referenced by `text`, in order, without duplicates. */
 export function envReferences(text: string): string[] {
   return [...new Set([...text.matchAll(REFERENCE)].map((m) => m[1]!))];

@@ -3,10 +3,13 @@
  * custom resources and the types the engine works with. See docs/plan-reference.md.
  *
  * Durations and instants are validated as text and transformed into epoch/duration
- * milliseconds, so the engine never parses time again.
+ * milliseconds, so the engine never parses time again. Their `.meta()` states the text they
+ * accept as a pattern, so that the generated JSON Schema (json-schema.ts) and the CRD
+ * (src/cluster/crd.ts), which see the input side only, check it too; `.describe()`s are the
+ * descriptions editors and `kubectl explain` show.
  */
 import { z } from 'zod';
-import { parseDuration, parseInstant } from './duration.js';
+import { DURATION_SCHEMA_PATTERN, INSTANT_SCHEMA_PATTERN, parseDuration, parseInstant } from './duration.js';
 import { DECISIONS } from '../core/record.js';
 import { nonEmpty } from '../support/zod-fields.js';
 import { ROUTER_DESCRIPTORS } from '../routers/registry.js';
@@ -23,7 +26,8 @@ export const duration = z
   .refine((s) => parseDuration(s) !== null, {
     error: (iss) => `expected a duration such as 30s, 15m, 1h30m or 2d, got "${String(iss.input)}"`,
   })
-  .transform((s) => parseDuration(s)!);
+  .transform((s) => parseDuration(s)!)
+  .meta({ description: 'A duration such as 30s, 15m, 1h30m or 2d (units y, w, d, h, m, s, ms, largest first).', pattern: DURATION_SCHEMA_PATTERN, minLength: 1 });
 
 /** An RFC 3339 instant with an offset, as epoch milliseconds. */
 export const instant = z
@@ -32,7 +36,8 @@ export const instant = z
     error: (iss) =>
       `expected an RFC 3339 instant with an offset (Z or +01:00), such as 2025-11-01T14:00:00Z, got "${String(iss.input)}"`,
   })
-  .transform((s) => parseInstant(s)!);
+  .transform((s) => parseInstant(s)!)
+  .meta({ description: 'An RFC 3339 instant with an offset, such as 2025-11-01T14:00:00Z or 2025-11-01T15:00:00+01:00.', pattern: INSTANT_SCHEMA_PATTERN });
 
 export const percentage = z
   .number({ error: 'expected a percentage from 0 to 100' })
@@ -214,10 +219,17 @@ export const everySchema = z.strictObject({ every: duration, until: duration });
 /** One item of a checkpoint list: an offset (`15m`), an instant, or an `{every, until}` block. */
 export const checkpointItemSchema = z.union(
   [
-    z.string().refine((s) => parseDuration(s) !== null || parseInstant(s) !== null, {
-      error: (iss) =>
-        `expected an offset such as 15m or an RFC 3339 instant such as 2025-11-02T16:15:00Z, got "${String(iss.input)}"`,
-    }),
+    z
+      .string()
+      .refine((s) => parseDuration(s) !== null || parseInstant(s) !== null, {
+        error: (iss) =>
+          `expected an offset such as 15m or an RFC 3339 instant such as 2025-11-02T16:15:00Z, got "${String(iss.input)}"`,
+      })
+      .meta({
+        description: 'An offset from the phase start (15m) or an RFC 3339 instant (2025-11-02T16:15:00Z).',
+        pattern: `(${DURATION_SCHEMA_PATTERN})|(${INSTANT_SCHEMA_PATTERN})`,
+        minLength: 1,
+      }),
     everySchema,
   ],
   { error: 'expected an offset (15m), an instant (2025-11-02T16:15:00Z) or {every, until}' },
@@ -245,31 +257,46 @@ export const phaseSchema = z.strictObject({
  */
 export function planSchemaFor<const D extends readonly RouterDescriptor[]>(routers: D) {
   const spec = z.strictObject({
-    revision: z.string({ error: 'expected a revision string (quote numbers: "42")' }).min(1),
-    startAt: instant.optional(),
-    prometheus: prometheusSchema.default({ timeout: 10_000, headers: {} }),
-    traffic: trafficSchemaFor(routers),
-    vars: z.record(z.string(), z.string()).default({}),
-    metrics: z.array(metricSchema).min(1, { error: 'expected at least one metric' }),
+    revision: z
+      .string({ error: 'expected a revision string (quote numbers: "42")' })
+      .min(1)
+      .describe('What is rolled out, as a string (quote numbers: "42"); a new value starts a new rollout from the first phase.'),
+    startAt: instant.optional().describe('Before this instant nothing happens; the first split is applied at exactly this instant.'),
+    prometheus: prometheusSchema
+      .default({ timeout: 10_000, headers: {} })
+      .describe('The Prometheus-compatible API the metrics are queried from: address (or --prometheus), timeout, headers, credentials from files.'),
+    traffic: trafficSchemaFor(routers).describe('router names the traffic router; the block of the same name configures it (docs/routers.md).'),
+    vars: z.record(z.string(), z.string()).default({}).describe('Values for {{name}} in queries, next to the built-in {{rollout}}, {{namespace}}, {{revision}}, {{phase}}, {{weight}}, {{window}}.'),
+    metrics: z
+      .array(metricSchema)
+      .min(1, { error: 'expected at least one metric' })
+      .describe('The metrics judged at checkpoints and watched by the guard: a PromQL query (or counts, or alerts) and its thresholds or judge.'),
     analysis: analysisSchema.default({
       noData: 'inconclusive',
       retryInterval: 60_000,
       inconclusiveLimit: 3,
       onInconclusive: 'pause',
       onCaution: 'hold',
-    }),
-    guard: guardSchema.default({ interval: 30_000, consecutive: 2 }),
-    rollback: rollbackSchema.default({ strategy: 'immediate', steps: [50, 25, 0], stepInterval: 60_000 }),
-    windows: z.array(windowSchema).default([]),
-    blackouts: z.array(blackoutSchema).default([]),
-    notify: z.array(notifySchema).default([]),
-    phases: z.array(phaseSchema).min(1, { error: 'expected at least one phase' }),
+    }).describe('How checkpoint verdicts combine: missing data, retries of inconclusive checkpoints, an optional score.'),
+    guard: guardSchema
+      .default({ interval: 30_000, consecutive: 2 })
+      .describe('Re-evaluates the metrics between checkpoints while the canary has traffic; consecutive failures roll back.'),
+    rollback: rollbackSchema
+      .default({ strategy: 'immediate', steps: [50, 25, 0], stepInterval: 60_000 })
+      .describe('How a rollback goes: immediate (to 0 at once) or gradual through steps.'),
+    windows: z.array(windowSchema).default([]).describe('When traffic may increase: days, start and end times of day in a time zone. None: any time.'),
+    blackouts: z.array(blackoutSchema).default([]).describe('Spans of time, [from, to), in which traffic never increases; they beat windows.'),
+    notify: z.array(notifySchema).default([]).describe('Webhooks (Slack-compatible) posted on the listed decisions.'),
+    phases: z
+      .array(phaseSchema)
+      .min(1, { error: 'expected at least one phase' })
+      .describe('The steps of the rollout in order: each a canary weight (and mirror), optional gates, and its checkpoints.'),
   });
   return z.looseObject({
     apiVersion: z.literal(API_VERSION, { error: `expected ${API_VERSION}` }),
     kind: z.literal(KIND, { error: `expected ${KIND}` }),
-    metadata: metadataSchema,
-    spec,
+    metadata: metadataSchema.describe('name (a DNS-1123 label) and namespace (default "default"): the rollout\'s identity. Other metadata is accepted and ignored.'),
+    spec: spec.describe('The rollout plan (docs/plan-reference.md).'),
   });
 }
 

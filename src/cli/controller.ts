@@ -10,8 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { KubeClient } from '../kube/client.js';
-import { kubeClient, startInCluster } from '../wiring/compose.js';
+import { startInCluster } from '../wiring/compose.js';
+import { kubeClientFor } from './kube-reader.js';
 import { createLogger } from '../support/log.js';
 import { CliError, parseListen, parseMaxQueries } from './options.js';
 
@@ -66,12 +66,7 @@ export async function controllerCommand(flags: ControllerFlags): Promise<number>
   const listen = parseListen(flags.listen);
   const dashboard = parseListen(flags.dashboard, '--dashboard', '127.0.0.1:9465');
   const maxQueries = flags.maxQueries !== undefined ? parseMaxQueries(flags.maxQueries) : undefined;
-  let client: KubeClient;
-  try {
-    client = kubeClient({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
-  } catch (err) {
-    throw new CliError(`cannot load the Kubernetes configuration: ${(err as Error).message}`, 1);
-  }
+  const client = kubeClientFor(flags);
   const lease = leaseNamespace(flags, client.kc.getContextObject(client.kc.getCurrentContext())?.namespace);
   // Listening for SIGTERM/SIGINT before start-up, as `rollgate run` does: a signal while the
   // controller starts stops it cleanly once started (the Lease released), not by the default kill.
@@ -115,7 +110,7 @@ export function register(program: Command): void {
     .option('--dashboard <host:port>', 'read-only dashboard address, or off; keep it on loopback and reach it with kubectl port-forward (docs/dashboard.md)', '127.0.0.1:9465')
     .option('--prometheus <url>', 'Prometheus for plans without prometheus.address')
     .option('--max-queries <n>', 'Prometheus queries in flight at once, for all rollouts (default 32)')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account, else KUBECONFIG or ~/.kube/config)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, else ~/.kube/config, else the in-cluster service account; none of them: exit 1)')
     .option('--context <name>', 'kubeconfig context')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: ControllerFlags) => {

@@ -8,6 +8,7 @@
  * API failures become one-line CliErrors (exit 1) naming what was being read.
  */
 import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { KubeConfigError } from '../kube/kubeconfig.js';
 import { kubeClient } from '../wiring/compose.js';
 import { ConfigMapJournal } from '../cluster/kube-journal.js';
 import type { CompactedSummary } from '../cluster/journal-compaction.js';
@@ -32,12 +33,16 @@ export function clusterMode(flags: ClusterFlags): boolean {
 }
 
 
-/** The client for the kubeconfig (and context) of the flags; a CliError if there is none. */
+/**
+ * The client for the kubeconfig (and context) of the flags; a CliError (exit 1) if there is
+ * none, saying what was looked for (src/kube/kubeconfig.ts).
+ */
 export function kubeClientFor(flags: ClusterFlags): KubeClient {
   try {
     return kubeClient({ ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), ...(flags.context ? { context: flags.context } : {}) });
   } catch (err) {
-    throw new CliError(`cannot load the Kubernetes configuration: ${(err as Error).message}`, 1);
+    const message = (err as Error).message;
+    throw new CliError(err instanceof KubeConfigError ? message : `cannot load the Kubernetes configuration: ${message}`, 1);
   }
 }
 

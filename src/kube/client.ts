@@ -71,16 +71,6 @@ export interface KubeClientOptions {
   timeoutMs?: number;
 }
 
-/** Loads the in-cluster config when running in a pod, else the default kubeconfig. */
-export function loadKubeConfig(opts: { kubeconfig?: string; context?: string } = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
-  if (opts.context) kc.setCurrentContext(opts.context);
-  if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured (no in-cluster service account and no kubeconfig context)');
-  return kc;
-}
-
 export class KubeClient {
   readonly server: string;
   private readonly timeoutMs: number;

@@ -3,7 +3,8 @@
  * registry, and hands them to the two modes. The CLI commands call it; nothing below it
  * builds a `KubeClient` or a router (test/unit/architecture-layers.test.ts checks).
  */
-import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { KubeClient } from '../kube/client.js';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
 import { QueryPool } from '../metrics/query-pool.js';
 import type { TrafficRouter } from '../core/router.js';
 import type { LoadedPlan } from '../plan/load.js';
@@ -12,7 +13,7 @@ import type { Logger } from '../support/log.js';
 import { StandaloneController, type StandaloneOptions } from '../standalone/host.js';
 import { KubeController, type KubeControllerOptions } from '../cluster/host.js';
 
-/** A client for the kubeconfig (default: in-cluster service account, else KUBECONFIG or ~/.kube/config) and context. */
+/** A client for the kubeconfig (default: KUBECONFIG, else ~/.kube/config, else the in-cluster service account) and context; a KubeConfigError when there is none. */
 export function kubeClient(opts: { kubeconfig?: string; context?: string } = {}): KubeClient {
   return new KubeClient(loadKubeConfig(opts));
 }

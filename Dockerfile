@@ -25,6 +25,8 @@ COPY --from=build /src/dist ./dist
 COPY config ./config
 # The dashboard's page script and styles, inlined into its pages at run time.
 COPY dashboard ./dashboard
+# The JSON Schema of plan files, for editors (`rollgate schema` prints the same).
+COPY schema ./schema
 # uid/gid 1000 is the image's `node` user; numeric so runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 9464

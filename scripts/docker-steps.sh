@@ -6,7 +6,7 @@
 #
 #   build stage       DIR/build: npm ci; npm run build          (skipped with --skip-build:
 #                                                                the repo's dist/ is used)
-#   production stage  DIR/app:   npm ci --omit=dev; dist/, config/ and dashboard/ copied in
+#   production stage  DIR/app:   npm ci --omit=dev; dist/, config/, dashboard/ and schema/ copied in
 #
 # Then checks what the image would run: `node DIR/app/dist/main.js --help`. Prints DIR/app.
 # NPM_CI_FLAGS (default --prefer-offline) reuses the local npm cache; --offline forbids the
@@ -60,6 +60,7 @@ rm -rf "$out/app/dist"
 cp -R "$dist" "$out/app/dist"
 cp -R "$repo/config" "$out/app/config"
 cp -R "$repo/dashboard" "$out/app/dashboard"
+cp -R "$repo/schema" "$out/app/schema"
 
 # --- what the image runs ---
 (cd "$out/app" && NODE_ENV=production node "$out/app/dist/main.js" --help >/dev/null)

@@ -62,6 +62,17 @@ describe('the Dockerfile', () => {
     expect(steps).toContain('npm run build');
     for (const copied of ['tsconfig.json', 'tsconfig.build.json', 'src', 'config', 'dashboard']) expect(dockerfile + steps).toContain(copied);
   });
+
+  it('ships config/, dashboard/ and schema/ next to dist/, in the image and in docker-steps.sh', () => {
+    const production = dockerfile.split(/^FROM /m).slice(1)[1]!;
+    for (const dir of ['config', 'dashboard', 'schema']) {
+      expect(production).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'));
+      expect(steps).toContain(`cp -R "$repo/${dir}" "$out/app/${dir}"`);
+    }
+    // .dockerignore must let them into the build context.
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const p of ['config', 'schema', 'dashboard']) expect(ignored).not.toContain(p);
+  });
 });
 
 describe('the production install', () => {
@@ -125,5 +136,7 @@ describe('the production install', () => {
     });
     expect(page).toMatch(/^<!doctype html>/);
     expect(page).toContain('uPlot');
+    expect(existsSync(path.join(out, 'app/schema/rolloutplan.schema.json'))).toBe(true);
+    expect(existsSync(path.join(out, 'app/config/demo/live.yaml'))).toBe(true);
   });
 });

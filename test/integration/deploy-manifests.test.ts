@@ -171,6 +171,36 @@ describe('kubectl kustomize deploy/sharded', () => {
   });
 });
 
+describe('kubectl kustomize deploy/overlays/example (the one-command install)', () => {
+  const overlay = kustomize('deploy/overlays/example');
+  const text = readFileSync(path.join(ROOT, 'deploy/overlays/example/kustomization.yaml'), 'utf8');
+  const manifest = parse(text) as { resources: string[]; images: Array<{ name: string; newName: string; newTag: string }> };
+
+  it('is deploy/base with only the controller image changed', () => {
+    const image = (objects: K8sObject[]) => objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].image as string;
+    expect(image(rendered)).toBe('rollgate:0.1.0');
+    expect(image(overlay)).toBe(`${manifest.images[0]!.newName}:${manifest.images[0]!.newTag}`);
+    const withoutImage = (objects: K8sObject[]) =>
+      objects.map((o) => (o.kind === 'Deployment' ? { ...o, spec: { ...o.spec, template: { ...o.spec.template, spec: { ...o.spec.template.spec, containers: o.spec.template.spec.containers.map((c: object) => ({ ...c, image: '' })) } } } } : o));
+    expect(withoutImage(overlay)).toEqual(withoutImage(rendered));
+  });
+
+  it('names the base and sets the image with kustomize images: (the base is not edited)', () => {
+    expect(manifest.resources).toEqual(['../../base']);
+    expect(manifest.images).toEqual([{ name: 'rollgate', newName: expect.stringMatching(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9./-]+\/rollgate$/), newTag: '0.1.0' }]);
+    expect(text).toContain('kubectl apply -k deploy/overlays/example');
+  });
+
+  it('the docs install with that one command and never edit the base', () => {
+    for (const doc of ['docs/kubernetes.md', 'README.md']) {
+      const body = readFileSync(path.join(ROOT, doc), 'utf8');
+      expect(body, doc).toContain('kubectl apply -k deploy/overlays/example');
+      expect(body, doc).not.toMatch(/cd deploy\/base && kustomize edit/);
+    }
+    expect(readFileSync(path.join(ROOT, 'deploy/base/kustomization.yaml'), 'utf8')).not.toContain('kustomize edit set image');
+  });
+});
+
 describe('alert rules', () => {
   const rulesFile = path.join(ROOT, 'deploy/monitoring/alert-rules.yaml');
 

@@ -35,7 +35,8 @@ function kubeconfig(current: string | null): string {
 }
 
 // On a machine that is itself a pod, the service account is a configuration: nothing to test there.
-describe.skipIf(existsSync(SERVICE_ACCOUNT_TOKEN))('no Kubernetes configuration at all', () => {
+// Each test starts node once; on a loaded machine that alone can take a minute.
+describe.skipIf(existsSync(SERVICE_ACCOUNT_TOKEN))('no Kubernetes configuration at all', { timeout: 300_000 }, () => {
   const expected = (home: string) =>
     `rollgate: no Kubernetes configuration found: not in a cluster (no service account token at ${SERVICE_ACCOUNT_TOKEN}), KUBECONFIG is not set and ${home}/.kube/config does not exist; pass --kubeconfig FILE\n`;
 
@@ -66,7 +67,7 @@ describe.skipIf(existsSync(SERVICE_ACCOUNT_TOKEN))('no Kubernetes configuration 
   });
 });
 
-describe('a kubeconfig that cannot be used', () => {
+describe('a kubeconfig that cannot be used', { timeout: 300_000 }, () => {
   it('without a current context: exit 1, naming the file and its contexts', () => {
     const home = emptyHome();
     mkdirSync(path.join(home, '.kube'));

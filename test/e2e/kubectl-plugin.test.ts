@@ -129,7 +129,8 @@ describe('kubectlPluginArgs', () => {
   });
 });
 
-describe('kubectl rollgate', () => {
+// Each test starts kubectl and node; on a loaded machine that alone can take a minute.
+describe('kubectl rollgate', { timeout: 300_000 }, () => {
   it('kubectl finds the plugin on PATH', async () => {
     const r = await kubectl(['plugin', 'list']);
     expect(r.stdout).toContain(path.join(dir, 'bin', 'kubectl-rollgate'));
@@ -159,14 +160,14 @@ describe('kubectl rollgate', () => {
   });
 
   it('promote NAME -n NS writes the request as the kubeconfig user and prints the controller\'s answer', async () => {
-    const running = kubectl(['rollgate', 'promote', 'analyzer', '-n', 'learning', '--reason', 'looks good', '--timeout', '60']);
+    const running = kubectl(['rollgate', 'promote', 'analyzer', '-n', 'learning', '--reason', 'looks good', '--timeout', '240']);
     // The leading controller's part: answer the request in status.lastRequest.
     let request: { id: string; action: string; actor: string; reason: string } | undefined;
     await until(() => {
       const text = kube.get(PLAN_PATH)?.metadata.annotations?.['rollgate.dev/request'];
       if (text) request = JSON.parse(text);
       return request !== undefined;
-    }, 60_000, 'the promote request annotation');
+    }, 240_000, 'the promote request annotation');
     expect(request).toMatchObject({ action: 'promote', actor: 'alice', reason: 'looks good' });
     kube.update(PLAN_PATH, (o) => ({ ...o, status: { ...o.status, lastRequest: { id: request!.id, accepted: true, message: 'promoted analyzer', seq: 3 } } }));
     const r = await running;

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { startInCluster } from '../wiring/compose.js';
 import { kubeClientFor } from './kube-reader.js';
 import { createLogger } from '../support/log.js';
-import { CliError, parseListen, parseMaxQueries } from './options.js';
+import { CliError, LOG_FORMAT_HELP, parseLogFormat, parseListen, parseMaxQueries } from './options.js';
 
 interface ControllerFlags {
   namespaces?: string;
@@ -27,6 +27,7 @@ interface ControllerFlags {
   context?: string;
   maxQueries?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -59,7 +60,7 @@ export function parseCount(flag: string, text: string): number {
 }
 
 export async function controllerCommand(flags: ControllerFlags): Promise<number> {
-  const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
+  const log = createLogger({ format: parseLogFormat(flags.logFormat), ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   const namespaces = parseNamespaces(flags.namespaces);
   const shards = parseCount('--shards', flags.shards);
   const maxShardsPerReplica = flags.maxShardsPerReplica === undefined ? shards : parseCount('--max-shards-per-replica', flags.maxShardsPerReplica);
@@ -113,6 +114,7 @@ export function register(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, else ~/.kube/config, else the in-cluster service account; none of them: exit 1)')
     .option('--context <name>', 'kubeconfig context')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .option('--log-format <format>', LOG_FORMAT_HELP)
     .action(async (flags: ControllerFlags) => {
       process.exitCode = await controllerCommand(flags);
     });

@@ -2,6 +2,7 @@
  * Options and conventions shared by the commands that run or read rollouts.
  */
 import { parseDuration, parseInstant } from '../plan/duration.js';
+import { defaultLogFormat, isLogFormat, LOG_FORMATS, type LogFormat } from '../support/log.js';
 
 export const DEFAULT_STATE_DIR = './.rollgate';
 
@@ -47,4 +48,19 @@ export function parseListen(text: string, flag = '--listen', example = '127.0.0.
   const port = Number(m[2]);
   if (port > 65535) throw new CliError(`${flag}: port ${port} is out of range`, 2);
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
+}
+
+/** The help of `--log-format`, the same on every command that logs. */
+export const LOG_FORMAT_HELP = 'json (one object per line) or pretty (text for people); default: ROLLGATE_LOG_FORMAT, else pretty when stderr is a terminal, json otherwise';
+
+/**
+ * The log format: `--log-format`, else the environment variable ROLLGATE_LOG_FORMAT, else
+ * pretty when the logs (stderr) go to a terminal and JSON otherwise. A usage error (exit 2)
+ * for anything but json or pretty.
+ */
+export function parseLogFormat(flag: string | undefined, env: string | undefined = process.env.ROLLGATE_LOG_FORMAT, stderrIsTTY?: boolean): LogFormat {
+  const [text, source] = flag !== undefined ? [flag, '--log-format'] : env ? [env, 'ROLLGATE_LOG_FORMAT'] : [undefined, ''];
+  if (text === undefined) return defaultLogFormat(stderrIsTTY);
+  if (!isLogFormat(text)) throw new CliError(`${source}: expected ${LOG_FORMATS.join(' or ')}, got "${text}"`, 2);
+  return text;
 }

@@ -9,7 +9,7 @@ import { PlanLoadError, type StandaloneController } from '../standalone/host.js'
 import { openStandalone } from '../wiring/compose.js';
 import { StateDirLockedError } from '../statedir/lock.js';
 import { createLogger } from '../support/log.js';
-import { CliError, DEFAULT_STATE_DIR, parseListen, parseMaxQueries } from './options.js';
+import { CliError, LOG_FORMAT_HELP, parseLogFormat, DEFAULT_STATE_DIR, parseListen, parseMaxQueries } from './options.js';
 
 interface RunFlags {
   stateDir: string;
@@ -18,6 +18,7 @@ interface RunFlags {
   dashboard: string;
   maxQueries?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /** `--dashboard on|off`. */
@@ -29,7 +30,7 @@ export function parseDashboardSwitch(text: string): boolean {
 
 export async function runCommand(paths: string[], flags: RunFlags): Promise<number> {
   const dashboard = parseDashboardSwitch(flags.dashboard);
-  const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
+  const log = createLogger({ format: parseLogFormat(flags.logFormat), ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   // Listening for SIGTERM/SIGINT before anything is opened: a signal during start-up (journal
   // replay, the HTTP server already answering) opens no more rollouts and stops cleanly once
   // those being opened are, instead of killing the process with the state-dir lock held.
@@ -79,6 +80,7 @@ export function register(program: Command): void {
     .option('--dashboard <on|off>', 'serve the read-only dashboard on the --listen address (docs/dashboard.md)', 'on')
     .option('--max-queries <n>', 'Prometheus queries in flight at once, for all rollouts (default 32)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .option('--log-format <format>', LOG_FORMAT_HELP)
     .action(async (paths: string[], flags: RunFlags) => {
       process.exitCode = await runCommand(paths, flags);
       // Stopped cleanly: a step cut short by the drain bound may still wait on Prometheus; it is

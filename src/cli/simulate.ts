@@ -16,7 +16,7 @@ import { HistoryUnavailableError, PrometheusHistory } from '../metrics/history.j
 import { simulate } from '../host/simulate.js';
 import { formatDecisionText } from '../observe/decision-log.js';
 import { createLogger } from '../support/log.js';
-import { CliError, parseTimeOption } from './options.js';
+import { CliError, LOG_FORMAT_HELP, parseLogFormat, parseTimeOption } from './options.js';
 
 /** Retries of the reachability probe: one, so that a dead address fails within seconds. */
 const PROBE_RETRIES = 1;
@@ -27,11 +27,12 @@ interface SimulateFlags {
   prometheus?: string;
   output: string;
   rollout?: string;
+  logFormat?: string;
 }
 
 export async function simulateCommand(file: string, flags: SimulateFlags): Promise<number> {
   if (flags.output !== 'json' && flags.output !== 'text') throw new CliError(`--output: expected json or text, got "${flags.output}"`, 2);
-  const log = createLogger({ level: process.env.ROLLGATE_LOG_LEVEL ?? 'warn' });
+  const log = createLogger({ level: process.env.ROLLGATE_LOG_LEVEL ?? 'warn', format: parseLogFormat(flags.logFormat) });
   const { plans, diagnostics } = await loadPlanFile(file, { envMode: 'strict', ...(flags.prometheus ? { prometheus: flags.prometheus } : {}) });
   for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   if (hasErrors(diagnostics) || plans.length === 0) return 1;
@@ -98,6 +99,7 @@ export function register(program: Command): void {
     .option('--prometheus <url>', 'Prometheus to query instead of the plan\'s prometheus.address')
     .option('--output <format>', 'json (one record per line) or text', 'text')
     .option('--rollout <name>', 'simulate only this plan of a multi-document file')
+    .option('--log-format <format>', LOG_FORMAT_HELP)
     .action(async (file: string, flags: SimulateFlags) => {
       process.exitCode = await simulateCommand(file, flags);
     });

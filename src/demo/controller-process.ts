@@ -65,7 +65,7 @@ export interface StartControllerOptions {
 
 export function startController(opts: StartControllerOptions): ControllerProcess {
   hookExit();
-  const args = [ROLLGATE_MAIN, 'run', ...opts.plans, '--state-dir', opts.stateDir, '--listen', opts.listen ?? '127.0.0.1:0'];
+  const args = [ROLLGATE_MAIN, 'run', ...opts.plans, '--state-dir', opts.stateDir, '--listen', opts.listen ?? '127.0.0.1:0', '--log-format', 'json'];
   if (opts.logLevel) args.push('--log-level', opts.logLevel);
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   const child = spawn(process.execPath, args, { cwd: opts.cwd ?? process.cwd(), env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -340,7 +340,7 @@ const STDERR_KEEP = 64 * 1024;
 
 function startRun(mainJs: string, plan: string, stateDir: string, prometheus: string, cwd: string): RunProcess {
   const env = { ...process.env };
-  const child = spawn(process.execPath, [mainJs, 'run', plan, '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--prometheus', prometheus], {
+  const child = spawn(process.execPath, [mainJs, 'run', plan, '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--prometheus', prometheus, '--log-format', 'json'], {
     cwd,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -380,7 +380,7 @@ export async function faultMatrix(opts: FaultMatrixOptions): Promise<FaultMatrix
     const addressOf = (c: FaultCase) => own[c as 'down']?.url ?? (SOURCE[c] === 'fault server' ? `${faults.listening.url}/${c}` : prom.url);
     for (const c of cases) writeFileSync(planFile(c), planText(c, addressOf(c), routerFile(c), queries(c).query));
 
-    const run = spawn(process.execPath, [opts.mainJs, 'run', plans, '--state-dir', stateDir, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const run = spawn(process.execPath, [opts.mainJs, 'run', plans, '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     run.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const runExit = new Promise<void>((resolve) => run.once('close', () => resolve()));
@@ -420,7 +420,7 @@ export async function faultMatrix(opts: FaultMatrixOptions): Promise<FaultMatrix
       // (The journal record comes first, its log line right after: wait for it.)
       // The provider's lines name only the address: use them where the case has its own.
       const ownAddress = address !== prom.url;
-      const warned = () => stderr.split('\n').find((l) => (l.includes(`"default/${c}"`) || (ownAddress && l.includes(`"address":"${address}"`))) && /"level":(40|50|60)/.test(l));
+      const warned = () => stderr.split('\n').find((l) => (l.includes(`"default/${c}"`) || (ownAddress && l.includes(`"address":"${address}"`))) && /"level":"(warn|error|fatal)"/.test(l));
       report.logLine = (await waitUntil(warned, 30_000)) ?? '';
       if (!stop) violations.push(`no ${c === 'killed-restarted' ? 'hold' : 'pause'} within ${WAIT_MS / 1000} s of the fault`);
       const advanced = during.filter((r) => ['continue', 'advance', 'complete', 'rollback'].includes(r.decision ?? ''));

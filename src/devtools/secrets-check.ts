@@ -294,7 +294,7 @@ export async function secretsCheck(opts: SecretsCheckOptions): Promise<SecretsCh
 
     // --- run, until both rollouts complete
     log('rollgate run: two rollouts through echoing proxies');
-    const run = spawn(process.execPath, [opts.mainJs, 'run', plans, '--state-dir', stateDir, '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = spawn(process.execPath, [opts.mainJs, 'run', plans, '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--log-format', 'json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let runOut = '';
     let runErr = '';
     run.stdout.setEncoding('utf8').on('data', (d: string) => (runOut += d));

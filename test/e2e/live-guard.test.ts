@@ -102,7 +102,7 @@ describe('live: a canary that fails 5% of its live requests, under 80 requests p
     const logged = s.controller().logLines().filter((l) => l.event === 'decision' && l.seq === rollback!.seq);
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({
-      level: 40, // warn: the rollout is going backwards
+      level: 'warn', // the rollout is going backwards
       rollout: 'demo/checkout',
       revision: 'checkout-v2',
       kind: 'guard',

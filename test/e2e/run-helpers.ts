@@ -68,11 +68,12 @@ export async function killAll(): Promise<void> {
   live.clear();
 }
 
-/** The environment of spawned commands: ours, without debug or log-level settings unless asked for. */
+/** The environment of spawned commands: ours, without debug, log-level or log-format settings unless asked for. */
 function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.ROLLGATE_DEBUG;
   delete env.ROLLGATE_LOG_LEVEL;
+  delete env.ROLLGATE_LOG_FORMAT;
   return { ...env, ...extra };
 }
 

@@ -76,7 +76,7 @@ describe('rollgate run: plan files edited while it runs', () => {
       what: 'the error about the invalid plan',
       detail,
     });
-    expect(JSON.parse(errorLine)).toMatchObject({ level: 50 });
+    expect(JSON.parse(errorLine)).toMatchObject({ level: 'error' });
     expect(errorLine).toMatch(/shop\.yaml:\d+:\d+: spec\.phases\[1\]\.weight: /);
     const seqAtError = readJournal(ws.stateDir).records.at(-1)!.seq;
     // Two more checkpoints, judged under the old plan (revision 2's hash).

@@ -47,7 +47,7 @@ async function run(plan: LoadedPlan, until: number, stopWhenPaused = true) {
     observer: { onQueryProblem: (id, metric, problem) => metrics.observeQueryProblem(id, metric, problem) },
   });
   await e.runUntil(until, stopWhenPaused);
-  const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string; metric?: string; query?: string }).filter((l) => l.level === 50);
+  const errors = lines.map((l) => JSON.parse(l) as { level: string; msg: string; metric?: string; query?: string }).filter((l) => l.level === 'error');
   return { e, errors, exposition: await metrics.metrics() };
 }
 

@@ -166,7 +166,7 @@ describe('rollgate controller in a cluster', () => {
       .filter(Boolean)
       .map((l) => JSON.parse(l))
       .find((l) => /router drifted from the journalled split/.test(l.msg));
-    expect(warning).toMatchObject({ level: 40, rollout: 'learning/analyzer', journal: { weight: 10, mirror: 0 }, router: { weight: 0, mirror: 0 }, seq: 1 });
+    expect(warning).toMatchObject({ level: 'warn', rollout: 'learning/analyzer', journal: { weight: 10, mirror: 0 }, router: { weight: 0, mirror: 0 }, seq: 1 });
   });
 
   it('an invalid spec is an InvalidPlan Warning naming the field; nothing is journalled or applied', async () => {

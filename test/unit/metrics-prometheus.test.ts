@@ -113,7 +113,7 @@ describe('PrometheusProvider: results', () => {
     const { log, lines } = capture();
     nock(ADDR).post('/api/v1/query').reply(200, vector('1', '2', '3'));
     expect(await provider({}, log).instant('rate(errors[5m])', T)).toEqual({ value: null, reason: '3 samples, expected one' });
-    const errorLine = lines.map((l) => JSON.parse(l)).find((l) => l.level === 50);
+    const errorLine = lines.map((l) => JSON.parse(l)).find((l) => l.level === 'error');
     expect(errorLine.query).toBe('rate(errors[5m])');
   });
 
@@ -128,7 +128,7 @@ describe('PrometheusProvider: results', () => {
     nock(ADDR).post('/api/v1/query').reply(200, { ...vector('1'), warnings: ['partial response'] });
     await provider({}, log).instant('up', T);
     const line = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'prometheus returned warnings');
-    expect(line).toMatchObject({ level: 20, warnings: ['partial response'] });
+    expect(line).toMatchObject({ level: 'debug', warnings: ['partial response'] });
   });
 
   it('range: one Sample per step, POSTed with start, end and step', async () => {

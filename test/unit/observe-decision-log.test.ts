@@ -42,7 +42,7 @@ describe('logDecision', () => {
     expect(lines).toHaveLength(1);
     const [line] = parsed();
     expect(line).toMatchObject({
-      level: 30,
+      level: 'info',
       event: 'decision',
       seq: 17,
       rollout: 'learning/analyzer',
@@ -62,7 +62,7 @@ describe('logDecision', () => {
       ],
     });
     expect(line?.msg).toBe(
-      'checkpoint 2/6 of ramp: continue (3/3 metrics pass) ' +
+      'learning/analyzer: checkpoint 2/6 of ramp: continue (3/3 metrics pass) ' +
         'error-rate=0.0012 (max 0.005, rollbackAbove 0.02) pass, ' +
         'latency-p99=0.21 (max 0.3) pass, ' +
         'success=0.9991 (min 0.99, rollbackBelow 0.95) pass; weight 10, score 100',
@@ -85,9 +85,9 @@ describe('logDecision', () => {
       }),
     );
     const [line] = parsed();
-    expect(line?.level).toBe(40);
+    expect(line?.level).toBe('warn');
     expect(line?.msg).toBe(
-      'guard at ramp: rollback (error-rate above rollbackAbove) error-rate=0.031 (rollbackAbove 0.02) fail; weight 10→0, mirror 5→0',
+      'learning/analyzer: guard at ramp: rollback (error-rate above rollbackAbove) error-rate=0.031 (rollbackAbove 0.02) fail; weight 10→0, mirror 5→0',
     );
   });
 
@@ -102,7 +102,7 @@ describe('logDecision', () => {
       }),
     );
     const [line] = parsed();
-    expect(line?.level).toBe(30);
+    expect(line?.level).toBe('info');
     expect(line?.metrics).toEqual([{ name: 'p99', value: null, max: 0.3, verdict: 'nodata', critical: false, reason: 'empty result' }]);
     expect(line?.msg).toContain('p99=nodata (max 0.3, empty result) nodata');
   });
@@ -142,7 +142,7 @@ describe('logDecision', () => {
     expect(line?.metrics).toEqual([sequentialFields, relativeFields]);
     expect(lines[0]).not.toContain('increase(');
     expect(line?.msg).toBe(
-      'guard at ramp: rollback (guard: errors-vs-stable: e 143 >= 100 (anytime-valid: one evaluation is enough)) ' +
+      'learning/analyzer: guard at ramp: rollback (guard: errors-vs-stable: e 143 >= 100 (anytime-valid: one evaluation is enough)) ' +
         'errors-vs-stable fail: e 143 >= 100, canary 2.1% (41/1,950) vs baseline 0.997% (380/38,100), x2.11 [1.42, 3.05], ' +
         'p99 pass: 0.31 < bound 0.36 (baseline 0.3 x1.03, tolerance 20%, slack 0.005); weight 10→0',
     );
@@ -174,7 +174,7 @@ describe('logDecision', () => {
   it('manual decisions name their actor', () => {
     const { log, parsed } = capture();
     logDecision(log, checkpointRecord({ kind: 'manual', checkpoint: undefined, decision: 'pause', reason: 'incident 4711', metrics: undefined, score: undefined, actor: 'alice' }));
-    expect(parsed()[0]?.msg).toBe('manual at ramp: pause (incident 4711); weight 10, by alice');
+    expect(parsed()[0]?.msg).toBe('learning/analyzer: manual at ramp: pause (incident 4711); weight 10, by alice');
   });
 });
 

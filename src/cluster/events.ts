@@ -144,7 +144,7 @@ export class EventRecorder {
     } catch (err) {
       this.opts.log.warn(
         { rollout: `${event.involvedObject.namespace}/${event.involvedObject.name}`, reason: event.reason, err: (err as Error).message },
-        `cannot record Event ${event.reason} on rolloutplan ${event.involvedObject.namespace}/${event.involvedObject.name}`,
+        `cannot record Event ${event.reason} on its rolloutplan`,
       );
     }
   }

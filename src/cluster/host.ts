@@ -23,6 +23,7 @@ import type { Clock } from '../core/clock.js';
 import { RealClock } from '../core/clock.js';
 import { ControllerMetrics } from '../observe/metrics.js';
 import { startHttpServer, type HttpServer } from '../observe/server.js';
+import { logManual } from '../observe/rollout-log.js';
 import { loadPlanObject, type LoadedPlan } from '../plan/load.js';
 import { RolloutHost, type ControllerOptions, type HostedRollout, type RolloutIo } from '../host/rollout-host.js';
 import type { KubeClient } from '../kube/client.js';
@@ -245,7 +246,7 @@ export class KubeController {
   /** Reconciles `key` after every earlier reconcile of it; always against the newest object. */
   private enqueue(key: string): Promise<void> {
     const prev = this.queues.get(key) ?? Promise.resolve();
-    const next = prev.then(() => this.reconcile(key)).catch((err: unknown) => this.opts.log.error({ rollout: key, err: (err as Error).message }, `reconcile of ${key} failed`));
+    const next = prev.then(() => this.reconcile(key)).catch((err: unknown) => this.opts.log.error({ rollout: key, err: (err as Error).message }, 'reconcile failed'));
     this.queues.set(key, next);
     void next.then(() => {
       if (this.queues.get(key) === next) this.queues.delete(key);
@@ -306,7 +307,7 @@ export class KubeController {
     const m = term.host.get(key);
     if (!obj) {
       if (m) {
-        this.opts.log.info({ rollout: key }, `rolloutplan ${key} deleted: no longer managed (its journal ConfigMap and the split are left as they are)`);
+        this.opts.log.info({ rollout: key }, `rolloutplan deleted: no longer managed (its journal ConfigMap and the split are left as they are)`);
         this.unmanage(term, m);
       }
       return;
@@ -333,7 +334,7 @@ export class KubeController {
     if (running && obj.metadata.uid && running.meta.obj.metadata.uid !== obj.metadata.uid) {
       // Deleted and created again under the same name (the deletion fell in a watch gap):
       // a new rollout, not a change of the old one.
-      log.info({ rollout: key, uid: obj.metadata.uid, previousUid: running.meta.obj.metadata.uid }, `rolloutplan ${key} was deleted and created again (uid ${obj.metadata.uid}): the old rollout is let go, the new one starts from its own journal`);
+      log.info({ rollout: key, uid: obj.metadata.uid, previousUid: running.meta.obj.metadata.uid }, `rolloutplan was deleted and created again (uid ${obj.metadata.uid}): the old rollout is let go, the new one starts from its own journal`);
       this.unmanage(term, running);
     }
     const existing = host.get(key);
@@ -345,7 +346,7 @@ export class KubeController {
       else this.invalid.set(key, text);
       return existing ?? null;
     }
-    for (const d of res.diagnostics) log.warn({ rollout: key }, `rolloutplan ${key}: ${d.path}: ${d.message}`);
+    for (const d of res.diagnostics) log.warn({ rollout: key }, `${d.path}: ${d.message}`);
     const loaded = res.loaded;
     if (existing) {
       existing.meta.obj = obj;
@@ -361,7 +362,7 @@ export class KubeController {
     if (obj.metadata.uid) this.journal.own(key, { apiVersion: RESOURCE_API_VERSION, kind: RESOURCE_KIND, name: obj.metadata.name, uid: obj.metadata.uid });
     const managed = await host.manage(loaded, { obj, ...(obj.status?.lastRequest ? { lastRequest: obj.status.lastRequest } : {}) }, {
       io,
-      onOpened: ({ runner }) => log.info({ rollout: key, status: runner.state.status, seq: runner.state.seq }, `managing rolloutplan ${key}`),
+      onOpened: ({ runner }) => log.info({ rollout: key, status: runner.state.status, seq: runner.state.seq }, 'managing rolloutplan'),
     });
     if (!managed || this.terms.get(term.shard) !== term) return null; // the shard's Lease lost while opening
     const { rollout, updated } = managed;
@@ -373,7 +374,7 @@ export class KubeController {
     const mark = `${obj.metadata.generation ?? obj.metadata.resourceVersion}:${text}`;
     if (this.reported.get(key) === mark) return;
     this.reported.set(key, mark);
-    this.opts.log.error({ rollout: key }, `rolloutplan ${key} is invalid (${consequence}): ${text}`);
+    this.opts.log.error({ rollout: key }, `rolloutplan is invalid (${consequence}): ${text}`);
     void this.events.emit(this.events.build(obj, 'InvalidPlan', 'Warning', `invalid spec, ${consequence}: ${text}`));
   }
 
@@ -419,12 +420,13 @@ export class KubeController {
     const claimed = await this.claimRequest(key, m.meta.obj, m.meta.lastRequest?.id);
     if (!claimed) return;
     if (!claimed.ok) {
+      logManual(this.opts.log, { rollout: key, request: claimed.id }, { accepted: false, message: claimed.error });
       m.meta.lastRequest = { id: claimed.id, accepted: false, message: claimed.error };
       return this.writeStatus(key);
     }
     const { id, action, actor, reason } = claimed.request;
-    this.opts.log.info({ rollout: key, action, actor, reason, request: id }, `manual ${action} of ${key} requested by ${actor}`);
     const result = await term.host.manual(key, action, actor, reason);
+    logManual(this.opts.log, { rollout: key, action, actor, reason, request: id }, result);
     m.meta.lastRequest = { id, accepted: result.accepted, message: result.message, ...(result.seq ? { seq: result.seq } : {}) };
     await this.writeStatus(key);
   }
@@ -441,12 +443,12 @@ export class KubeController {
     if (id !== null && (answered === id || obj.status?.lastRequest?.id === id)) return null;
     const raw = obj.metadata.annotations![REQUEST_ANNOTATION]!;
     if (!(await takeRequest(this.opts.client, obj.metadata.namespace ?? 'default', obj.metadata.name, raw))) {
-      this.opts.log.info({ rollout: key, request: id }, `request ${id ?? '(no id)'} on ${key} was withdrawn or replaced before it was taken`);
+      this.opts.log.info({ rollout: key, request: id }, `request ${id ?? '(no id)'} was withdrawn or replaced before it was taken`);
       return null;
     }
     if (parsed.ok) return { ok: true, request: parsed.request };
-    this.opts.log.warn({ rollout: key, request: id }, `rolloutplan ${key}: ${parsed.error}`);
     if (id === null) {
+      logManual(this.opts.log, { rollout: key }, { accepted: false, message: parsed.error });
       void this.events.emit(this.events.build(obj, 'InvalidRequest', 'Warning', parsed.error));
       return null;
     }
@@ -464,7 +466,7 @@ export class KubeController {
       ? `rolloutplan ${key} has an invalid spec, so there is no rollout to ${claimed.request.action}: ${why}`
       : claimed.error;
     const id = claimed.ok ? claimed.request.id : claimed.id;
-    this.opts.log.warn({ rollout: key, request: id }, `manual request ${id} on ${key} refused: ${message}`);
+    logManual(this.opts.log, { rollout: key, ...(claimed.ok ? claimed.request : {}), request: id }, { accepted: false, message });
     await this.status.write(obj.metadata.namespace ?? 'default', obj.metadata.name, () => ({ lastRequest: { id, accepted: false, message, seq: null } }));
   }
 

@@ -123,10 +123,10 @@ export class StatusWriter {
   private async send(namespace: string, name: string, slot: Slot, status: RolloutPlanStatus): Promise<void> {
     const { client, log } = this.opts;
     const retries = this.opts.retries ?? 5;
-    const where = `rolloutplan ${namespace}/${name}`;
+    const rollout = `${namespace}/${name}`;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (this.opts.allowed && !this.opts.allowed(namespace, name)) {
-        log.debug({ rollout: `${namespace}/${name}` }, `${where}: status not written: this replica no longer holds its shard`);
+        log.debug({ rollout }, 'status not written: this replica no longer holds its shard');
         return;
       }
       const body = { metadata: slot.resourceVersion ? { resourceVersion: slot.resourceVersion } : {}, status };
@@ -147,14 +147,14 @@ export class StatusWriter {
           }
         }
         if (err instanceof KubeApiError && err.notFound) {
-          log.debug({ rollout: `${namespace}/${name}` }, `${where}: gone; status not written`);
+          log.debug({ rollout }, 'rolloutplan gone; status not written');
           return;
         }
-        log.warn({ rollout: `${namespace}/${name}`, err: (err as Error).message }, `${where}: cannot write status (it is written again with the next decision)`);
+        log.warn({ rollout, err: (err as Error).message }, 'cannot write status (it is written again with the next decision)');
         return;
       }
     }
-    log.warn({ rollout: `${namespace}/${name}` }, `${where}: status still conflicting after ${retries + 1} attempts`);
+    log.warn({ rollout }, `status still conflicting after ${retries + 1} attempts`);
   }
 }
 

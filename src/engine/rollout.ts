@@ -9,7 +9,7 @@ import type { Journal } from '../core/journal.js';
 import { isDecisionRecord, type AppliedMark, type DecisionRecord, type MetricResult } from '../core/record.js';
 import type { MetricsProvider, SampleProblem } from '../core/metrics-provider.js';
 import type { TrafficRouter, Split } from '../core/router.js';
-import type { Logger } from '../support/log.js';
+import { rolloutLogger, type Logger } from '../support/log.js';
 import { isoTime } from '../plan/duration.js';
 import { rolloutId } from '../plan/schema.js';
 import type { Clock } from '../core/clock.js';
@@ -23,7 +23,8 @@ import { badQueries, checkpointSpan, fetchSamples, guardMetrics, guardSpan, judg
 /** Hooks for logs, metrics, notifications and command output. All optional. */
 export interface RolloutObserver {
   onRecord?(record: DecisionRecord, state: RolloutState): void;
-  onApplied?(mark: AppliedMark, durationMs: number): void;
+  /** The router confirmed a decided split (`router`: the one that applied it). */
+  onApplied?(mark: AppliedMark, durationMs: number, router: TrafficRouter): void;
   onApplyError?(rollout: string, error: Error, durationMs: number): void;
   /**
    * One guard evaluation: its result, the strikes after it, and each metric's judgement (a
@@ -42,6 +43,7 @@ export interface RolloutDeps {
   /** Answers guard queries (a range-prefetching provider in simulation); default: provider. */
   guardProvider?: MetricsProvider;
   clock: Clock;
+  /** The runner's lines go to rolloutLogger(log, id): each names the rollout. */
   log: Logger;
   observer?: RolloutObserver;
   /** simulate: approvals are granted at once and recorded with this actor. */
@@ -82,7 +84,7 @@ export class RolloutRunner {
   static async open(ctx: PlanContext, deps: RolloutDeps): Promise<RolloutRunner> {
     const id = rolloutId(ctx.plan);
     const state = await deps.journal.replay(id);
-    const runner = new RolloutRunner(ctx, { ...deps }, state);
+    const runner = new RolloutRunner(ctx, { ...deps, log: rolloutLogger(deps.log, id) }, state);
     if (state.seq > 0) await runner.serial(() => runner.reconcile());
     return runner;
   }
@@ -200,7 +202,7 @@ export class RolloutRunner {
       }
       return;
     }
-    this.deps.log.error({ rollout: this.id }, 'more than 50 decisions at one instant; deferring the rest');
+    this.deps.log.error('more than 50 decisions at one instant; deferring the rest');
   }
 
   /** Takes the due decision; a checkpoint first gets its samples. */
@@ -239,7 +241,7 @@ export class RolloutRunner {
     const tick = decideGuard(b, evidence);
     this.deps.observer?.onGuard?.(this.id, tick.result, tick.strikes, evidence.metrics);
     if (tick.result === 'nodata') {
-      this.deps.log.debug({ rollout: this.id, metrics: evidence.metrics.map((m) => ({ name: m.name, reason: m.reason })) }, 'guard: no data (never a rollback)');
+      this.deps.log.debug({ metrics: evidence.metrics.map((m) => ({ name: m.name, reason: m.reason })) }, 'guard: no data (never a rollback)');
     }
     this.reportProblems(evidence, 'guard');
     // A guard mark alone decides nothing: no split to apply.
@@ -256,7 +258,7 @@ export class RolloutRunner {
     for (const m of refused) {
       this.deps.observer?.onQueryProblem?.(this.id, m.name, 'bad-query');
       this.deps.log.error(
-        { rollout: this.id, metric: m.name, query: m.query, reason: m.reason, mode },
+        { metric: m.name, query: m.query, reason: m.reason, mode },
         `${mode} metric ${m.name}: Prometheus refused its query (a plan problem): ${m.reason}; the rollout pauses until the plan is fixed`,
       );
     }
@@ -354,7 +356,7 @@ export class RolloutRunner {
       this.state = applyEntry(this.state, mark);
       this.applyFailures = 0;
       this.applyRetryAt = null;
-      this.deps.observer?.onApplied?.(mark, performance.now() - started);
+      this.deps.observer?.onApplied?.(mark, performance.now() - started, router);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.applyFailures++;
@@ -362,7 +364,7 @@ export class RolloutRunner {
       this.applyRetryAt = clock.now() + delay;
       this.deps.observer?.onApplyError?.(this.id, error, performance.now() - started);
       log.error(
-        { rollout: this.id, router: router.name, target: router.target, seq, split: want, retryInSeconds: delay / 1000, err: error.message },
+        { router: router.name, target: router.target, seq, split: want, retryInSeconds: delay / 1000, err: error.message },
         `router ${router.name} failed to apply ${want.weight}%/${want.mirror}% for decision ${seq}; checkpoints wait until it is applied`,
       );
       const b = new DecisionBuilder(this.ctx, this.state, clock.now());
@@ -379,7 +381,7 @@ export class RolloutRunner {
     try {
       actual = await router.read();
     } catch (err) {
-      log.warn({ rollout: this.id, err: (err as Error).message }, 'cannot read the router; re-applying the journalled split');
+      log.warn({ err: (err as Error).message }, 'cannot read the router; re-applying the journalled split');
     }
     const want = { weight: this.state.weight, mirror: this.state.mirror };
     switch (reconcileRouter(this.state, actual)) {
@@ -387,7 +389,7 @@ export class RolloutRunner {
         return;
       case 'reapply': {
         const what = why === 'drift' ? 'router drifted from the journalled split' : 'router disagrees with the journal';
-        log.warn({ rollout: this.id, journal: want, router: actual, seq: this.state.splitSeq }, `${what}; re-applying the last decided split`);
+        log.warn({ journal: want, router: actual, seq: this.state.splitSeq }, `${what}; re-applying the last decided split`);
         await this.applySplit();
         return;
       }

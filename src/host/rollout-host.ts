@@ -23,11 +23,12 @@ import { Scheduler } from '../engine/scheduler.js';
 import { providerForPlan } from '../metrics/prometheus.js';
 import { QueryPool } from '../metrics/query-pool.js';
 import { logDecision } from '../observe/decision-log.js';
+import { logApplied } from '../observe/rollout-log.js';
 import type { ControllerMetrics } from '../observe/metrics.js';
 import { Notifier } from '../observe/notify.js';
 import type { LoadedPlan } from '../plan/load.js';
 import { rolloutId } from '../plan/schema.js';
-import type { Logger } from '../support/log.js';
+import { rolloutLogger, type Logger } from '../support/log.js';
 
 /** How often each router is read back and a split that drifted re-applied (real time). */
 const DRIFT_CHECK_MS = 30_000;
@@ -169,7 +170,7 @@ export class RolloutHost<Meta = undefined> {
     const provider = opts.providerFor
       ? opts.providerFor(loaded)
       : providerForPlan(loaded.plan.spec.prometheus, {
-          log: opts.log,
+          log: rolloutLogger(opts.log, rolloutId(loaded.plan)),
           fallbackAddress: opts.prometheus,
           onQuery: (q) => opts.metrics.observeQuery(q.durationMs, q.ok, q.errorKind),
           pool: this.queryPool,
@@ -199,7 +200,7 @@ export class RolloutHost<Meta = undefined> {
         router: io.router,
         provider: io.provider,
         clock: opts.clock,
-        log: opts.log.child({ rollout: id }),
+        log: opts.log,
         ...(this.driftCheckMs ? { driftCheckMs: this.driftCheckMs } : {}),
         observer: {
           onRecord: (r, state) => {
@@ -209,8 +210,9 @@ export class RolloutHost<Meta = undefined> {
             opts.onDecision?.(id, r, state, meta);
             opts.listener?.onRecord?.(id, r);
           },
-          onApplied: (_m, ms) => {
-            opts.metrics.observeRouterApply(io.router.name, ms, true);
+          onApplied: (m, ms, router) => {
+            logApplied(opts.log, m, router, ms);
+            opts.metrics.observeRouterApply(router.name, ms, true);
             opts.listener?.onApplied?.(id);
           },
           onApplyError: (_id, _e, ms) => opts.metrics.observeRouterApply(io.router.name, ms, false),
@@ -305,6 +307,6 @@ export class RolloutHost<Meta = undefined> {
   }
 
   private notifier(loaded: LoadedPlan): Notifier {
-    return new Notifier(loaded.plan.spec.notify, { log: this.opts.log, onFailure: () => this.opts.metrics.observeNotifyFailure() });
+    return new Notifier(loaded.plan.spec.notify, { log: rolloutLogger(this.opts.log, rolloutId(loaded.plan)), onFailure: () => this.opts.metrics.observeNotifyFailure() });
   }
 }

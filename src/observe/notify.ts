@@ -208,7 +208,7 @@ export class Notifier {
           attempts,
           status: err instanceof WebhookError ? err.status : undefined,
         },
-        `notify[${lane.index}] ${lane.target}: gave up on ${record.rollout} decision #${record.seq} (${record.decision}) after ${attempts} attempt(s): ${reason}`,
+        `notify[${lane.index}] ${lane.target}: gave up on decision #${record.seq} (${record.decision}) after ${attempts} attempt(s): ${reason}`,
       );
     }
   }

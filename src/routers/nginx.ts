@@ -161,7 +161,7 @@ export class NginxRouter implements TrafficRouter {
       throw new RouterError(this.name, this.target, `nginx answered ${JSON.stringify(answer)} after setting weight ${want.weight}%, mirror ${want.mirror}% (generation ${rendered.generation})`);
     }
     const effective = splitOf(answer);
-    this.config.log?.info({ router: this.name, target: this.target, split: effective, mode: 'lua' }, 'nginx routes the new split');
+    this.config.log?.debug({ router: this.name, target: this.target, split: effective, mode: 'lua' }, 'nginx routes the new split');
     return effective;
   }
 
@@ -235,7 +235,7 @@ export class NginxRouter implements TrafficRouter {
     const previous = await this.readText();
     if (previous === rendered.text && (await this.probe()) === rendered.generation) return rendered.effective;
     const settleMs = await this.install(rendered.text, rendered.generation, previous);
-    this.config.log?.info({ router: this.name, target: this.target, split: rendered.effective, generation: rendered.generation, settleMs: Math.round(settleMs), mode: 'reload' }, 'nginx serves the new split');
+    this.config.log?.debug({ router: this.name, target: this.target, split: rendered.effective, generation: rendered.generation, settleMs: Math.round(settleMs), mode: 'reload' }, 'nginx serves the new split');
     return rendered.effective;
   }
 

@@ -8,11 +8,12 @@ import { mkdir } from 'node:fs/promises';
 import { FileJournal } from '../journal/file-journal.js';
 import { JournalHealth } from '../journal/health.js';
 import { acquireStateDirLock, type StateDirLock } from '../statedir/lock.js';
-import { watchInbox, type InboxWatcher, type ManualRequest, type ManualOutcome } from '../statedir/inbox.js';
+import { watchInbox, type AnsweredRequest, type InboxWatcher, type ManualRequest, type ManualOutcome } from '../statedir/inbox.js';
 import type { LoadedPlan } from '../plan/load.js';
 import { rolloutId } from '../plan/schema.js';
 import { ControllerMetrics } from '../observe/metrics.js';
 import { startHttpServer, type HttpServer, type Readiness } from '../observe/server.js';
+import { logManual } from '../observe/rollout-log.js';
 import type { Logger } from '../support/log.js';
 import { RealClock, type Clock } from '../core/clock.js';
 import { resolveRollout } from '../core/resolve.js';
@@ -153,7 +154,7 @@ export class StandaloneController {
       });
       opts.log.info({ url: this.server.url }, `serving /metrics, /healthz and /readyz${this.dashboard ? ' and the dashboard' : ''} on ${this.server.url}`);
     }
-    this.inbox = watchInbox(opts.stateDir, (req) => this.handleRequest(req), opts.log);
+    this.inbox = watchInbox(opts.stateDir, (req) => this.manual(req), opts.log, { onAnswered: (a) => this.logAnswer(a) });
     this.metrics.setLeader(true);
     this.ready = true;
   }
@@ -204,7 +205,7 @@ export class StandaloneController {
 
   private async manage(host: RolloutHost, loaded: LoadedPlan): Promise<void> {
     await host.manage(loaded, undefined, {
-      onOpened: ({ runner }) => this.opts.log.info({ rollout: runner.id, file: loaded.file, status: runner.state.status, seq: runner.state.seq }, `managing ${runner.id} from ${loaded.file}`),
+      onOpened: ({ runner }) => this.opts.log.info({ rollout: runner.id, file: loaded.file, status: runner.state.status, seq: runner.state.seq }, `managing (plan file ${loaded.file})`),
     });
     await this.notePlan(loaded, null);
   }
@@ -271,10 +272,10 @@ export class StandaloneController {
           await this.notePlan(m.loaded, { at, file: m.loaded.file, errors: failed });
           continue;
         }
-        this.opts.log.warn({ rollout: id, file: m.loaded.file }, `plan of ${id} removed: no longer managed (its journal and split are kept as they are)`);
+        this.opts.log.warn({ rollout: id, file: m.loaded.file }, 'plan removed: no longer managed (its journal and split are kept as they are)');
         host.unmanage(id);
         this.rejected.delete(id);
-        await removePlanNote(this.opts.stateDir, id).catch((err: unknown) => this.opts.log.warn({ rollout: id, err: (err as Error).message }, `cannot remove the plan note of ${id}`));
+        await removePlanNote(this.opts.stateDir, id).catch((err: unknown) => this.opts.log.warn({ rollout: id, err: (err as Error).message }, 'cannot remove the plan note'));
       }
     } catch (err) {
       this.opts.log.error({ err: (err as Error).message }, 'plan reload failed');
@@ -295,9 +296,10 @@ export class StandaloneController {
     return this.host!.manual(id, req.action, req.actor, req.reason);
   }
 
-  private handleRequest(req: ManualRequest): Promise<ManualOutcome> {
-    this.opts.log.info({ rollout: req.rollout, action: req.action, actor: req.actor, reason: req.reason }, `manual ${req.action} requested by ${req.actor}`);
-    return this.manual(req);
+  /** One line per answered inbox request: accepted (info) or refused (warn), naming the rollout's id where it names one. */
+  private logAnswer({ id, request, outcome }: AnsweredRequest): void {
+    const rollout = request ? (resolveRollout(request.rollout, this.host?.ids() ?? []) ?? request.rollout) : undefined;
+    logManual(this.opts.log, { ...(request ? { ...request, rollout } : {}), request: id }, outcome);
   }
 
   /** Clean stop: finishes the steps under way, flushes notifications, releases the state dir. */

@@ -1,7 +1,9 @@
 /**
  * The controller side of the inbox: picks manual requests up (fs.watch, plus a poll as a
  * fallback for file systems where watching is unreliable), claims each one by rename, runs the
- * handler, and answers atomically. Requests are handled one at a time, oldest first.
+ * handler, and answers atomically. Requests are handled one at a time, oldest first. Each answer
+ * (accepted, refused by the handler, or refused here: unreadable, expired, the handler failed)
+ * is reported to `onAnswered`, the caller's one log line per request.
  */
 import { watch, mkdirSync, type FSWatcher } from 'node:fs';
 import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
@@ -22,6 +24,13 @@ import {
 
 export type ManualRequestHandler = (req: ManualRequest) => Promise<ManualOutcome>;
 
+/** A request answered: `request` is null when its file could not be read as one. */
+export interface AnsweredRequest {
+  id: string;
+  request: ManualRequest | null;
+  outcome: ManualOutcome;
+}
+
 export interface InboxWatcher {
   /** Runs one pass now (also what the watch and the poll trigger); resolves when it is done. */
   scan(): Promise<void>;
@@ -35,6 +44,8 @@ export interface WatchInboxOptions {
   now?: () => number;
   /** Answers nobody collected are removed after this long. */
   keepResponsesMs?: number;
+  /** Called with each answer once it is written. */
+  onAnswered?: (answered: AnsweredRequest) => void;
 }
 
 export function watchInbox(
@@ -60,31 +71,26 @@ export function watchInbox(
     await writeFileAtomic(responseFile(dir, id), `${JSON.stringify(response)}\n`);
   }
 
-  async function decide(id: string, raw: string): Promise<ManualOutcome> {
+  async function decide(id: string, raw: string): Promise<AnsweredRequest> {
+    const refuse = (request: ManualRequest | null, message: string): AnsweredRequest => ({ id, request, outcome: { accepted: false, message } });
     let req: ManualRequest;
     try {
       const parsed = manualRequestSchema.safeParse(JSON.parse(raw));
-      if (!parsed.success) return { accepted: false, message: `invalid request: ${parsed.error.issues[0]?.message ?? 'bad shape'}` };
+      if (!parsed.success) return refuse(null, `invalid request: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
       req = parsed.data;
     } catch (err) {
-      return { accepted: false, message: `invalid request: ${(err as Error).message}` };
+      return refuse(null, `invalid request: ${(err as Error).message}`);
     }
-    if (req.id !== id) return { accepted: false, message: `invalid request: id ${req.id} in file of ${id}` };
+    if (req.id !== id) return refuse(null, `invalid request: id ${req.id} in file of ${id}`);
     const at = Date.parse(req.at);
-    if (!Number.isFinite(at)) return { accepted: false, message: `invalid request: at "${req.at}" is not a time` };
+    if (!Number.isFinite(at)) return refuse(req, `invalid request: at "${req.at}" is not a time`);
     if (now() - at > ttlMs) {
-      log.warn({ request: req }, `inbox: ${req.action} ${req.rollout} from ${req.actor} expired; not executed`);
-      return {
-        accepted: false,
-        message: `expired: ${req.action} ${req.rollout} requested by ${req.actor} at ${req.at} is older than ${Math.round(ttlMs / 1000)}s; not executed`,
-      };
+      return refuse(req, `expired: ${req.action} ${req.rollout} requested by ${req.actor} at ${req.at} is older than ${Math.round(ttlMs / 1000)}s; not executed`);
     }
-    log.info({ request: req }, `inbox: ${req.action} ${req.rollout} by ${req.actor}`);
     try {
-      return await handler(req);
+      return { id, request: req, outcome: await handler(req) };
     } catch (err) {
-      log.error({ err, request: req }, `inbox: ${req.action} ${req.rollout} failed`);
-      return { accepted: false, message: `failed: ${(err as Error).message}` };
+      return refuse(req, `failed: ${(err as Error).message}`);
     }
   }
 
@@ -98,7 +104,9 @@ export function watchInbox(
     inFlight.add(id);
     try {
       const raw = await readFile(claimedFile(dir, id), 'utf8');
-      await answer(id, await decide(id, raw));
+      const answered = await decide(id, raw);
+      await answer(id, answered.outcome);
+      opts.onAnswered?.(answered);
       await unlink(claimedFile(dir, id)).catch(() => undefined);
     } finally {
       inFlight.delete(id);

@@ -18,7 +18,7 @@ import {
 } from './inbox-protocol.js';
 
 export * from './inbox-protocol.js';
-export { watchInbox, type InboxWatcher, type ManualRequestHandler, type WatchInboxOptions } from './inbox-watch.js';
+export { watchInbox, type AnsweredRequest, type InboxWatcher, type ManualRequestHandler, type WatchInboxOptions } from './inbox-watch.js';
 
 export class InboxError extends Error {
   constructor(message: string) {

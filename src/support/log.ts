@@ -91,6 +91,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
  * with `id: `.
  */
 export function rolloutLogger(log: Logger, id: string): Logger {
+  if (log.msgPrefix?.startsWith(`${id}: `)) return log;
   return log.child({ rollout: id }, { msgPrefix: `${id}: ` });
 }
 

@@ -9,7 +9,8 @@ import { QueryPool } from '../metrics/query-pool.js';
 import type { TrafficRouter } from '../core/router.js';
 import type { LoadedPlan } from '../plan/load.js';
 import { createRouter, routerDescriptor } from '../routers/registry.js';
-import type { Logger } from '../support/log.js';
+import { rolloutId } from '../plan/schema.js';
+import { rolloutLogger, type Logger } from '../support/log.js';
 import { StandaloneController, type StandaloneOptions } from '../standalone/host.js';
 import { KubeController, type KubeControllerOptions } from '../cluster/host.js';
 
@@ -18,11 +19,14 @@ export function kubeClient(opts: { kubeconfig?: string; context?: string } = {})
   return new KubeClient(loadKubeConfig(opts));
 }
 
-/** Builds each plan's router from the registry, giving `kube()` to the routers whose descriptor says `needsKube`. */
+/**
+ * Builds each plan's router from the registry, giving `kube()` to the routers whose descriptor
+ * says `needsKube`; the router's log lines name its rollout.
+ */
 export function registryRouters(log: Logger, kube: () => KubeClient | null): (loaded: LoadedPlan) => TrafficRouter {
   return (loaded) => {
     const client = routerDescriptor(loaded.plan.spec.traffic.router)?.needsKube ? kube() : null;
-    return createRouter(loaded.plan, { log, ...(client ? { kube: client } : {}) });
+    return createRouter(loaded.plan, { log: rolloutLogger(log, rolloutId(loaded.plan)), ...(client ? { kube: client } : {}) });
   };
 }
 

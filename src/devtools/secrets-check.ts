@@ -5,8 +5,9 @@
  * and query. In front of each Prometheus sits a small proxy that, for its first requests,
  * answers errors whose texts echo the request headers back (500, an HTML 200, 401), as broken
  * proxies do; the webhook receiver fails its first post echoing its URL. Everything a user or
- * an operator can see is collected — `run`'s stdout/stderr, the journals, `status`,
- * `history`, `simulate` (text and JSON, against a healthy and an echoing proxy), `validate`,
+ * an operator can see is collected — `run`'s stdout/stderr (JSON logs, and the same lines in
+ * the pretty format), the journals, `status`, `history`, `simulate` (text and JSON, against a
+ * healthy and an echoing proxy; its logs in the pretty format at debug), `validate`,
  * `plan`, `/metrics`, the webhook bodies — and searched for every secret, also as
  * base64(user:password) and URL-encoded. Used by `npm run harness:secrets`
  * (scripts/harness/secrets.mjs) and its CI variant (test/harness/secrets.test.ts).
@@ -17,6 +18,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prettyLines } from '../support/log-pretty.js';
 import { startPrometheus, type RunningPrometheus } from './local-prometheus.js';
 import { sleep } from './local-process.js';
 
@@ -355,12 +357,25 @@ export async function secretsCheck(opts: SecretsCheckOptions): Promise<SecretsCh
         const r = await rollgate(opts.mainJs, ['simulate', join(plans, `${name}.yaml`), '--from', 'now-1m', '--until', 'now', '--output', output], env, 180_000);
         outputs[`simulate ${name} --output ${output}${echo ? ' (echoing proxy)' : ''}`] = r.stdout + r.stderr;
       }
+      // The pretty log format, at debug (query retries and warnings carry the proxies' errors).
+      bearerProxy.echoNext(6);
+      basicProxy.echoNext(6);
+      const pretty = await rollgate(
+        opts.mainJs,
+        ['simulate', join(plans, `${name}.yaml`), '--from', 'now-1m', '--until', 'now', '--log-format', 'pretty'],
+        { ...env, ROLLGATE_LOG_LEVEL: 'debug' },
+        180_000,
+      );
+      outputs[`simulate ${name} --log-format pretty (echoing proxy, debug)`] = pretty.stdout + pretty.stderr;
     }
 
     run.kill('SIGTERM');
     await runExit;
     outputs['run stdout'] = runOut;
     outputs['run stderr'] = runErr;
+    // The same lines as `--log-format pretty` prints them (the pretty format is made from each JSON line).
+    const pretty = prettyLines({ colorize: false });
+    outputs['run stderr (pretty)'] = runErr.split('\n').filter((l) => l.startsWith('{')).map((l) => pretty(l)).join('');
     let errorRecords = 0;
     for (const ns of readdirSync(join(stateDir, 'journal'))) {
       for (const f of readdirSync(join(stateDir, 'journal', ns))) {

@@ -9,6 +9,7 @@
  */
 import pRetry from 'p-retry';
 import type { Decision, DecisionRecord } from '../core/record.js';
+import { formatDuration } from '../plan/duration.js';
 import type { Notify } from '../plan/schema.js';
 import type { Logger } from '../support/log.js';
 import { redactWebhook } from '../support/redact.js';
@@ -119,7 +120,7 @@ export class Notifier {
       };
       const onIdle = () => done(true);
       const timer = setTimeout(() => {
-        this.log.warn({ pending: this.pending }, `notify: ${this.pending} deliveries still pending after ${timeoutMs}ms`);
+        this.log.warn({ pending: this.pending }, `notify: ${this.pending} deliveries still pending after ${formatDuration(timeoutMs)}`);
         done(false);
       }, timeoutMs);
       this.idleWaiters.push(onIdle);

@@ -205,7 +205,7 @@ export class StandaloneController {
 
   private async manage(host: RolloutHost, loaded: LoadedPlan): Promise<void> {
     await host.manage(loaded, undefined, {
-      onOpened: ({ runner }) => this.opts.log.info({ rollout: runner.id, file: loaded.file, status: runner.state.status, seq: runner.state.seq }, `managing (plan file ${loaded.file})`),
+      onOpened: ({ runner }) => this.opts.log.info({ rollout: runner.id, file: loaded.file, status: runner.state.status, seq: runner.state.seq }, 'managing'),
     });
     await this.notePlan(loaded, null);
   }

@@ -2,8 +2,9 @@
  * The secrets check (src/devtools/secrets-check.ts; full run: `npm run harness:secrets`):
  * bearer token file, secret header, basic auth against a real Prometheus with
  * --web.config.file, a webhook URL with tokens, proxies echoing request headers in their
- * errors; every output of run, status, history, simulate, validate, plan, /metrics, the
- * journals and the webhook bodies is searched for every secret: 0 leaks.
+ * errors; every output of run (its logs as JSON and pretty), status, history, simulate (its logs
+ * pretty, at debug), validate, plan, /metrics, the journals and the webhook bodies is searched
+ * for every secret: 0 leaks.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ describe('secrets check', () => {
     expect(report.errorRecords).toBeGreaterThan(0);
     expect(report.webhookPosts).toBeGreaterThanOrEqual(2);
     const searched = Object.keys(report.outputs);
-    for (const what of ['run stderr', '/metrics', 'status', 'history sec-basic --output json', 'simulate sec-bearer --output text (echoing proxy)', 'journal default/sec-bearer.jsonl', 'webhook body 1']) {
+    for (const what of ['run stderr', 'run stderr (pretty)', 'simulate sec-bearer --log-format pretty (echoing proxy, debug)', '/metrics', 'status', 'history sec-basic --output json', 'simulate sec-bearer --output text (echoing proxy)', 'journal default/sec-bearer.jsonl', 'webhook body 1']) {
       expect(searched).toContain(what);
     }
   });

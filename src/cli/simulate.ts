@@ -15,7 +15,7 @@ import { PrometheusProvider, providerOptionsFromPlan } from '../metrics/promethe
 import { HistoryUnavailableError, PrometheusHistory } from '../metrics/history.js';
 import { simulate } from '../host/simulate.js';
 import { formatDecisionText } from '../observe/decision-log.js';
-import { createLogger } from '../support/log.js';
+import { createLogger, rolloutLogger } from '../support/log.js';
 import { CliError, LOG_FORMAT_HELP, parseLogFormat, parseTimeOption } from './options.js';
 
 /** Retries of the reachability probe: one, so that a dead address fails within seconds. */
@@ -49,7 +49,7 @@ export async function simulateCommand(file: string, flags: SimulateFlags): Promi
     if (until <= from) throw new CliError(`--until (${isoTime(until)}) must be after --from (${isoTime(from)})`, 2);
     let provider: PrometheusHistory;
     try {
-      const options = providerOptionsFromPlan(spec.prometheus, { log, ...(flags.prometheus ? { address: flags.prometheus } : {}) });
+      const options = providerOptionsFromPlan(spec.prometheus, { log: rolloutLogger(log, rolloutId(loaded.plan)), ...(flags.prometheus ? { address: flags.prometheus } : {}) });
       provider = new PrometheusHistory({
         prometheus: new PrometheusProvider(options),
         probe: new PrometheusProvider({ ...options, retries: PROBE_RETRIES }),

@@ -3,12 +3,14 @@
  * stderr is not a terminal (level names, the rollout in the field and the message of every line
  * about one, one line per manual action accepted or refused, one line per applied split, the
  * last line written at a clean stop); pretty text with ROLLGATE_LOG_FORMAT=pretty or
- * --log-format pretty (no JSON, the rollout names in the text); a bad format is a usage error.
+ * --log-format pretty (no JSON, the rollout names in the text), and by default on a terminal (a
+ * pseudo-terminal from util-linux `script`); a bad format is a usage error.
  */
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { planYaml, readJournal, rollgate, startRun, stopRun, tempDir, waitFor, waitForCanary, waitForRecord, useRunEnvironment, type Proc } from './run-helpers.js';
+import { MAIN, planYaml, readJournal, rollgate, startRun, stopRun, tempDir, waitFor, waitForCanary, waitForRecord, useRunEnvironment, type Proc } from './run-helpers.js';
 
 const env = useRunEnvironment();
 
@@ -133,5 +135,22 @@ describe('rollgate run logs', () => {
     expect(flagWins.code).toBe(1);
     expect(flagWins.stderr).toMatch(/nothing\.yaml/);
     expect(flagWins.stderr).not.toMatch(/ROLLGATE_LOG_FORMAT/);
+  });
+
+  it('on a terminal the default is pretty, with colours; on a pipe JSON (simulate against an unreachable Prometheus: one retry warning)', { timeout: 300_000 }, () => {
+    const dir = tempDir('rollgate-logs-tty-');
+    const file = path.join(dir, 'tty.yaml');
+    writeFileSync(file, planYaml({ name: 'tty', routerFile: path.join(dir, 'split.json'), phases: [{ name: 'full', weight: 100, checkpoints: '[1m]' }] }));
+    const args = [MAIN, 'simulate', file, '--from', 'now-1h', '--prometheus', 'http://127.0.0.1:1'];
+    const childEnv = { ...process.env, ROLLGATE_LOG_LEVEL: 'warn', ROLLGATE_LOG_FORMAT: '', NO_COLOR: '' };
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const tty = spawnSync('script', ['-qec', [process.execPath, ...args].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', env: childEnv, timeout: 240_000 });
+    expect(tty.status, tty.stdout + tty.stderr).toBe(12);
+    const warning = tty.stdout.split(/\r?\n/).find((l) => l.includes('prometheus query failed, retrying'));
+    expect(warning, tty.stdout).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] \x1b\[\d+mWARN\x1b\[\d+m: .*default\/tty: prometheus query failed, retrying: cannot reach Prometheus at http:\/\/127\.0\.0\.1:1/);
+    const pipe = spawnSync(process.execPath, args, { encoding: 'utf8', env: childEnv, timeout: 240_000 });
+    expect(pipe.status).toBe(12);
+    const line = pipe.stderr.split('\n').find((l) => l.startsWith('{'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 'warn', rollout: 'default/tty', msg: expect.stringMatching(/^default\/tty: prometheus query failed, retrying/) });
   });
 });

@@ -232,7 +232,7 @@ export class StandaloneController {
       if (rejected) this.rejected.add(id);
       else this.rejected.delete(id);
     } catch (err) {
-      this.opts.log.warn({ rollout: id, err: (err as Error).message }, `cannot write the plan note of ${id} for rollgate status`);
+      this.opts.log.warn({ rollout: id, err: (err as Error).message }, 'cannot write the plan note for rollgate status');
     }
   }
 

@@ -14,6 +14,7 @@ import { register as registerHistory } from './history.js';
 import { register as registerManual } from './manual.js';
 import { register as registerController } from './controller.js';
 import { register as registerSchema } from './schema.js';
+import { register as registerReport } from './report.js';
 
 function packageVersion(): string {
   try {
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerSimulate(program);
   registerStatus(program);
   registerHistory(program);
+  registerReport(program);
   registerManual(program);
   registerController(program);
   registerSchema(program);

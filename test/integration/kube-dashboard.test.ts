@@ -3,7 +3,8 @@
  * own address (`dashboard`), apart from /metrics; it shows the rollouts the leader runs, with
  * their records from the journal ConfigMap, and a new decision arrives as a live `record`
  * event; a controller without `dashboard` serves none. The CLI flag: `--dashboard` defaults
- * to 127.0.0.1:9465 and a malformed address is a usage error.
+ * to 127.0.0.1:9465 and a malformed address is a usage error. `rollgate report -n` reads the
+ * journal ConfigMap and the RolloutPlan (its phases; its Prometheus, here unreachable).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import nock from 'nock';
@@ -20,6 +21,8 @@ import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
 import { FakeKube } from './kube-helpers.js';
 import { until } from '../helpers/until.js';
 import { rollgate } from '../e2e/run-helpers.js';
+import { reportCommand } from '../../src/cli/report.js';
+import { readFile } from 'node:fs/promises';
 
 const PLAN = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans/analyzer';
 
@@ -90,6 +93,18 @@ describe('rollgate controller: dashboard', () => {
     await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'pause', reason: 'look' }, { timeoutMs: 10_000, pollMs: 20 });
     await until(() => /event: record\ndata: .*"decision":"pause"/.test(text), 10_000, 'a live record event of the pause');
     ctl.abort();
+
+    // The report of the same rollout, from the cluster: journal ConfigMap + RolloutPlan.
+    const out = join(dir, 'report.json');
+    const code = await reportCommand('analyzer', { namespace: 'learning', format: 'json', output: out, stateDir: '' }, { client: kubeClient() });
+    expect(code).toBe(0);
+    const report = JSON.parse(await readFile(out, 'utf8')) as RolloutPage;
+    expect(report.source).toBe('report');
+    expect(report.records.map((r) => r.decision)).toEqual(['start', 'pause']);
+    expect(report.phases.map((p) => p.name)).toEqual(['canary', 'full']);
+    expect(report.summary).toMatchObject({ rollout: 'learning/analyzer', status: 'paused' });
+    // Start and pause judge no metric: nothing to range (no query is sent).
+    expect(report.rangesNote).toBe('no metric was judged in the records shown: nothing to chart');
   });
 
   it('without a dashboard address there is no dashboard', async () => {

@@ -98,7 +98,7 @@ export class EventStreams {
   }
 
   private write(c: Client, text: string): void {
-    if (c.res.writableLength + text.length > this.maxBacklogBytes) {
+    if (c.res.writableLength + Buffer.byteLength(text) > this.maxBacklogBytes) {
       this.opts.log.warn({ backlogBytes: c.res.writableLength }, `dashboard: an event stream reads too slowly (over ${this.maxBacklogBytes} bytes unsent); dropped`);
       this.drop(c);
       c.res.destroy();

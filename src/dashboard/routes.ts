@@ -82,10 +82,11 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 }
 
 /** Text for HTML: `& < > " '` escaped. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The 404 page of a rollout this process does not run. */
 function notFoundHtml(name: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>rollgate: unknown rollout</title></head><body><h1>Unknown rollout ${escapeHtml(name)}</h1><p>This controller does not run it. <a href="/">All rollouts</a></p></body></html>\n`;
 }

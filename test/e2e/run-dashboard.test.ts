@@ -84,8 +84,12 @@ describe('rollgate run: dashboard', () => {
       { name: 'canary', weight: 10, mirror: 0, checkpoints: 2, durationSeconds: 600 },
       { name: 'full', weight: 100, mirror: 0, checkpoints: 1, durationSeconds: 1 },
     ]);
-    expect((await fetch(`${url}/rollouts/shop`)).status).toBe(200);
-    expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/^text\/html/);
+    const rolloutHtml = await fetch(`${url}/rollouts/shop`);
+    expect(rolloutHtml.status).toBe(200);
+    expect(await rolloutHtml.text()).toContain('{"view":"rollout","rollout":"default/shop"}');
+    const overview = await fetch(`${url}/`);
+    expect(overview.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await overview.text()).toContain('{"view":"overview"}');
     expect((await fetch(`${url}/api/rollouts/nope`)).status).toBe(404);
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
 

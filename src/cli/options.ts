@@ -17,20 +17,39 @@ export class CliError extends Error {
   }
 }
 
+/** What a time option accepts, for help texts and usage errors. */
+export const TIME_FORMS =
+  'an RFC 3339 instant with an offset (2025-11-01T14:00:00Z, 2025-11-01T15:00:00+01:00), a date (2025-11-01: midnight UTC), now, or now-48h / now+2h (any duration: now-1h30m)';
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const NO_OFFSET = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
 /**
- * A time on the command line: an RFC 3339 instant, `now`, or `now-48h` / `now+1h`.
- * A usage error (exit 2) otherwise.
+ * A time on the command line (`--from`, `--until`): `now`, `now-DURATION` / `now+DURATION`
+ * (durations as in plans: 48h, 1h30m, 2d), an RFC 3339 instant with an offset (`T` or a space
+ * between date and time, any case), or a date alone (midnight UTC). A usage error (exit 2)
+ * naming the option and the accepted forms otherwise.
  */
 export function parseTimeOption(text: string, option: string, now = Date.now()): number {
-  if (text === 'now') return now;
-  const rel = /^now([+-])(.+)$/.exec(text);
+  const usage = (why: string) => new CliError(`${option}: ${why}; expected ${TIME_FORMS}`, 2);
+  const t = text.trim();
+  if (t === 'now') return now;
+  const rel = /^now\s*([+-])\s*(.*)$/.exec(t);
   if (rel) {
     const d = parseDuration(rel[2]!);
-    if (d !== null) return rel[1] === '+' ? now + d : now - d;
+    if (d === null) throw usage(`"${rel[2]}" in "${text}" is not a duration such as 30m, 48h or 1h30m`);
+    return rel[1] === '+' ? now + d : now - d;
   }
-  const t = parseInstant(text);
-  if (t !== null) return t;
-  throw new CliError(`${option}: expected an RFC 3339 instant (2025-11-01T14:00:00Z), now, or now-48h; got "${text}"`, 2);
+  if (DATE_ONLY.test(t)) {
+    const ms = parseInstant(`${t}T00:00:00Z`);
+    if (ms !== null && new Date(ms).toISOString().startsWith(t)) return ms;
+    throw usage(`"${text}" is not a date of the calendar`);
+  }
+  const normalized = t.replace(/^(\d{4}-\d{2}-\d{2})[t ]/, '$1T').replace(/z$/, 'Z');
+  const ms = parseInstant(normalized);
+  if (ms !== null) return ms;
+  if (NO_OFFSET.test(t)) throw usage(`"${text}" has no offset: add Z for UTC or one such as +01:00`);
+  throw usage(`got "${text}"`);
 }
 
 /** `--max-queries`: Prometheus queries in flight at once for the whole process, a whole number from 1 to 10,000. */

@@ -4,24 +4,18 @@
  * checkpoint with its due time (ISO 8601, UTC) and the span it judges (`{{window}}`).
  * Problems go to stderr. Exit status: 0, 1 invalid plan or unreadable file, 2 usage.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { formatDiagnostic, hasErrors } from '../plan/diagnostic.js';
-import { formatDuration, parseInstant } from '../plan/duration.js';
+import { formatDuration } from '../plan/duration.js';
 import { loadPlanFile, type LoadedPlan } from '../plan/load.js';
 import { rolloutId } from '../plan/schema.js';
 import { timeline, type Timeline } from '../plan/timeline.js';
 import { formatSpan } from '../support/human-time.js';
+import { parseTimeOption, TIME_FORMS } from './options.js';
 
 /** ISO 8601 UTC without zero milliseconds: 2025-11-01T14:00:00Z. */
 export function utc(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
-}
-
-export function parseFrom(text: string): number {
-  if (text === 'now') return Date.now();
-  const t = parseInstant(text);
-  if (t === null) throw new InvalidArgumentError(`expected an RFC 3339 instant such as 2025-11-01T14:00:00Z, or "now", got "${text}"`);
-  return t;
 }
 
 function table(rows: string[][]): string[] {
@@ -87,10 +81,11 @@ export function register(program: Command): void {
     .command('plan')
     .description('print the timeline of a plan: every phase, split and checkpoint with absolute times, if every checkpoint passes')
     .argument('<file>', 'plan file')
-    .option('--from <instant>', 'when the rollout would begin (RFC 3339, or "now")', parseFrom)
+    .option('--from <time>', `when the rollout would begin (default: now): ${TIME_FORMS}`)
     .addHelpText('after', '\nExit status: 0, 1 invalid plan, 2 usage.')
-    .action(async (file: string, opts: { from?: number }) => {
+    .action(async (file: string, opts: { from?: string }) => {
       const write = (stream: NodeJS.WriteStream) => (line: string) => stream.write(`${line}\n`);
-      process.exitCode = await planFile(file, { from: opts.from ?? Date.now() }, write(process.stdout), write(process.stderr));
+      const from = opts.from === undefined ? Date.now() : parseTimeOption(opts.from, '--from');
+      process.exitCode = await planFile(file, { from }, write(process.stdout), write(process.stderr));
     });
 }

@@ -16,7 +16,7 @@ import { HistoryUnavailableError, PrometheusHistory } from '../metrics/history.j
 import { simulate } from '../host/simulate.js';
 import { formatDecisionText } from '../observe/decision-log.js';
 import { createLogger, rolloutLogger } from '../support/log.js';
-import { CliError, LOG_FORMAT_HELP, parseLogFormat, parseTimeOption } from './options.js';
+import { CliError, LOG_FORMAT_HELP, parseLogFormat, parseTimeOption, TIME_FORMS } from './options.js';
 
 /** Retries of the reachability probe: one, so that a dead address fails within seconds. */
 const PROBE_RETRIES = 1;
@@ -32,6 +32,8 @@ interface SimulateFlags {
 
 export async function simulateCommand(file: string, flags: SimulateFlags): Promise<number> {
   if (flags.output !== 'json' && flags.output !== 'text') throw new CliError(`--output: expected json or text, got "${flags.output}"`, 2);
+  const fromFlag = flags.from === undefined ? undefined : parseTimeOption(flags.from, '--from');
+  const untilFlag = flags.until === undefined ? undefined : parseTimeOption(flags.until, '--until');
   const log = createLogger({ level: process.env.ROLLGATE_LOG_LEVEL ?? 'warn', format: parseLogFormat(flags.logFormat) });
   const { plans, diagnostics } = await loadPlanFile(file, { envMode: 'strict', ...(flags.prometheus ? { prometheus: flags.prometheus } : {}) });
   for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
@@ -43,9 +45,9 @@ export async function simulateCommand(file: string, flags: SimulateFlags): Promi
   let worst = 0;
   for (const loaded of chosen) {
     const spec = loaded.plan.spec;
-    const from = flags.from ? parseTimeOption(flags.from, '--from') : spec.startAt;
+    const from = fromFlag ?? spec.startAt;
     if (from === undefined) throw new CliError(`--from is required: ${rolloutId(loaded.plan)} has no spec.startAt to start the simulation at`, 2);
-    const until = flags.until ? parseTimeOption(flags.until, '--until') : Date.now();
+    const until = untilFlag ?? Date.now();
     if (until <= from) throw new CliError(`--until (${isoTime(until)}) must be after --from (${isoTime(from)})`, 2);
     let provider: PrometheusHistory;
     try {
@@ -94,8 +96,8 @@ export function register(program: Command): void {
         '(unreachable or failing: probed before the run; such a failure during the run ends it), 1 invalid plan, 2 usage.',
     )
     .argument('<file>', 'plan file')
-    .option('--from <time>', 'simulated start: RFC 3339, now or now-48h (default: spec.startAt)')
-    .option('--until <time>', 'simulated end (default: now)')
+    .option('--from <time>', `simulated start (default: spec.startAt): ${TIME_FORMS}`)
+    .option('--until <time>', 'simulated end, in the same forms (default: now)')
     .option('--prometheus <url>', 'Prometheus to query instead of the plan\'s prometheus.address')
     .option('--output <format>', 'json (one record per line) or text', 'text')
     .option('--rollout <name>', 'simulate only this plan of a multi-document file')

@@ -272,6 +272,18 @@ describe('rollgate plan', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('takes --from as now-DURATION, now+DURATION or a date, as README.md says', () => {
+    const file = fixture('plan-relative.yaml', BASE);
+    for (const from of ['now-1h', 'now-48h', 'now+2h', 'now']) {
+      const r = rollgate(['plan', file, '--from', from]);
+      expect(r.code, `${from}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain('timeline from ');
+    }
+    const d = rollgate(['plan', file, '--from', '2025-11-01']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain('timeline from 2025-11-01T00:00:00Z');
+  });
+
   it('exits 2 on a bad --from', () => {
     const r = rollgate(['plan', fixture('plan-ok.yaml', BASE), '--from', 'yesterday']);
     expect(r.code).toBe(2);

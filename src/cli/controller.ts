@@ -103,6 +103,7 @@ export function register(program: Command): void {
   program
     .command('controller')
     .description('run the in-cluster controller: RolloutPlan resources, Lease leader election, Events')
+    .addHelpText('after', '\nExit status: 0 after a clean stop (SIGTERM or SIGINT), 1 no usable Kubernetes configuration or another\nfailure to start, 2 usage.')
     .option('--namespaces <a,b>', 'watch only these namespaces (default: all)')
     .option('--lease-namespace <ns>', 'namespace of the Leases (default: POD_NAMESPACE or the service account namespace)')
     .option('--shards <n>', 'split the RolloutPlans over n shard Leases rollgate-controller-shard-<i> (1: the one Lease rollgate-controller)', '1')

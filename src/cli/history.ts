@@ -50,6 +50,7 @@ export function register(program: Command): void {
   program
     .command('history')
     .description('print the decision records of a rollout')
+    .addHelpText('after', '\nExit status: 0, 1 unknown rollout or nothing to read (no state dir, cluster not reachable), 2 usage.')
     .argument('<name>', 'rollout name or namespace/name')
     .option('--state-dir <dir>', 'state dir of rollgate run', DEFAULT_STATE_DIR)
     .option('--output <format>', 'text or json (one record per line)', 'text')

@@ -36,6 +36,9 @@ export function buildProgram(): Command {
     .description('Progressive-delivery rollout controller: phases, Prometheus checkpoints, guarded rollback, a decision journal')
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)
+    // Commander puts its "(Did you mean status?)" on a line of its own; one line reads (and
+    // greps) as one error: `error: unknown command 'stauts' (Did you mean status?)`.
+    .configureOutput({ outputError: (text, write) => write(text.replace('\n(Did you mean', ' (Did you mean')) })
     .exitOverride();
 
   registerValidate(program);

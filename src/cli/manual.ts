@@ -81,6 +81,7 @@ export function register(program: Command): void {
     program
       .command(action)
       .description(HELP[action])
+      .addHelpText('after', '\nExit status: 0 accepted, 1 refused (the reason on stderr) or no controller answered within --timeout, 2 usage.')
       .argument('<name>', 'rollout name or namespace/name')
       .option('--reason <text>', 'why (recorded in the journal)')
       .option('--actor <name>', 'who acts (default: user@host; state-dir mode only)')

@@ -73,6 +73,7 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('run every rollout of the plan files (standalone controller)')
+    .addHelpText('after', '\nExit status: 0 after a clean stop (SIGTERM or SIGINT), 1 invalid plans at start, the state dir owned by another\ncontroller or another failure to start, 2 usage.')
     .argument('<paths...>', 'plan files or directories of *.yaml')
     .option('--state-dir <dir>', 'journal and lock directory', DEFAULT_STATE_DIR)
     .option('--prometheus <url>', 'Prometheus for plans without prometheus.address')

@@ -5,10 +5,12 @@
  * Exit status: 0 complete, 10 rolled back, 11 paused or unfinished, 12 Prometheus history not
  * available (unreachable, refusing, failing: probed before the run, and any such failure during
  * it ends the simulation), 1 invalid plan, 2 usage.
+ * `${NAME}` references are expanded strictly except in spec.notify and spec.traffic, which a
+ * simulation does not use (SIMULATION_UNREAD).
  */
 import type { Command } from 'commander';
 import { loadPlanFile } from '../plan/load.js';
-import { formatDiagnostic, hasErrors } from '../plan/diagnostic.js';
+import { formatDiagnostic, hasErrors, type PathSegment } from '../plan/diagnostic.js';
 import { rolloutId } from '../plan/schema.js';
 import { isoTime } from '../plan/duration.js';
 import { PrometheusProvider, providerOptionsFromPlan } from '../metrics/prometheus.js';
@@ -17,6 +19,15 @@ import { simulate } from '../host/simulate.js';
 import { formatDecisionText } from '../observe/decision-log.js';
 import { createLogger, rolloutLogger } from '../support/log.js';
 import { CliError, LOG_FORMAT_HELP, parseLogFormat, parseTimeOption, TIME_FORMS } from './options.js';
+
+/**
+ * What a simulation never reads: it posts no webhook and touches no router, so `${NAME}` in
+ * these sections needs no value (a webhook URL is a secret the simulating machine may not have).
+ */
+export const SIMULATION_UNREAD: readonly PathSegment[][] = [
+  ['spec', 'notify'],
+  ['spec', 'traffic'],
+];
 
 /** Retries of the reachability probe: one, so that a dead address fails within seconds. */
 const PROBE_RETRIES = 1;
@@ -35,7 +46,11 @@ export async function simulateCommand(file: string, flags: SimulateFlags): Promi
   const fromFlag = flags.from === undefined ? undefined : parseTimeOption(flags.from, '--from');
   const untilFlag = flags.until === undefined ? undefined : parseTimeOption(flags.until, '--until');
   const log = createLogger({ level: process.env.ROLLGATE_LOG_LEVEL ?? 'warn', format: parseLogFormat(flags.logFormat) });
-  const { plans, diagnostics } = await loadPlanFile(file, { envMode: 'strict', ...(flags.prometheus ? { prometheus: flags.prometheus } : {}) });
+  const { plans, diagnostics } = await loadPlanFile(file, {
+    envMode: 'strict',
+    unread: SIMULATION_UNREAD,
+    ...(flags.prometheus ? { prometheus: flags.prometheus } : {}),
+  });
   for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
   if (hasErrors(diagnostics) || plans.length === 0) return 1;
   const chosen = flags.rollout ? plans.filter((p) => p.plan.metadata.name === flags.rollout || rolloutId(p.plan) === flags.rollout) : plans;

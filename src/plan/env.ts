@@ -6,6 +6,10 @@
  * - lenient (`validate`, `plan`): an unset variable is a warning and its literal stays, since
  *   the plan may be meant for another machine.
  * - strict (`run`, `controller`, `simulate`): an unset variable is an error naming it.
+ *
+ * Sections a command never reads can be left alone (`simulate`: `spec.notify`, whose webhook
+ * URLs are secrets, and `spec.traffic`, as no router is touched): their references are neither
+ * expanded nor reported.
  */
 import { error, warning, type PathSegment, type PlanIssue } from './diagnostic.js';
 
@@ -40,12 +44,23 @@ export function expandString(text: string, env: NodeJS.ProcessEnv, missing: stri
   });
 }
 
-/** Expands every string value of `data` (a tree of plain objects, arrays and scalars). */
-export function expandEnv<T>(data: T, env: NodeJS.ProcessEnv, mode: EnvMode): ExpandResult<T> {
+const under = (path: readonly PathSegment[], prefix: readonly PathSegment[]) =>
+  path.length >= prefix.length && prefix.every((seg, i) => seg === path[i]);
+
+/**
+ * Expands every string value of `data` (a tree of plain objects, arrays and scalars), except
+ * below the paths of `unread`: their values stay as written, a reference in them unreported
+ * (and counted as unresolved, so that the schema does not judge its literal text).
+ */
+export function expandEnv<T>(data: T, env: NodeJS.ProcessEnv, mode: EnvMode, unread: readonly (readonly PathSegment[])[] = []): ExpandResult<T> {
   const issues: PlanIssue[] = [];
   const unresolved = new Set<string>();
 
   const walk = (node: unknown, path: PathSegment[]): unknown => {
+    if (typeof node === 'string' && unread.some((prefix) => under(path, prefix))) {
+      if (envReferences(node).length > 0) unresolved.add(JSON.stringify(path));
+      return node;
+    }
     if (typeof node === 'string') {
       const missing: string[] = [];
       const out = expandString(node, env, missing);

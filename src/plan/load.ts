@@ -35,6 +35,11 @@ export interface LoadOptions {
   envMode: EnvMode;
   /** The controller's `--prometheus`; silences the missing prometheus.address warning. */
   prometheus?: string;
+  /**
+   * Sections the caller never reads (`simulate`: spec.notify and spec.traffic): `${NAME}` in
+   * them is neither expanded nor reported, so their secrets are not needed (env.ts).
+   */
+  unread?: readonly (readonly PathSegment[])[];
   /** The routers plans may name (schema and checks); default: the registry's list (src/routers/registry.ts). */
   routers?: readonly RouterDescriptor[];
 }
@@ -199,7 +204,7 @@ export function loadPlanText(text: string, file: string, opts: LoadOptions): Loa
       result.diagnostics.push(toDiagnostic(error(['kind'], `expected kind ${KIND}, got ${found}`)));
       return;
     }
-    const expanded = expandEnv(raw, env, opts.envMode);
+    const expanded = expandEnv(raw, env, opts.envMode, opts.unread);
     const { plan, issues } = validate(expanded.value, expanded.unresolved, opts);
     const all = [...expanded.issues, ...issues].map(toDiagnostic).sort((a, b) => a.line - b.line || a.col - b.col);
     if (plan) {

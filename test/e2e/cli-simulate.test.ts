@@ -66,7 +66,8 @@ function simulate(...args: string[]) {
   return spawnSync(process.execPath, [MAIN, 'simulate', ...args], { encoding: 'utf8', env: { ...process.env, ROLLGATE_LOG_LEVEL: 'warn' }, timeout: 60_000 });
 }
 
-describe('rollgate simulate', () => {
+// Each test spawns the CLI a few times: generous on a loaded machine (a passing run is far quicker).
+describe('rollgate simulate', { timeout: 300_000 }, () => {
   it('--output json prints exactly one decision record per line and exits 0 when the rollout completes', () => {
     const r = simulate(plan('good'), '--prometheus', prom.url, '--output', 'json', '--until', iso(end));
     expect(r.status, r.stderr).toBe(0);
@@ -149,6 +150,22 @@ describe('rollgate simulate', () => {
     expect(r.stderr).toContain('http://127.0.0.1:1');
     expect(r.stdout).not.toMatch(/hold|pause/);
   }, 70_000);
+
+  it('needs no notify secret: the shared example with a ${ROLLGATE_SLACK_WEBHOOK} webhook simulates without it', () => {
+    const example = path.resolve(__dirname, '../../../shared/examples/dark-canary-full.yaml');
+    const env: NodeJS.ProcessEnv = { ...process.env, ROLLGATE_LOG_LEVEL: 'warn' };
+    delete env.ROLLGATE_SLACK_WEBHOOK;
+    const r = spawnSync(process.execPath, [MAIN, 'simulate', example, '--prometheus', prom.url, '--from', iso(start), '--until', iso(end), '--output', 'json'], {
+      encoding: 'utf8',
+      env,
+      timeout: 240_000,
+    });
+    // Its queries find no series here: the dark phase holds, then pauses (11), unfinished either way.
+    expect(r.status, r.stderr).toBe(11);
+    expect(r.stderr).not.toContain('ROLLGATE_SLACK_WEBHOOK');
+    const records = r.stdout.trimEnd().split('\n').map((l) => decisionRecordSchema.parse(JSON.parse(l)));
+    expect(records[0]).toMatchObject({ rollout: 'default/stage-e-executor', decision: 'start' });
+  });
 
   it('documents exit status 12 in --help', () => {
     const r = spawnSync(process.execPath, [MAIN, 'simulate', '--help'], { encoding: 'utf8' });

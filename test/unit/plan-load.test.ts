@@ -148,3 +148,36 @@ describe('loadPlans', () => {
     ]);
   });
 });
+
+describe('sections the caller does not read (simulate: spec.notify, spec.traffic)', () => {
+  const example = readFileSync(path.join(EXAMPLES, 'dark-canary-full.yaml'), 'utf8');
+  const unread = [['spec', 'notify'], ['spec', 'traffic']];
+
+  it('need no value for their ${NAME} references, which stay as written', () => {
+    expect(loadPlanText(example, 'd.yaml', strict).diagnostics.map((d) => d.message)).toEqual([
+      'environment variable ROLLGATE_SLACK_WEBHOOK is not set (referenced as ${ROLLGATE_SLACK_WEBHOOK})',
+    ]);
+    const r = loadPlanText(example, 'd.yaml', { ...strict, unread });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.plans[0]!.plan.spec.notify[0]!.webhook).toBe('${ROLLGATE_SLACK_WEBHOOK}');
+  });
+
+  it('are not expanded even when the variable is set: the secret is not read', () => {
+    const r = loadPlanText(example, 'd.yaml', { envMode: 'strict', env: { ROLLGATE_SLACK_WEBHOOK: 'https://hooks.example/secret' }, unread });
+    expect(JSON.stringify(r.plans[0]!.plan)).not.toContain('secret');
+  });
+
+  it('leave the other sections strict: an unset variable there is still an error naming it', () => {
+    const text = example.replace('address: http://127.0.0.1:9090', 'address: ${PROM_ADDRESS}').replace('job: stage-e', 'job: ${JOB}');
+    const r = loadPlanText(text, 'd.yaml', { ...strict, unread });
+    expect(r.plans).toEqual([]);
+    expect(r.diagnostics.map((d) => `${d.path}: ${d.message}`)).toEqual([
+      'spec.prometheus.address: environment variable PROM_ADDRESS is not set (referenced as ${PROM_ADDRESS})',
+      'spec.vars.job: environment variable JOB is not set (referenced as ${JOB})',
+    ]);
+  });
+
+  it('validate (lenient) still warns about the unset webhook variable', () => {
+    expect(loadPlanText(example, 'd.yaml', lenient).diagnostics.map((d) => `${d.severity}: ${d.path}`)).toEqual(['warning: spec.notify[0].webhook']);
+  });
+});

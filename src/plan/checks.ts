@@ -5,6 +5,7 @@
 import { error, warning, type PathSegment, type PlanIssue } from './diagnostic.js';
 import { formatDuration, isoTime as isoMs } from './duration.js';
 import { checkPhases } from './checks-phases.js';
+import { checkRollbackSteps } from './checks-rollback.js';
 import { checkQueries } from './check-queries.js';
 import { checkJudges, guardJudges, judgeOf, testThresholds } from './checks-judges.js';
 import { checkLimits } from './limits.js';
@@ -279,6 +280,7 @@ export const PLAN_CHECKS: readonly PlanCheck[] = [
   lastPhaseWeight,
   prometheusAddress,
   checkPhases,
+  checkRollbackSteps,
   checkQueries,
   checkJudges,
   testThresholds,

@@ -15,6 +15,7 @@ import { locate } from './positions.js';
 import { KIND, planSchema, planSchemaFor, rolloutId, type Plan } from './schema.js';
 import type { RouterDescriptor } from '../routers/descriptor.js';
 import { zodIssuesToPlanIssues } from './zod-issues.js';
+import { yamlErrorMessage } from './yaml-hints.js';
 
 export interface LoadedPlan {
   plan: Plan;
@@ -175,7 +176,7 @@ export function loadPlanText(text: string, file: string, opts: LoadOptions): Loa
     for (const e of [...doc.errors.slice(0, 1), ...doc.warnings]) {
       const { line, col } = lineCounter.linePos(e.pos[0]);
       const severity = doc.errors.includes(e) ? 'error' : 'warning';
-      diagnostics.push({ file, line, col, path: '(yaml)', message: e.message, severity });
+      diagnostics.push({ file, line, col, path: '(yaml)', message: yamlErrorMessage(e, text), severity });
     }
     result.diagnostics.push(...diagnostics);
     if (hasErrors(diagnostics) || isEmptyDocument(doc)) return;

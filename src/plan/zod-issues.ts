@@ -74,10 +74,28 @@ function flatten(issues: readonly Issue[], base: readonly PathSegment[]): Array<
   return out;
 }
 
+const NUMBER_TEXT = /^\s*([+-]?\d+(?:\.\d+)?)\s*(%?)\s*$/;
+
+/**
+ * A number written as text where a number is expected: `"0.01"` needs no quotes; `"0.5%"` is
+ * the fraction 0.005 (plan numbers are plain), except where the field is a percentage itself
+ * (`weight: "10%"` is 10).
+ */
+function numberAsTextHint(issue: Issue, found: unknown): string {
+  if (issue.code !== 'invalid_type' || issue.expected !== 'number' || typeof found !== 'string') return '';
+  const m = NUMBER_TEXT.exec(found);
+  if (!m) return '';
+  const written = m[1]!;
+  if (m[2] === '') return `: write the number without quotes: ${written}`;
+  if (/percentage/.test(issue.message)) return `: write the percentage as a plain number, without % and quotes: ${written}`;
+  const fraction = Number((Number(written) / 100).toPrecision(12));
+  return `: write the fraction ${fraction} (plan numbers are plain: ${written}% is ${fraction})`;
+}
+
 function typeMessage(issue: Issue, found: unknown): string {
   const generic = GENERIC_TYPE_MESSAGE.exec(issue.message);
   const expected = generic ? `expected ${generic[1]}` : issue.message;
-  return /\bgot\b/.test(expected) ? expected : `${expected}, got ${describeValue(found)}`;
+  return (/\bgot\b/.test(expected) ? expected : `${expected}, got ${describeValue(found)}`) + numberAsTextHint(issue, found);
 }
 
 function unknownKeyIssues(root: AnySchema, path: PathSegment[], keys: readonly string[]): PlanIssue[] {

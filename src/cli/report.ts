@@ -98,7 +98,8 @@ export async function reportCommand(name: string, flags: ReportFlags, opts: { cl
 export function register(program: Command): void {
   program
     .command('report')
-    .description('write a rollout\'s page as one self-contained HTML file (journal + Prometheus ranges); exit 0, 1 unknown rollout, 2 usage')
+    .description('write a rollout\'s page as one self-contained HTML file (journal + Prometheus ranges)')
+    .addHelpText('after', '\nExit status: 0 written, 1 unknown rollout (no state dir or journal), 2 usage.')
     .argument('<name>', 'rollout name or namespace/name')
     .option('-o, --output <file>', 'write to this file (default: stdout)')
     .option('--format <format>', 'html (the page, data embedded, works offline) or json (the RolloutPage)', 'html')

@@ -15,6 +15,7 @@ import { register as registerManual } from './manual.js';
 import { register as registerController } from './controller.js';
 import { register as registerSchema } from './schema.js';
 import { register as registerReport } from './report.js';
+import { register as registerConvert } from './convert.js';
 
 function packageVersion(): string {
   try {
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerManual(program);
   registerController(program);
   registerSchema(program);
+  registerConvert(program);
 
   throwInsteadOfExit(program);
   return program;

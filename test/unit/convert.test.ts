@@ -228,3 +228,15 @@ describe('Argo Rollouts conditions as bounds', () => {
     expect([goDurationMs('1m30s'), goDurationMs('1.5h'), goDurationMs('500ms'), goDurationMs('0'), goDurationMs('5 min')]).toEqual([90_000, 5_400_000, 500, 0, null]);
   });
 });
+
+describe('the migration guides', () => {
+  it.each([
+    ['migrating-from-argo-rollouts.md', 'argo-istio-analysis'],
+    ['migrating-from-flagger.md', 'flagger-podinfo-istio'],
+  ])('%s shows the input and the plan of %s as they are', (guide, name) => {
+    const text = readFileSync(path.join(ROOT, 'docs', guide), 'utf8');
+    expect(text).toContain(`\`\`\`yaml\n${readFileSync(path.join(ROOT, DIR, `${name}.yaml`), 'utf8')}\`\`\``);
+    expect(text).toContain(`\`\`\`yaml\n${readFileSync(path.join(ROOT, DIR, 'golden', `${name}.plan.yaml`), 'utf8')}\`\`\``);
+    expect(text).toContain(`rollgate convert ${DIR}/${name}.yaml`);
+  });
+});

@@ -6,6 +6,7 @@
  * background analysis the guard, and `trafficRouting` the router block where rollgate has one.
  * Every difference is a note (a `#` comment in the output).
  */
+import { PLAN_LIMITS } from '../plan/limits.js';
 import { BUILTIN_TEMPLATE_NAMES } from '../plan/template.js';
 import { boundsOf, parseCondition } from './argo-conditions.js';
 import { PlanDraft } from './draft.js';
@@ -248,6 +249,7 @@ export class ArgoRolloutConverter {
         const key = `${tpl.kind}/${tpl.name}/${m.requiredStr('name')}`;
         let metric = this.metrics.get(key);
         if (!metric) {
+          if (this.metrics.size >= PLAN_LIMITS.metrics) m.fail([], `more than ${PLAN_LIMITS.metrics} metrics, rollgate's limit per plan`);
           const converted = this.metric(tpl, m, args);
           if (!converted) continue;
           metric = converted;
@@ -392,7 +394,8 @@ export class ArgoRolloutConverter {
     let weight = 0;
     let offset = 0;
     let approval = false;
-    const start = (w: number) => {
+    const start = (w: number, step: Fields) => {
+      if (phases.length >= PLAN_LIMITS.phases - 1) step.fail([], `more than ${PLAN_LIMITS.phases} phases, rollgate's limit per plan (with the last one at 100%)`);
       phase = newPhase(this.phaseNames, `weight-${w}`, w, approval);
       if (approval) phase.notes.push('approval: Argo Rollouts\' indefinite pause before it: the phase begins after rollgate promote NAME (while it waits, the guard keeps watching)');
       approval = false;
@@ -400,29 +403,29 @@ export class ArgoRolloutConverter {
       phases.push(phase);
       return phase;
     };
-    const current = (): PhaseDraft => phase ?? start(weight);
+    const current = (step: Fields): PhaseDraft => phase ?? start(weight, step);
     steps.forEach((step, i) => {
       const kinds = step.keys();
       const kind = kinds[0];
       if (kind === 'setWeight') {
         weight = step.num('setWeight') ?? step.fail(['setWeight'], 'expected a weight from 0 to 100');
         if (weight < 0 || weight > 100) step.fail(['setWeight'], `expected a weight from 0 to 100, got ${weight}`);
-        start(weight);
+        start(weight, step);
       } else if (kind === 'pause') {
         const d = durationAt(step, ['pause', 'duration'], { seconds: true });
         if (d === undefined) {
-          const p = current();
+          const p = current(step);
           if (p.checkpoints.length === 0) this.defaultCheckpoint(p, 'Argo Rollouts waits here for a promotion');
           approval = true;
           phase = null;
         } else if (d > 0) {
-          const p = current();
+          const p = current(step);
           offset += d;
           p.checkpoints.push(fmt(offset));
           p.paused = true;
         }
       } else if (kind === 'analysis') {
-        const p = current();
+        const p = current(step);
         const names = this.analysisMetrics(step.at('analysis'));
         const ms = names.map((n) => [...this.metrics.values()].find((m) => m.name === n)!);
         for (const n of names) p.metrics.add(n);

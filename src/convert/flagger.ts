@@ -301,7 +301,9 @@ export class FlaggerCanaryConverter {
 
   private metrics(analysis: Fields): Array<Record<string, unknown>> {
     const out: Array<Record<string, unknown>> = [];
-    analysis.list('metrics').forEach((m) => {
+    const list = analysis.list('metrics');
+    if (list.length > PLAN_LIMITS.metrics) analysis.fail(['metrics'], `${list.length} metrics, more than rollgate's limit of ${PLAN_LIMITS.metrics} per plan`);
+    list.forEach((m) => {
       const rawName = m.requiredStr('name');
       const notes: string[] = [];
       const intervalMs = durationAt(m, ['interval']) ?? this.intervalMs;

@@ -4,7 +4,7 @@
  * checks of `rollgate validate`, and carries a comment for each thing without an exact
  * equivalent; bad inputs are errors at their file, line, column and field.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -192,6 +192,19 @@ describe('rollgate convert: inputs it refuses', () => {
     expect(r.stderr[r.stderr.length - 1]).toBe(
       '<stdout>: the converted plan does not pass rollgate validate yet: fill in or fix what the errors above name, then run rollgate validate',
     );
+  });
+});
+
+describe('rollgate convert: bounded whatever the input', () => {
+  it('a Rollout of a 1 MiB file of setWeight steps is refused at the step past the phase limit', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'rollgate-convert-')), 'many.yaml');
+    const head = 'apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: many}\nspec:\n  strategy:\n    canary:\n      steps:\n';
+    const step = '        - setWeight: 5\n';
+    writeFileSync(file, head + step.repeat(Math.floor((1024 * 1024 - head.length) / step.length)));
+    const stderr: string[] = [];
+    const code = await convertFiles([file], { env: {} }, { stdout: () => {}, stderr: (l) => stderr.push(l) });
+    expect(code).toBe(1);
+    expect(stderr).toEqual([`${file}:107:11: spec.strategy.canary.steps[99]: more than 100 phases, rollgate's limit per plan (with the last one at 100%)`]);
   });
 });
 

@@ -682,7 +682,8 @@
 
   /**
    * A metric's series on one time axis: its value at each checkpoint and guard evaluation, the
-   * Prometheus range when there is one, the baseline, and each threshold line.
+   * failed ones marked, the Prometheus range when there is one, the baseline, and each
+   * threshold line.
    * @param {Point[]} list
    * @param {MetricRange | null} range
    */
@@ -707,7 +708,15 @@
       ys.push(y);
     };
     values('checkpoint', { label: 'checkpoint', stroke: '#0969da', width: 2, spanGaps: true, points: { show: true, size: 7, fill: '#0969da' } });
-    values('guard', { label: 'guard', stroke: '#6e7781', width: 1, spanGaps: true, points: { show: true, size: 4 } });
+    values('guard', { label: 'guard', stroke: '#6e7781', width: 1, spanGaps: true, points: { show: true, size: 5 } });
+    // Judgements that failed, marked over their points (no line).
+    const failed = list.filter((p) => p.m.verdict === 'fail' && p.m.value !== null);
+    if (failed.length) {
+      const y = empty();
+      for (const p of failed) y[/** @type {number} */ (index.get(p.t))] = p.m.value;
+      series.push({ label: 'failed', stroke: '#cf222e', width: 0, paths: () => null, points: { show: true, size: 10, fill: '#cf222e' } });
+      ys.push(y);
+    }
     if (range) {
       const y = empty();
       for (const [t, v] of range.points) y[/** @type {number} */ (index.get(t))] = v;

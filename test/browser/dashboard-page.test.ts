@@ -68,11 +68,12 @@ class ApiServer {
   }
 }
 
-/** What a metric's chart should hold: one value row per checkpoint judgement and guard evaluation. */
-function judgements(page: RolloutPage, metric: string): number {
+/** What a metric's chart should hold: one value row per checkpoint judgement and guard evaluation (of `verdict`, when given). */
+function judgements(page: RolloutPage, metric: string, verdict?: string): number {
   const keys = new Set<string>();
-  for (const r of page.records) if (r.metrics?.some((m) => m.name === metric)) keys.add(`${r.kind === 'guard' ? 'guard' : 'checkpoint'}@${Date.parse(r.at)}`);
-  for (const g of page.guard) if (g.metrics.some((m) => m.name === metric)) keys.add(`guard@${Date.parse(g.at)}`);
+  const counts = (m: { name: string; verdict: string }) => m.name === metric && (verdict === undefined || m.verdict === verdict);
+  for (const r of page.records) if (r.metrics?.some(counts)) keys.add(`${r.kind === 'guard' ? 'guard' : 'checkpoint'}@${Date.parse(r.at)}`);
+  for (const g of page.guard) if (g.metrics.some(counts)) keys.add(`guard@${Date.parse(g.at)}`);
   return keys.size;
 }
 
@@ -164,10 +165,12 @@ describe('dashboard page in Chromium', () => {
     await o.page.waitForSelector('table[aria-label="decisions, newest first"] tbody tr[data-seq]');
     expect(await o.page.textContent('h1')).toBe(name);
 
-    // latency: checkpoints and guard evaluations, against max and rollbackAbove.
-    expect(await legendOf(o, 'metric:latency-p90')).toEqual(['time (UTC)', 'checkpoint', 'guard', 'max', 'rollback above']);
+    // latency: checkpoints and guard evaluations (the failed ones marked), against max and rollbackAbove.
+    expect(await legendOf(o, 'metric:latency-p90')).toEqual(['time (UTC)', 'checkpoint', 'guard', 'failed', 'max', 'rollback above']);
     expect(await rowsOf(o, 'metric:latency-p90')).toBe(judgements(page, 'latency-p90'));
     expect(judgements(page, 'latency-p90')).toBeGreaterThan(5);
+    expect(await o.page.locator('[data-chart="metric:latency-p90"] details tbody tr.verdict-fail').count()).toBe(judgements(page, 'latency-p90', 'fail'));
+    expect(judgements(page, 'latency-p90', 'fail')).toBeGreaterThanOrEqual(2);
     expect(await pixelsOf(o.page, '[data-chart="metric:latency-p90"]', BLUE)).toBeGreaterThan(50);
     expect(await pixelsOf(o.page, '[data-chart="metric:latency-p90"]', RED)).toBeGreaterThan(50);
     // success rate: checkpoints only (the guard watches latency), against min.
@@ -251,7 +254,7 @@ describe('dashboard page in Chromium', () => {
       await o.page.waitForSelector('[data-chart="metric:latency-p90"] canvas');
       expect(await o.page.$$eval('table[aria-label="decisions, newest first"] tbody tr[data-seq]', (trs) => trs.length)).toBe(data.records.length);
       expect(await o.page.textContent(`tr[data-seq="${data.records[0]!.seq}"] td:nth-child(5)`)).toBe('</script><script>alert(1)</script> \u2028 & <!--');
-      expect(await legendOf(o, 'metric:latency-p90')).toEqual(['time (UTC)', 'checkpoint', 'guard', 'max', 'rollback above']);
+      expect(await legendOf(o, 'metric:latency-p90')).toEqual(['time (UTC)', 'checkpoint', 'guard', 'failed', 'max', 'rollback above']);
       // A report has no guard ring: the guard's points are its journalled rollback only.
       expect(await rowsOf(o, 'metric:latency-p90')).toBe(judgements(data, 'latency-p90'));
       expect(await o.page.textContent('.conn')).toMatch(/^report generated /);

@@ -68,12 +68,16 @@ function styleNodes(node: unknown): void {
   }
 }
 
+/** The schema file name the modeline names (written by `rollgate schema > rolloutplan.schema.json`). */
+const SCHEMA_FILE = 'rolloutplan.schema.json';
+
 /** One draft as a YAML document with its notes as comments. */
 export function renderDraft(draft: PlanDraft): string {
   const doc = new Document(draft.plan);
   styleNodes(doc.contents);
   const header = [`Converted by rollgate convert from ${draft.origin}.`, 'Each # comment below marks something without an exact equivalent in rollgate: read them before use.'];
-  doc.commentBefore = commentLines(header.join('\n')).join('\n');
+  // The editor modeline first (docs/plan-reference.md, "Editor support"): `rollgate schema > rolloutplan.schema.json` beside the plan.
+  doc.commentBefore = [` yaml-language-server: $schema=./${SCHEMA_FILE}`, ...commentLines(header.join('\n'))].join('\n');
   for (const note of draft.notes) {
     const lines = commentLines(note.text);
     if (note.path.length === 0) {

@@ -29,7 +29,7 @@ describe('rollgate convert (e2e)', () => {
     const r = rollgate(['convert', 'test/fixtures/convert/argo-nginx-steps.yaml', 'test/fixtures/convert/argo-templates.yaml', '-o', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`${out}:33:18: spec.vars.canary-hash: warning: environment variable ARG_CANARY_HASH is not set`);
+    expect(r.stderr).toContain(`${out}:34:18: spec.vars.canary-hash: warning: environment variable ARG_CANARY_HASH is not set`);
     const v = rollgate(['validate', out]);
     expect(v.code, v.stdout).toBe(0);
   });
@@ -46,7 +46,7 @@ describe('rollgate convert (e2e)', () => {
     const r = rollgate(['convert', 'test/fixtures/convert/needs-metrics.yaml']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('kind: RolloutPlan');
-    expect(r.stderr).toContain('<stdout>:25:12: spec.metrics: expected at least one metric');
+    expect(r.stderr).toContain('<stdout>:26:12: spec.metrics: expected at least one metric');
   });
 
   it('exit 2: usage', () => {

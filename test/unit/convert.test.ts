@@ -188,7 +188,7 @@ describe('rollgate convert: inputs it refuses', () => {
     const r = await convert(['needs-metrics.yaml']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('metrics: the Rollout has no analysis with a Prometheus metric');
-    expect(r.stderr).toContain('<stdout>:25:12: spec.metrics: expected at least one metric, got a list');
+    expect(r.stderr).toContain('<stdout>:26:12: spec.metrics: expected at least one metric, got a list');
     expect(r.stderr[r.stderr.length - 1]).toBe(
       '<stdout>: the converted plan does not pass rollgate validate yet: fill in or fix what the errors above name, then run rollgate validate',
     );

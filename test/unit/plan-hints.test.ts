@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/plan/diagnostic.js';
 import { loadPlanFile, loadPlanText } from '../../src/plan/load.js';
 
-const FIXTURES = path.resolve(__dirname, '../fixtures/plans');
-const BASE = readFileSync(path.join(FIXTURES, 'valid.yaml'), 'utf8');
+const FIXTURES = path.resolve(__dirname, '../fixtures/plans/hints');
+const BASE = readFileSync(path.resolve(__dirname, '../fixtures/plans/valid.yaml'), 'utf8');
 const lenient = { envMode: 'lenient' as const, env: {} };
 
 async function problems(fixture: string): Promise<string[]> {

@@ -189,6 +189,13 @@ export function statusSummary(v: StateDirInputs, clock: OverdueClock = defaultCl
   };
 }
 
+/** The guard as a RolloutPlan's status carries it; anything else (an older controller's status) is null. */
+function guardOfStatus(g: unknown): StatusSummary['guard'] {
+  const o = g as { strikes?: unknown; consecutive?: unknown; interval?: unknown } | null | undefined;
+  if (!o || typeof o.strikes !== 'number' || typeof o.consecutive !== 'number' || typeof o.interval !== 'string') return null;
+  return { strikes: o.strikes, consecutive: o.consecutive, interval: o.interval };
+}
+
 export interface ClusterInputs {
   leader?: LeaderView;
   /** The message of the latest InvalidPlan Event, when the spec's generation is not applied. */
@@ -213,8 +220,9 @@ export function specNotApplied(plan: RolloutPlanObject): boolean {
 
 /**
  * The summary of a RolloutPlan from its `.status`. The status carries no applied split
- * (`applied` is null) and no guard strikes (`guard` is null); `waitingFor` comes from the latest
- * record that began or queued a phase among the status's last records.
+ * (`applied` is null); its guard strikes are as the controller last wrote them (null from a
+ * controller that did not write them); `waitingFor` comes from the latest record that began or
+ * queued a phase among the status's last records.
  */
 export function planStatusSummary(plan: RolloutPlanObject, clock: OverdueClock = defaultClock(), extra: ClusterInputs = {}): StatusSummary {
   const st = plan.status;
@@ -289,7 +297,7 @@ export function planStatusSummary(plan: RolloutPlanObject, clock: OverdueClock =
     nextAction: nextActionOf(st.status, due, clock),
     waiting: waitingOf(st.status, waitingFor, plan.metadata.name, waitReason, latest),
     lastJudgement: lastJudgementOf(judged),
-    guard: null,
+    guard: guardOfStatus(st.guard),
     timeZone,
     planEdit,
     ...leader,

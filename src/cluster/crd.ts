@@ -262,6 +262,24 @@ export function statusOpenApiSchema(): OpenApiSchema {
           seq: { type: 'integer' },
         },
       },
+      controller: {
+        type: 'object',
+        description: 'Who wrote this status: the replica and the Lease it held for the plan\'s shard (rollgate status reads that Lease to tell a live leader from none).',
+        properties: {
+          identity: str('The writing replica (its pod name).'),
+          lease: str('The Lease it held, as namespace/name.'),
+        },
+      },
+      guard: {
+        type: 'object',
+        nullable: true,
+        description: 'The guard between checkpoints; null when it watches no metric.',
+        properties: {
+          strikes: { type: 'integer', description: 'Failing guard evaluations in a row so far.' },
+          consecutive: { type: 'integer', description: 'Failing evaluations in a row that roll back (spec.guard.consecutive).' },
+          interval: str('How often the guard evaluates (spec.guard.interval), e.g. 30s.'),
+        },
+      },
     },
   };
 }

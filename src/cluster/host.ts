@@ -278,6 +278,7 @@ export class KubeController {
         void this.events.emit(this.events.decisionEvent(meta.obj, r));
         this.writeStatus(key);
       },
+      onGuardStrikes: (key) => void this.writeStatus(key),
     });
     void host.run().catch(() => undefined); // logged by the host
     this.terms.set(shard, { shard, host });

@@ -52,6 +52,11 @@ export interface RolloutPlanStatus {
    * writes the status.
    */
   controller?: { identity: string; lease: string };
+  /**
+   * The guard between checkpoints: its failing evaluations in a row (`strikes`), the number that
+   * rolls back (`consecutive`) and its interval (a duration). Null when the guard watches no metric.
+   */
+  guard?: { strikes: number; consecutive: number; interval: string } | null;
 }
 
 export interface RolloutPlanObject extends KubeObject {

@@ -1,7 +1,7 @@
 /**
  * The RolloutPlan's status: where the rollout stands (phase, split, checkpoint, last
- * decision, next action), its last 10 decision records, the count of each decision, and the
- * answer to the last manual request. Written by the replica holding the plan's shard with a merge patch on the /status
+ * decision, next action), the guard's strikes, its last 10 decision records, the count of each
+ * decision, and the answer to the last manual request. Written by the replica holding the plan's shard with a merge patch on the /status
  * subresource after each decision, carrying the resourceVersion last seen as a precondition:
  * 409 Conflict re-reads the object and tries again. Writes for one rollout are serialized and
  * coalesced (the newest status wins); a status is rebuilt from the engine's state when sent.
@@ -11,6 +11,7 @@ import type { Logger } from '../support/log.js';
 import type { DecisionRecord } from '../core/record.js';
 import type { RolloutState } from '../core/state.js';
 import { checkpointSpecs } from '../plan/checkpoints.js';
+import { guardSize } from '../engine/judge.js';
 import type { Plan } from '../plan/schema.js';
 import { rolloutPlanPath, rolloutPlanStatusPath, type LastRequest, type RolloutPlanObject, type RolloutPlanStatus } from './rolloutplans.js';
 
@@ -48,10 +49,16 @@ export function buildStatus(i: StatusInput): RolloutPlanStatus {
     seq: s.seq,
     records: i.records.slice(-STATUS_RECORDS),
     counts: i.counts,
+    guard: guardOf(i.plan, s.guardStrikes),
   };
   if (i.lastRequest) status.lastRequest = { ...i.lastRequest, seq: i.lastRequest.seq ?? null };
   if (i.controller) status.controller = i.controller;
   return status;
+}
+
+function guardOf(plan: Plan, strikes: number): RolloutPlanStatus['guard'] {
+  const size = guardSize(plan);
+  return size ? { strikes, ...size } : null;
 }
 
 export interface StatusWriterOptions {

@@ -19,6 +19,7 @@ import { relativeJudgement } from '../gates/relative.js';
 import { mannWhitneyJudgement } from '../gates/mann-whitney.js';
 import { ratioInterval, sequentialJudgement } from '../gates/sequential.js';
 import { checkpointSpecs } from '../plan/checkpoints.js';
+import { formatDuration } from '../plan/duration.js';
 import { PrometheusError } from '../metrics/errors.js';
 import { checkpointOutcome, type CheckpointOutcome, type JudgedMetric } from '../gates/outcome.js';
 import { splitConfirmed, type RolloutState } from '../core/state.js';
@@ -99,6 +100,14 @@ export function guardMetrics(plan: Plan): readonly Metric[] {
     guardMetricsOf.set(plan, metrics);
   }
   return metrics;
+}
+
+/**
+ * The guard's size as people read it: the failing evaluations in a row that roll back and its
+ * interval as a duration (`30s`); null when it watches no metric. Shown by `status` in both modes.
+ */
+export function guardSize(plan: Plan): { consecutive: number; interval: string } | null {
+  return guardMetrics(plan).length > 0 ? { consecutive: plan.spec.guard.consecutive, interval: formatDuration(plan.spec.guard.interval) } : null;
 }
 
 /**

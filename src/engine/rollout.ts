@@ -31,6 +31,8 @@ export interface RolloutObserver {
    * passing sequential metric without its interval: judgeSamples).
    */
   onGuard?(rollout: string, result: GuardResult, strikes: number, metrics: readonly MetricResult[]): void;
+  /** A changed count of guard strikes was journalled (a guard mark; a rollback's record goes to onRecord instead). */
+  onGuardStrikes?(rollout: string, strikes: number): void;
   /** A metric's query failed in a way that needs a person (Prometheus refused it). */
   onQueryProblem?(rollout: string, metric: string, problem: SampleProblem): void;
 }
@@ -238,6 +240,7 @@ export class RolloutRunner {
     // From the end of this tick: a slow tick never makes the next one due at once.
     this.nextGuardAt = this.deps.clock.now() + plan.spec.guard.interval;
     const b = new DecisionBuilder(this.ctx, this.state, this.deps.clock.now());
+    const before = this.state.guardStrikes;
     const tick = decideGuard(b, evidence);
     this.deps.observer?.onGuard?.(this.id, tick.result, tick.strikes, evidence.metrics);
     if (tick.result === 'nodata') {
@@ -246,7 +249,10 @@ export class RolloutRunner {
     this.reportProblems(evidence, 'guard');
     // A guard mark alone decides nothing: no split to apply.
     if (b.records.length > 0) await this.commit(b);
-    else await this.journal(b);
+    else {
+      await this.journal(b);
+      if (this.state.guardStrikes !== before) this.deps.observer?.onGuardStrikes?.(this.id, this.state.guardStrikes);
+    }
   }
 
   /**

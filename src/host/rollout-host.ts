@@ -65,6 +65,8 @@ export interface RolloutHostOptions<Meta> extends Pick<ControllerOptions, 'log' 
   metrics: ControllerMetrics;
   /** The mode's sink of each decision, after the log line, the metrics and the notification. */
   onDecision?: (id: string, record: DecisionRecord, state: RolloutState, meta: Meta) => void;
+  /** The mode's sink of a changed count of guard strikes (the guard mark is journalled): cluster mode writes it into the status. */
+  onGuardStrikes?: (id: string, strikes: number, meta: Meta) => void;
   /** Told of each rollout's decisions, applied splits and guard evaluations (the dashboard). */
   listener?: HostListener;
 }
@@ -219,6 +221,10 @@ export class RolloutHost<Meta = undefined> {
           onGuard: (_id, result, strikes, metrics) => {
             opts.metrics.observeGuard(id, result, metrics);
             opts.listener?.onGuard?.(id, opts.clock.now(), result, strikes, metrics);
+          },
+          onGuardStrikes: (_id, strikes) => {
+            const hosted = this.hosted.get(id);
+            if (hosted) opts.onGuardStrikes?.(id, strikes, hosted.meta);
           },
           onQueryProblem: (_id, metric, problem) => opts.metrics.observeQueryProblem(id, metric, problem),
         },

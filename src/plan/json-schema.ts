@@ -1,6 +1,6 @@
 /**
  * The JSON Schema (draft 2020-12) of a RolloutPlan file, for editors: `rollgate schema` prints
- * it and schema/rolloutplan.schema.json is it, committed (scripts/gen-schema.mjs writes it,
+ * it and schema/rolloutplan.schema.json is it, committed (scripts/gen-files.mjs writes it,
  * test/unit/plan-json-schema.test.ts fails when it is out of date).
  *
  * It is zod's rendering of the *input* side of `planSchema` (what a person writes: `15m`,

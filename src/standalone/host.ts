@@ -25,8 +25,7 @@ import { DashboardRoutes } from '../dashboard/routes.js';
 import { PlanFiles } from './plan-files.js';
 import { removePlanNote, writePlanNote, type RejectedEdit } from '../statedir/plan-note.js';
 import { planTimeZone } from '../plan/windows.js';
-import { formatDuration } from '../plan/duration.js';
-import { guardMetrics } from '../engine/judge.js';
+import { guardSize } from '../engine/judge.js';
 
 /** How long a clean stop waits for steps under way: with the rest of the stop, SIGTERM is honoured within 10 s. */
 const STOP_DRAIN_MS = 8_000;
@@ -218,7 +217,6 @@ export class StandaloneController {
   private async notePlan(loaded: LoadedPlan, rejected: RejectedEdit | null): Promise<void> {
     const { plan } = loaded;
     const id = rolloutId(plan);
-    const watched = guardMetrics(plan).length > 0;
     try {
       await writePlanNote(this.opts.stateDir, {
         rollout: id,
@@ -226,7 +224,7 @@ export class StandaloneController {
         revision: plan.spec.revision,
         planHash: loaded.hash,
         timeZone: planTimeZone(plan.spec),
-        guard: watched ? { consecutive: plan.spec.guard.consecutive, interval: formatDuration(plan.spec.guard.interval) } : null,
+        guard: guardSize(plan),
         rejected,
       });
       if (rejected) this.rejected.add(id);

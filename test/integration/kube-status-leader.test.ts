@@ -3,7 +3,8 @@
  * the status names the Lease of its writer, and status tells a live leader from none (the
  * Lease released by a stopped controller, or left behind by a killed one: renewTime older than
  * leaseDurationSeconds); a spec edit the controller rejected shows as NOT APPLIED with the
- * InvalidPlan Event's message and the generation still running.
+ * InvalidPlan Event's message and the generation still running; the guard's strikes the
+ * controller wrote into the status show as they do in standalone mode.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import nock from 'nock';
@@ -54,7 +55,7 @@ describe('rollgate status in a cluster: a live leader or none', () => {
   }
   const json = async () => JSON.parse(await status('json')) as StatusSummary;
 
-  async function start(): Promise<KubeController> {
+  async function start(value: () => number = () => 0.001): Promise<KubeController> {
     const c = await startInCluster({
       client: kubeClient(),
       log: silentLogger(),
@@ -63,7 +64,7 @@ describe('rollgate status in a cluster: a live leader or none', () => {
       identity: 'rollgate-0',
       listen: { host: '127.0.0.1', port: 0 },
       env: {},
-      providerFor: () => new ScriptedProvider(() => 0.001),
+      providerFor: () => new ScriptedProvider(() => value()),
       lease: { durationSeconds: 5, renewEveryMs: 50, renewDeadlineMs: 4000, retryEveryMs: 50 },
       watch: { minBackoffMs: 10, maxBackoffMs: 50 },
     });
@@ -113,5 +114,24 @@ describe('rollgate status in a cluster: a live leader or none', () => {
     expect(s.planEdit!.errors[0]).toMatch(/^invalid spec, .*spec\.metrics\[0\]\.max: /);
     const line = (await status('text')).split('\n').find((l) => l.startsWith('  plan edit  '));
     expect(line).toBe(`  plan edit  NOT APPLIED (${s.planEdit!.errors[0]}); running revision 1.0.0 (${s.planEdit!.runningPlanHash!.slice(0, 19)})`);
+  }, 60_000);
+
+  it("the guard's strikes: written into the status as they change, shown by status as in standalone mode", async () => {
+    let errorRate = 0.5; // over max 0.01: every guard evaluation fails
+    api.create(PLAN, rolloutPlan('analyzer', fileSpec(join(dir, 'split.json'), { guard: { interval: '1s', consecutive: 1000 } })));
+    await start(() => errorRate);
+    await until(() => (api.get(PLAN)?.status?.guard?.strikes ?? 0) >= 2, 20_000, 'two strikes in the status');
+    const struck = await json();
+    expect(struck.guard).toMatchObject({ consecutive: 1000, interval: '1s' });
+    expect(struck.guard!.strikes).toBeGreaterThanOrEqual(2);
+    const line = (await status('text')).split('\n').find((l) => l.startsWith('  guard  '));
+    expect(line).toMatch(/^  guard +\d+ of 1000 strikes \(a rollback at 1000 failing evaluations in a row, every 1s\)$/);
+    expect(Number(line!.match(/guard +(\d+) of/)![1])).toBeGreaterThanOrEqual(2);
+
+    // A passing evaluation clears them, and the status says so.
+    errorRate = 0.001;
+    await until(() => api.get(PLAN)?.status?.guard?.strikes === 0, 20_000, 'the strikes cleared in the status');
+    expect((await json()).guard).toEqual({ strikes: 0, consecutive: 1000, interval: '1s' });
+    expect(api.get(PLAN)!.status.seq).toBe(1); // strikes are no decision: only the start was recorded
   }, 60_000);
 });

@@ -34,6 +34,9 @@ const NOW = () => Date.parse('2025-11-03T10:30:00.000Z');
 const r1 = record(1, { enters: { phase: 'canary', index: 0 } });
 const r2 = record(2, { checkpoint: { index: 1, of: 2, due: '2025-11-03T10:30:00Z', window: '30m' }, next: NEXT });
 
+/** The guard as the controller writes it: one failing evaluation so far, of the 2 that roll back. */
+const GUARD = { strikes: 1, consecutive: 2, interval: '30s' };
+
 /** The status the controller writes for analyzer (src/cluster/status.ts buildStatus). */
 function analyzerStatus(): RolloutPlanStatus {
   return {
@@ -55,7 +58,7 @@ function analyzerStatus(): RolloutPlanStatus {
 }
 
 function plans(): RolloutPlanObject[] {
-  const analyzer = { ...rolloutPlan('analyzer', fileSpec('/tmp/x')), status: analyzerStatus() };
+  const analyzer = { ...rolloutPlan('analyzer', fileSpec('/tmp/x')), status: { ...analyzerStatus(), guard: GUARD } };
   const wait = record(2, { rollout: 'learning/search', kind: 'checkpoint', decision: 'wait', waitingFor: 'approval', reason: 'phase full needs approval', enters: { phase: 'full', index: 1 } });
   const search = {
     ...rolloutPlan('search', fileSpec('/tmp/y', { revision: '2.0.0' })),
@@ -134,6 +137,7 @@ describe('rollgate status -n NS', () => {
       'learning/analyzer',
       '  leader     unknown: the status does not name the Lease of its writer (an older controller wrote it)',
       '  next       checkpoint 2/2 of canary in 30m, at 2025-11-03T11:00Z',
+      '  guard      1 of 2 strikes (a rollback at 2 failing evaluations in a row, every 30s)',
       '',
       'learning/search',
       '  leader     unknown: the status does not name the Lease of its writer (an older controller wrote it)',
@@ -148,9 +152,10 @@ describe('rollgate status -n NS', () => {
     const objs = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs.map((o) => o.rollout)).toEqual(['learning/analyzer', 'learning/fresh', 'learning/search']);
     const standalone = statusSummary({ id: ROLLOUT, state: replay(ROLLOUT, [r1, mark(1), r2]) }, { now: NOW(), marginMs: 60_000 });
-    // Cluster mode adds `leader`; it has no applied split and no guard strikes.
+    // Cluster mode adds `leader`; it has no applied split; the guard is the status's.
     expect(Object.keys(objs[0]!)).toEqual([...Object.keys(standalone), 'leader']);
-    expect(objs[0]).toEqual({ ...standalone, applied: null, leader: objs[0]!.leader });
+    expect(objs[0]).toEqual({ ...standalone, applied: null, guard: GUARD, leader: objs[0]!.leader });
+    expect(objs[2]!.guard).toBeNull(); // a status without guard (an older controller's): unknown
     expect(objs[0]!.leader).toMatchObject({ state: 'unknown', lease: null });
     expect(objs[1]).toMatchObject({ rollout: 'learning/fresh', revision: '3.0.0', status: null, lastDecision: null, note: 'not yet seen by a controller' });
     expect(objs[2]).toMatchObject({ status: 'waiting', phase: 'full', waitingFor: 'approval', next: 'approval (rollgate promote)', lastDecision: { seq: 2, decision: 'wait', kind: 'checkpoint' } });

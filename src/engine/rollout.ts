@@ -25,7 +25,8 @@ export interface RolloutObserver {
   onRecord?(record: DecisionRecord, state: RolloutState): void;
   /** The router confirmed a decided split (`router`: the one that applied it). */
   onApplied?(mark: AppliedMark, durationMs: number, router: TrafficRouter): void;
-  onApplyError?(rollout: string, error: Error, durationMs: number): void;
+  /** The router failed to apply a decided split (`router`: the one that failed). */
+  onApplyError?(rollout: string, error: Error, durationMs: number, router: TrafficRouter): void;
   /**
    * One guard evaluation: its result, the strikes after it, and each metric's judgement (a
    * passing sequential metric without its interval: judgeSamples).
@@ -368,7 +369,7 @@ export class RolloutRunner {
       this.applyFailures++;
       const delay = applyRetryDelay(this.applyFailures);
       this.applyRetryAt = clock.now() + delay;
-      this.deps.observer?.onApplyError?.(this.id, error, performance.now() - started);
+      this.deps.observer?.onApplyError?.(this.id, error, performance.now() - started, router);
       log.error(
         { router: router.name, target: router.target, seq, split: want, retryInSeconds: delay / 1000, err: error.message },
         `router ${router.name} failed to apply ${want.weight}%/${want.mirror}% for decision ${seq}; checkpoints wait until it is applied`,

@@ -217,7 +217,7 @@ export class RolloutHost<Meta = undefined> {
             opts.metrics.observeRouterApply(router.name, ms, true);
             opts.listener?.onApplied?.(id);
           },
-          onApplyError: (_id, _e, ms) => opts.metrics.observeRouterApply(io.router.name, ms, false),
+          onApplyError: (_id, _e, ms, router) => opts.metrics.observeRouterApply(router.name, ms, false),
           onGuard: (_id, result, strikes, metrics) => {
             opts.metrics.observeGuard(id, result, metrics);
             opts.listener?.onGuard?.(id, opts.clock.now(), result, strikes, metrics);

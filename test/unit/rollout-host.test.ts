@@ -3,7 +3,8 @@
  * simulated router: a plan changed while no controller ran is announced, then plan-updated, with
  * the replayed split in /metrics; a host stopped while a journal is replayed takes no rollout;
  * the drift check runs at the interval it is given and is off by default in virtual time; the
- * guard's evaluations reach /metrics (a sequential metric's e-value between checkpoints).
+ * guard's evaluations reach /metrics (a sequential metric's e-value between checkpoints); a
+ * router's failures are counted under the router that failed, also after a plan update changed it.
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.js';
@@ -20,6 +21,7 @@ import { parseDuration } from '../../src/plan/duration.js';
 import { planHash, type LoadedPlan } from '../../src/plan/load.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
+import { RouterError, type TrafficRouter } from '../../src/core/router.js';
 
 const ID = 'default/demo';
 const plan = (max: number) =>
@@ -176,5 +178,29 @@ spec:
     expect(new Set(seen).size).toBe(3);
     expect(seen.every((e) => e > 0 && e < 100)).toBe(true);
     expect(await metrics.metrics()).toContain('rollgate_metric_e_value_threshold{rollout="default/demo",metric="errors"} 100');
+  });
+
+  it('a failed apply is counted under the router that failed: the new one after a plan update replaced it', async () => {
+    const journal = new MemoryJournal();
+    const h = host(journal);
+    await h.host.manage(plan(0.01), 'file-a');
+    await h.host.runUntil(T0 + MIN, () => h.host.runner(ID)!.state.applied !== null);
+    let failures = 0;
+    const broken: TrafficRouter = {
+      name: 'haproxy',
+      target: 'backend web',
+      apply: async () => {
+        failures++;
+        throw new RouterError('haproxy', 'backend web', 'connection refused');
+      },
+      read: async () => null,
+    };
+    await h.host.update(ID, plan(0.02), { router: broken, provider: new ScriptedProvider(() => 0.001) });
+    expect((await h.host.manual(ID, 'promote', 'oncall')).accepted).toBe(true); // a new split to apply
+    await h.host.runUntil(T0 + 5 * MIN, () => failures > 0);
+    expect(failures).toBe(1);
+    const text = await h.metrics.metrics();
+    expect(text).toContain('rollgate_router_apply_errors_total{router="haproxy"} 1');
+    expect(text).toContain('rollgate_router_apply_errors_total{router="simulated"} 0');
   });
 });

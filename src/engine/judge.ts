@@ -8,8 +8,8 @@
  * - `test: mann-whitney`: the canary's and the baseline's series over the span at `step`,
  *   judged at the checkpoint's share of the phase's confidence. Never at the guard.
  */
-import type { MetricResult } from '../core/record.js';
-import type { Counts, Metric, Phase, Plan } from '../plan/schema.js';
+import type { MetricResult, Verdict } from '../core/record.js';
+import type { Counts, Metric, NoDataPolicy, Phase, Plan } from '../plan/schema.js';
 import type { Thresholds } from '../plan/schema.js';
 import { metricTemplate, queryText, renderMetricQuery, templateValues, type TemplateScope } from '../plan/queries.js';
 import type { MetricsProvider, Sample, SampleProblem } from '../core/metrics-provider.js';
@@ -210,10 +210,30 @@ async function answer(provider: MetricsProvider, plan: Plan, span: QuerySpan, te
   return { query, sample: await provider.instant(query, span.at) };
 }
 
-/** One metric's record entry and the line the checkpoint outcome and the guard read. */
+/**
+ * One metric's record entry and the line the checkpoint outcome and the guard read. `why` is
+ * built when read: only metrics that do not pass are explained, and most guard evaluations pass.
+ */
 interface Judgement {
   result: MetricResult;
-  why: string;
+  why: () => string;
+}
+
+/** A metric's verdict for the outcome and the guard; its `why` is built once, when first read. */
+class Judged implements JudgedMetric {
+  private text: string | undefined;
+  constructor(
+    readonly name: string,
+    readonly verdict: Verdict,
+    readonly critical: boolean,
+    readonly weight: number,
+    readonly noData: NoDataPolicy,
+    private readonly explain: () => string,
+  ) {}
+
+  get why(): string {
+    return (this.text ??= this.explain());
+  }
 }
 
 /**
@@ -229,7 +249,7 @@ export function judgeSamples(plan: Plan, phase: Phase, samples: FetchedSample[],
     const m = f.metric;
     const { result, why } = 'counts' in f ? judgeCounts(f, mode) : 'series' in f ? judgeSeries(f, phase) : judgeValue(f, effectiveThresholds(m, phase), mode);
     results.push(result);
-    judged.push({ name: m.name, verdict: result.verdict, critical: m.critical, weight: m.weight, noData: m.noData ?? plan.spec.analysis.noData, why });
+    judged.push(new Judged(m.name, result.verdict, m.critical, m.weight, m.noData ?? plan.spec.analysis.noData, why));
   }
   return { metrics: results, judged };
 }
@@ -267,12 +287,15 @@ function judgeValue(f: FetchedValue, t: Thresholds, mode: 'checkpoint' | 'guard'
   ]);
   if (missing) return nodata(result, missing);
   const absolute = mode === 'guard' ? guardVerdict(value, t) : checkpointVerdict(value, t);
-  const absoluteWhy = explainVerdict(value, t, absolute, mode === 'guard');
+  const absoluteWhy = () => explainVerdict(value, t, absolute, mode === 'guard');
   if (!relative) return { result: { ...result, verdict: absolute }, why: absoluteWhy };
   const verdict = worseVerdict(absolute, relative.verdict);
-  const whys = hasBounds(t) && (absolute !== 'pass' || relative.verdict === 'pass') ? [absoluteWhy] : [];
-  if (relative.verdict === 'fail' || absolute === 'pass') whys.push(relative.why);
-  return { result: { ...result, verdict }, why: whys.join('; ') };
+  const why = () => {
+    const whys = hasBounds(t) && (absolute !== 'pass' || relative.verdict === 'pass') ? [absoluteWhy()] : [];
+    if (relative.verdict === 'fail' || absolute === 'pass') whys.push(relative.why);
+    return whys.join('; ');
+  };
+  return { result: { ...result, verdict }, why };
 }
 
 /**
@@ -332,7 +355,7 @@ function judgeCounts(f: FetchedCounts, mode: 'checkpoint' | 'guard'): Judgement 
   };
   if (j.eProof !== undefined) judged.eProof = j.eProof;
   if (j.interval) judged.interval = j.interval;
-  return verdict === 'nodata' ? nodata(judged, { reason: j.why }) : { result: judged, why: j.why };
+  return verdict === 'nodata' ? nodata(judged, { reason: j.why }) : { result: judged, why: () => j.why };
 }
 
 /**
@@ -384,7 +407,7 @@ function judgeSeries(f: FetchedSeries, phase: Phase): Judgement {
     level: j.level,
     ...(j.effectFloor !== undefined ? { effectFloor: j.effectFloor } : {}),
   };
-  return j.verdict === 'nodata' ? nodata(judged, { reason: j.why }) : { result: judged, why: j.why };
+  return j.verdict === 'nodata' ? nodata(judged, { reason: j.why }) : { result: judged, why: () => j.why };
 }
 
 /** Mann-Whitney's confidence per phase when the metric sets none. */
@@ -408,7 +431,7 @@ function firstMissing(candidates: ReadonlyArray<Missing | undefined>): Missing |
 }
 
 function nodata(result: MetricResult, missing: Missing): Judgement {
-  return { result: { ...result, verdict: 'nodata', reason: missing.reason, ...(missing.problem ? { problem: missing.problem } : {}) }, why: missing.reason };
+  return { result: { ...result, verdict: 'nodata', reason: missing.reason, ...(missing.problem ? { problem: missing.problem } : {}) }, why: () => missing.reason };
 }
 
 /** The traffic floor of a `samples` query: the evidence the window holds, and why it is not enough. */

@@ -10,18 +10,17 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeController, KubeControllerOptions } from '../../src/cluster/host.js';
-import { startInCluster } from '../../src/wiring/compose.js';
 import { submitKubeRequest } from '../../src/cluster/requests.js';
 import { ConfigMapJournal, JOURNAL_KEY } from '../../src/cluster/kube-journal.js';
 import { loadPlanObject } from '../../src/plan/load.js';
 import { replay } from '../../src/core/state.js';
 import type { JournalEntry } from '../../src/core/record.js';
-import { createLogger, silentLogger } from '../../src/support/log.js';
+import { createLogger } from '../../src/support/log.js';
 import { Writable } from 'node:stream';
 import type { MetricsProvider, Sample } from '../../src/core/metrics-provider.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
 import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
-import { FakeKube } from './kube-helpers.js';
+import { FakeKube, startTestController } from './kube-helpers.js';
 import { until } from '../helpers/until.js';
 
 const PLANS = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans';
@@ -56,25 +55,8 @@ describe('rollgate controller in a cluster', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function start(over: Partial<KubeControllerOptions> = {}, provider: MetricsProvider = new ScriptedProvider(() => 0.001)) {
-    const c = await startInCluster({
-      client: kubeClient(),
-      log: silentLogger(),
-      namespaces: ['learning'],
-      leaseNamespace: 'rollgate-system',
-      identity: 'rollgate-0',
-      listen: { host: '127.0.0.1', port: 0 },
-      env: {},
-      providerFor: () => provider,
-      // A renew deadline far above a renew's duration on a loaded machine: a leader that misses
-      // it stops acting by design, which only the Lease test below wants.
-      lease: { durationSeconds: 5, renewEveryMs: 50, renewDeadlineMs: 4000, retryEveryMs: 50 },
-      watch: { minBackoffMs: 10, maxBackoffMs: 50 },
-      ...over,
-    });
-    controllers.push(c);
-    return c;
-  }
+  const start = (over: Partial<KubeControllerOptions> = {}, provider: MetricsProvider = new ScriptedProvider(() => 0.001)) =>
+    startTestController(controllers, { providerFor: () => provider, ...over });
 
   it('a RolloutPlan appears: the leader journals start to the ConfigMap, applies the split, writes status and an Event', async () => {
     const target = join(dir, 'split.json');

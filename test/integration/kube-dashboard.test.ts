@@ -12,13 +12,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeController, KubeControllerOptions } from '../../src/cluster/host.js';
-import { startInCluster } from '../../src/wiring/compose.js';
 import { submitKubeRequest } from '../../src/cluster/requests.js';
-import { silentLogger } from '../../src/support/log.js';
 import type { RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
-import { ScriptedProvider } from '../helpers/scripted-provider.js';
 import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
-import { FakeKube } from './kube-helpers.js';
+import { FakeKube, startTestController } from './kube-helpers.js';
 import { until } from '../helpers/until.js';
 import { rollgate } from '../e2e/run-helpers.js';
 import { reportCommand } from '../../src/cli/report.js';
@@ -43,23 +40,7 @@ describe('rollgate controller: dashboard', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function start(over: Partial<KubeControllerOptions> = {}) {
-    const c = await startInCluster({
-      client: kubeClient(),
-      log: silentLogger(),
-      namespaces: ['learning'],
-      leaseNamespace: 'rollgate-system',
-      identity: 'rollgate-0',
-      listen: { host: '127.0.0.1', port: 0 },
-      env: {},
-      providerFor: () => new ScriptedProvider(() => 0.001),
-      lease: { durationSeconds: 5, renewEveryMs: 50, renewDeadlineMs: 4000, retryEveryMs: 50 },
-      watch: { minBackoffMs: 10, maxBackoffMs: 50 },
-      ...over,
-    });
-    controllers.push(c);
-    return c;
-  }
+  const start = (over: Partial<KubeControllerOptions> = {}) => startTestController(controllers, over);
 
   it('serves the rollouts it runs on its own address, with records from the ConfigMap and live events', async () => {
     api.create(PLAN, rolloutPlan('analyzer', fileSpec(join(dir, 'split.json'))));

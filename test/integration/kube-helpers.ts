@@ -6,11 +6,16 @@
  * the stored `.status`; a PATCH of `/status` changes `.status` only; generation moves only
  * with the spec), `Status` error bodies, and watch streams of newline-delimited events. Every
  * request is recorded with its method, path, content type, body, the bearer token it came with
- * (`user`: each replica of a test can have its own) and the status code it got.
+ * (`user`: each replica of a test can have its own) and the status code it got. And a
+ * controller started on it with the tests' settings (startTestController).
  */
 import nock from 'nock';
 import { PassThrough } from 'node:stream';
-import { SERVER } from '../unit/kube-fixtures.js';
+import { kubeClient, SERVER } from '../unit/kube-fixtures.js';
+import type { KubeController } from '../../src/cluster/host.js';
+import { startInCluster } from '../../src/wiring/compose.js';
+import { silentLogger } from '../../src/support/log.js';
+import { ScriptedProvider } from '../helpers/scripted-provider.js';
 
 export interface Recorded {
   method: string;
@@ -249,4 +254,33 @@ export class FakeKube {
     const parent = objectPath.slice(0, objectPath.lastIndexOf('/'));
     return parent === collection || parent.replace(/\/namespaces\/[^/]+/, '') === collection;
   }
+}
+
+/** What startTestController may change of a controller's options. */
+export type TestControllerOptions = Partial<Parameters<typeof startInCluster>[0]>;
+
+/**
+ * A `rollgate controller` on the fake API (the kube-fixtures client): RolloutPlans of namespace
+ * `learning`, Leases in `rollgate-system`, identity `rollgate-0`, /metrics and the dashboard on
+ * ephemeral loopback ports, a provider whose every metric reads 0.001 (passing), watch backoffs
+ * short. The Lease's renew deadline is far above a renew's duration on a loaded machine: a leader
+ * that misses it stops acting by design, which only tests of that want (they pass `lease`).
+ * The controller is added to `started` so the test's afterEach stops it.
+ */
+export async function startTestController(started: KubeController[], over: TestControllerOptions = {}): Promise<KubeController> {
+  const c = await startInCluster({
+    client: kubeClient(),
+    log: silentLogger(),
+    namespaces: ['learning'],
+    leaseNamespace: 'rollgate-system',
+    identity: 'rollgate-0',
+    listen: { host: '127.0.0.1', port: 0 },
+    env: {},
+    providerFor: () => new ScriptedProvider(() => 0.001),
+    lease: { durationSeconds: 5, renewEveryMs: 50, renewDeadlineMs: 4000, retryEveryMs: 50 },
+    watch: { minBackoffMs: 10, maxBackoffMs: 50 },
+    ...over,
+  });
+  started.push(c);
+  return c;
 }

@@ -13,14 +13,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeController, KubeControllerOptions } from '../../src/cluster/host.js';
-import { startInCluster } from '../../src/wiring/compose.js';
 import { submitKubeRequest } from '../../src/cluster/requests.js';
 import { JOURNAL_KEY } from '../../src/cluster/kube-journal.js';
 import { shardOf } from '../../src/cluster/shards.js';
-import { silentLogger } from '../../src/support/log.js';
-import { ScriptedProvider } from '../helpers/scripted-provider.js';
 import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
-import { FakeKube, type Recorded } from './kube-helpers.js';
+import { FakeKube, startTestController, type Recorded } from './kube-helpers.js';
 import { until } from '../helpers/until.js';
 
 const SHARDS = 3;
@@ -55,26 +52,17 @@ describe('rollgate controller --shards 3 with three replicas', { timeout: 120_00
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function start(identity: string, over: Partial<KubeControllerOptions> = {}): Promise<KubeController> {
-    const c = await startInCluster({
+  const start = (identity: string, over: Partial<KubeControllerOptions> = {}): Promise<KubeController> =>
+    startTestController(replicas, {
       client: kubeClient(identity, identity),
-      log: silentLogger(),
-      namespaces: ['learning'],
-      leaseNamespace: 'rollgate-system',
       identity,
       listen: null,
-      env: {},
-      providerFor: () => new ScriptedProvider(() => 0.001),
       shards: SHARDS,
       // Two replicas have room for all three shards: the loss of any one is covered.
       maxShardsPerReplica: 2,
       lease: LEASE,
-      watch: { minBackoffMs: 10, maxBackoffMs: 50 },
       ...over,
     });
-    replicas.push(c);
-    return c;
-  }
 
   /** 30 plans, each checkpointed every 2 s (a journal write per plan every 2 s). */
   function createPlans(): void {

@@ -12,12 +12,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeController } from '../../src/cluster/host.js';
-import { startInCluster } from '../../src/wiring/compose.js';
-import { silentLogger } from '../../src/support/log.js';
 import { statusCommand, type StatusSummary } from '../../src/cli/status.js';
 import { ScriptedProvider } from '../helpers/scripted-provider.js';
 import { fileSpec, kubeClient, rolloutPlan } from '../unit/kube-fixtures.js';
-import { FakeKube } from './kube-helpers.js';
+import { FakeKube, startTestController } from './kube-helpers.js';
 import { until } from '../helpers/until.js';
 
 const PLAN = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans/analyzer';
@@ -55,22 +53,7 @@ describe('rollgate status in a cluster: a live leader or none', () => {
   }
   const json = async () => JSON.parse(await status('json')) as StatusSummary;
 
-  async function start(value: () => number = () => 0.001): Promise<KubeController> {
-    const c = await startInCluster({
-      client: kubeClient(),
-      log: silentLogger(),
-      namespaces: ['learning'],
-      leaseNamespace: 'rollgate-system',
-      identity: 'rollgate-0',
-      listen: { host: '127.0.0.1', port: 0 },
-      env: {},
-      providerFor: () => new ScriptedProvider(() => value()),
-      lease: { durationSeconds: 5, renewEveryMs: 50, renewDeadlineMs: 4000, retryEveryMs: 50 },
-      watch: { minBackoffMs: 10, maxBackoffMs: 50 },
-    });
-    controllers.push(c);
-    return c;
-  }
+  const start = (value: () => number = () => 0.001) => startTestController(controllers, { providerFor: () => new ScriptedProvider(() => value()) });
 
   it('live while the controller leads; none once it stopped (Lease released) or was killed (Lease not renewed)', async () => {
     api.create(PLAN, rolloutPlan('analyzer', fileSpec(join(dir, 'split.json'))));

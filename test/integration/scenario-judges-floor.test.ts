@@ -17,7 +17,7 @@ import { twoTrackTraffic, type TwoTrackLedger } from '../helpers/two-track-histo
 import type { SimulationResult } from '../../src/host/simulate.js';
 import type { DecisionRecord } from '../../src/core/record.js';
 import { comparable, decisions, expectGaplessSeq, historyEnd, HOUR, iso, metric, MIN, runStandalone, simulateOn, startWithHistory, type StandaloneRun } from './scenario-helpers.js';
-import { COUNTS, errorRatio, phaseCounts, requestCount } from './scenario-judges-helpers.js';
+import { errorRateMetric, errorsVsStableMetric, judgesSpec, phaseCounts, requestCount } from './scenario-judges-helpers.js';
 
 const END = historyEnd();
 const START = END - 3 * 3600;
@@ -37,37 +37,9 @@ const REST = `
     - { name: ramp, weight: 50, checkpoints: [30m] }
 `;
 
-const UNFLOORED = `
-  vars: { app: api }
-  metrics:
-    - name: error-rate
-      query: '${errorRatio('canary')}'
-      max: 0.02
-      critical: true
-  guard: { metrics: [] }
-${REST}`;
-
-const FLOORED = `
-  vars: { app: api }
-  metrics:
-    - name: error-rate
-      query: '${errorRatio('canary')}'
-      max: 0.02
-      samples: '${requestCount('canary')}'
-      minSamples: 500
-      critical: true
-  guard: { interval: 30s, consecutive: 1 }
-${REST}`;
-
-const SEQUENTIAL = `
-  vars: { app: api }
-  metrics:
-    - name: errors-vs-stable
-      counts: ${COUNTS}
-      test: sequential
-      critical: true
-  guard: { interval: 30s, consecutive: 1 }
-${REST}`;
+const UNFLOORED = judgesSpec(errorRateMetric(0.02), '{ metrics: [] }', REST);
+const FLOORED = judgesSpec(errorRateMetric(0.02, `\n      samples: '${requestCount('canary')}'\n      minSamples: 500`), '{ interval: 30s, consecutive: 1 }', REST);
+const SEQUENTIAL = judgesSpec(errorsVsStableMetric(), '{ interval: 30s, consecutive: 1 }', REST);
 
 const HELD = ['lifecycle:start@canary', 'checkpoint:hold@canary', 'checkpoint:hold@canary', 'checkpoint:pause@canary'];
 

@@ -15,7 +15,7 @@ import { twoTrackTraffic, type TwoTrackLedger } from '../helpers/two-track-histo
 import { logEByIntegral } from '../helpers/e-value.js';
 import type { SimulationResult } from '../../src/host/simulate.js';
 import { comparable, decisions, expectGaplessSeq, historyEnd, HOUR, iso, metric, MIN, runStandalone, SEC, simulateOn, startWithHistory, type StandaloneRun } from './scenario-helpers.js';
-import { COUNTS, errorRatio, expectSequentialNumbers, phaseCounts, ratioOf } from './scenario-judges-helpers.js';
+import { errorRateMetric, errorsVsStableMetric, expectSequentialNumbers, judgesSpec, phaseCounts, ratioOf } from './scenario-judges-helpers.js';
 
 const END = historyEnd();
 const START = END - 3 * 3600;
@@ -36,25 +36,9 @@ function history(): OpenMetricsHistory {
   return h;
 }
 
-const PLAIN = `
-    - name: error-rate
-      query: '${errorRatio('canary')}'
-      max: 0.05
-      critical: true`;
-const SEQUENTIAL = `
-    - name: errors-vs-stable
-      counts: ${COUNTS}
-      test: sequential
-      alpha: 0.01
-      critical: true`;
-const spec = (metrics: string) => `
-  vars: { app: api }
-  metrics:${metrics}
-  guard: { interval: 30s, consecutive: 3 }
-  phases:
-    - { name: canary, weight: 10, checkpoints: [30m, 1h] }
-    - { name: ramp, weight: 50, checkpoints: [30m] }
-`;
+const PLAIN = errorRateMetric(0.05);
+const SEQUENTIAL = errorsVsStableMetric('\n      alpha: 0.01');
+const spec = (metrics: string) => judgesSpec(metrics, '{ interval: 30s, consecutive: 3 }');
 const BOTH = spec(`${SEQUENTIAL}${PLAIN}`);
 const PLAIN_ONLY = spec(PLAIN);
 

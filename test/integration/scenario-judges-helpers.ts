@@ -56,3 +56,31 @@ export function expectSequentialNumbers(m: MetricResult, counts: PhaseCounts, s:
   if (logE < Math.log(Number.MAX_VALUE)) expect(Math.log(m.e!)).toBeCloseTo(logE, 3);
   else expect(m.e).toBe(Number.MAX_VALUE);
 }
+
+/** The phases of most judges' scenarios: a 10% canary judged at 30m and 1h, then a 50% ramp judged at 30m. */
+export const CANARY_RAMP = `
+  phases:
+    - { name: canary, weight: 10, checkpoints: [30m, 1h] }
+    - { name: ramp, weight: 50, checkpoints: [30m] }
+`;
+
+/** The plain metric `error-rate`: the canary's error ratio under `max`; `extra`: more of its fields, as YAML lines. */
+export const errorRateMetric = (max: number, extra = '') => `
+    - name: error-rate
+      query: '${errorRatio('canary')}'
+      max: ${max}${extra}
+      critical: true`;
+
+/** The sequential metric `errors-vs-stable` on both tracks' counts; `settings`: alpha, tolerance… as YAML lines. */
+export const errorsVsStableMetric = (settings = '') => `
+    - name: errors-vs-stable
+      counts: ${COUNTS}
+      test: sequential${settings}
+      critical: true`;
+
+/** A judges' scenario spec for app `api`: its metrics (the metric functions above), its guard (YAML flow), then `rest` (phases…). */
+export const judgesSpec = (metrics: string, guard: string, rest = CANARY_RAMP) => `
+  vars: { app: api }
+  metrics:${metrics}
+  guard: ${guard}
+${rest}`;

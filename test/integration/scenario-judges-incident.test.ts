@@ -29,7 +29,7 @@ import {
   startWithHistory,
   type StandaloneRun,
 } from './scenario-helpers.js';
-import { COUNTS, errorRatio, expectSequentialNumbers, phaseCounts, ratioOf, requestCount } from './scenario-judges-helpers.js';
+import { errorRateMetric, errorRatio, errorsVsStableMetric, expectSequentialNumbers, judgesSpec, phaseCounts, ratioOf, requestCount } from './scenario-judges-helpers.js';
 
 const END = historyEnd();
 const START = END - 3 * 3600;
@@ -53,46 +53,21 @@ function history(): OpenMetricsHistory {
   return h;
 }
 
-const PHASES = `
-  phases:
-    - { name: canary, weight: 10, checkpoints: [30m, 1h] }
-    - { name: ramp, weight: 50, checkpoints: [30m] }
-`;
+const ABSOLUTE = judgesSpec(errorRateMetric(0.02), '{ interval: 1m, consecutive: 2 }');
 
-const ABSOLUTE = `
-  vars: { app: api }
-  metrics:
-    - name: error-rate
-      query: '${errorRatio('canary')}'
-      max: 0.02
-      critical: true
-  guard: { interval: 1m, consecutive: 2 }
-${PHASES}`;
-
-const RELATIVE = `
-  vars: { app: api }
-  metrics:
+const RELATIVE = judgesSpec(
+  `
     - name: errors-vs-stable
       query: '${errorRatio('canary')}'
       baseline: '${errorRatio('stable')}'
       tolerance: 20%
       slack: 0.005
       max: 0.5
-      critical: true
-  guard: { interval: 1m, consecutive: 2, window: 5m }
-${PHASES}`;
+      critical: true`,
+  '{ interval: 1m, consecutive: 2, window: 5m }',
+);
 
-const SEQUENTIAL = `
-  vars: { app: api }
-  metrics:
-    - name: errors-vs-stable
-      counts: ${COUNTS}
-      test: sequential
-      alpha: 0.01
-      tolerance: 10%
-      critical: true
-  guard: { interval: 1m, consecutive: 2 }
-${PHASES}`;
+const SEQUENTIAL = judgesSpec(errorsVsStableMetric('\n      alpha: 0.01\n      tolerance: 10%'), '{ interval: 1m, consecutive: 2 }');
 
 const COMPLETES = ['lifecycle:start@canary', 'checkpoint:continue@canary', 'checkpoint:advance@canary', 'checkpoint:complete@ramp'];
 

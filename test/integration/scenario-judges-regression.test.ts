@@ -15,7 +15,7 @@ import { twoTrackTraffic, type TwoTrackLedger } from '../helpers/two-track-histo
 import { logEByIntegral } from '../helpers/e-value.js';
 import type { SimulationResult } from '../../src/host/simulate.js';
 import { comparable, decisions, expectGaplessSeq, historyEnd, HOUR, iso, metric, MIN, runStandalone, SEC, simulateOn, startWithHistory, type StandaloneRun } from './scenario-helpers.js';
-import { COUNTS, errorRatio, expectSequentialNumbers, phaseCounts, ratioOf } from './scenario-judges-helpers.js';
+import { errorRateMetric, errorsVsStableMetric, expectSequentialNumbers, judgesSpec, phaseCounts, ratioOf } from './scenario-judges-helpers.js';
 
 const END = historyEnd();
 const START = END - 3 * 3600;
@@ -39,33 +39,9 @@ function history(): OpenMetricsHistory {
   return h;
 }
 
-const PHASES = `
-  phases:
-    - { name: canary, weight: 10, checkpoints: [30m, 1h] }
-    - { name: ramp, weight: 50, checkpoints: [30m] }
-`;
+const ABSOLUTE = judgesSpec(errorRateMetric(0.02), '{ interval: 30s, consecutive: 2 }');
 
-const ABSOLUTE = `
-  vars: { app: api }
-  metrics:
-    - name: error-rate
-      query: '${errorRatio('canary')}'
-      max: 0.02
-      critical: true
-  guard: { interval: 30s, consecutive: 2 }
-${PHASES}`;
-
-const sequential = (guard: string) => `
-  vars: { app: api }
-  metrics:
-    - name: errors-vs-stable
-      counts: ${COUNTS}
-      test: sequential
-      alpha: ${ALPHA}
-      tolerance: ${TOLERANCE * 100}%
-      critical: true
-  guard: ${guard}
-${PHASES}`;
+const sequential = (guard: string) => judgesSpec(errorsVsStableMetric(`\n      alpha: ${ALPHA}\n      tolerance: ${TOLERANCE * 100}%`), guard);
 const SEQUENTIAL_UNGUARDED = sequential('{ metrics: [] }');
 const SEQUENTIAL_GUARDED = sequential(`{ interval: ${GUARD_INTERVAL / SEC}s, consecutive: 2 }`);
 

@@ -114,16 +114,22 @@ export function formatDecisionLine(r: DecisionRecord, metrics: string = formatMe
  *
  *     2025-11-01T15:00:00.412Z learning/analyzer #17 checkpoint 2/6 of ramp: continue — 3/3 metrics pass; weight 10, score 100, next checkpoint 3/6 of ramp at 2025-11-01T16:00Z
  *       error-rate=0.0012 (max 0.005) pass, latency-p99=0.21 (max 0.3) pass
+ *
+ * `timeZone`: the plan's (its deployment windows'; null or absent for UTC). With one, the
+ * record's time and the next action's are shown as `status` shows times (human-time.ts
+ * formatInstant): the wall clock there, then UTC, `2025-11-01 16:00 Europe/Berlin (15:00Z)`;
+ * without, the record's time is its RFC 3339 `at` as journalled.
  */
-export function formatDecisionText(r: DecisionRecord): string {
+export function formatDecisionText(r: DecisionRecord, timeZone?: string | null): string {
   const tail = [formatTraffic(r)];
   if (r.score !== undefined && r.score !== null) tail.push(`score ${r.score}${r.outcome ? ` ${r.outcome}` : ''}`);
   if (r.actor !== 'controller') tail.push(`by ${r.actor}`);
   const late = r.checkpoint?.lateSeconds ?? 0;
   if (late >= 1) tail.push(`judged ${formatSpan(late * 1000)} late`);
-  if (r.next) tail.push(`next ${r.next.what} at ${formatInstant(Date.parse(r.next.at))}`);
+  if (r.next) tail.push(`next ${r.next.what} at ${formatInstant(Date.parse(r.next.at), timeZone)}`);
   const reason = r.reason ? ` — ${r.reason}` : '';
-  const head = `${r.at} ${r.rollout} #${r.seq} ${formatWhere(r)}: ${r.decision}${reason}; ${tail.join(', ')}`;
+  const at = timeZone ? formatInstant(Date.parse(r.at), timeZone) : r.at;
+  const head = `${at} ${r.rollout} #${r.seq} ${formatWhere(r)}: ${r.decision}${reason}; ${tail.join(', ')}`;
   const metrics = formatMetrics(r);
   return metrics ? `${head}\n  ${metrics}` : head;
 }

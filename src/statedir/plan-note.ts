@@ -1,6 +1,6 @@
 /**
  * The plan note of a rollout: what `rollgate run` has in force for it, for `rollgate status`
- * to read beside the journal. One small JSON file per rollout at
+ * (and `rollgate history`, for the plan's time zone) to read beside the journal. One small JSON file per rollout at
  * `<stateDir>/plans/<namespace>/<name>.json`, written by the controller that owns the state dir
  * when it starts managing a plan, when a new version of it applies, and when an edit of its
  * file is rejected (`rejected`: the file's errors; cleared when the file loads again). Removed

@@ -270,10 +270,11 @@ describe('rollgate history NAME -n NS', () => {
     expect(nock.isDone()).toBe(true);
   });
 
-  it('text output uses the standalone formatter', async () => {
-    nock(SERVER).get(CM_PATH).reply(200, configMap(lines(r1, mark(1), r2)));
+  it('text output uses the standalone formatter (the RolloutPlan read for its time zone: none here, UTC)', async () => {
+    nock(SERVER).get(CM_PATH).reply(200, configMap(lines(r1, mark(1), r2))).get(`${LIST_PATH}/analyzer`).reply(200, rolloutPlan('analyzer', fileSpec('/tmp/x')));
     expect(await historyCommand('learning/analyzer', { ...baseFlags, namespace: undefined } as never, { client: kubeClient() })).toBe(0);
     expect(out).toBe([r1, r2].map((r) => `${formatDecisionText(r)}\n`).join(''));
+    expect(nock.isDone()).toBe(true);
   });
 
   it('a compacted journal: the kept records on stdout, what was dropped on stderr', async () => {

@@ -1,31 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `rollgate` executable. Usage errors exit 2; an error carrying a numeric `exitCode`
- * (the commands' CliError) prints one line and exits with it; any other error prints one
- * line (`rollgate: message`) and exits 1. Stack traces only with ROLLGATE_DEBUG=1.
+ * The `rollgate` executable: runs the command line (cli/entry.ts maps errors to exit codes:
+ * 2 usage, a command's own status, 1 otherwise; stack traces only with ROLLGATE_DEBUG=1).
  */
-import { CommanderError } from 'commander';
-import { buildProgram } from './cli/index.js';
+import { runCli } from './cli/entry.js';
 
-function exitCodeOf(err: unknown): number {
-  const code = (err as { exitCode?: unknown } | null)?.exitCode;
-  return typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : 1;
-}
-
-async function main(argv: string[]): Promise<void> {
-  try {
-    await buildProgram().parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Commander has already printed the message (or the help).
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    const debug = process.env.ROLLGATE_DEBUG === '1';
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(debug && err instanceof Error && err.stack ? `${err.stack}\n` : `rollgate: ${message}\n`);
-    process.exitCode = exitCodeOf(err);
-  }
-}
-
-await main(process.argv);
+await runCli(process.argv, 'rollgate');

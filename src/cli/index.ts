@@ -1,7 +1,9 @@
 /**
  * The `rollgate` command line. Each command lives in its own module exporting
  * `register(program)`; this file only lists them. Commander errors (unknown command or
- * option, missing argument) are usage errors: main.ts turns them into exit status 2.
+ * option, missing argument) are usage errors: entry.ts turns them into exit status 2. The
+ * program's name is what help and usage lines say: `rollgate`, or `kubectl rollgate` for
+ * the kubectl plugin.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
@@ -32,8 +34,9 @@ function throwInsteadOfExit(cmd: Command): void {
   for (const sub of cmd.commands) throwInsteadOfExit(sub);
 }
 
-export function buildProgram(): Command {
-  const program = new Command('rollgate')
+/** The command line; `name`: the program as the user types it (`kubectl rollgate` for the plugin). */
+export function buildProgram(name = 'rollgate'): Command {
+  const program = new Command(name)
     .description('Progressive-delivery rollout controller: phases, Prometheus checkpoints, guarded rollback, a decision journal')
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)

@@ -175,6 +175,18 @@ describe('kubectl rollgate', { timeout: 300_000 }, () => {
     expect(r.code).toBe(0);
   });
 
+  it('help and usage lines name the plugin as typed: kubectl rollgate', async () => {
+    const top = await kubectl(['rollgate', '--help']);
+    expect(top.code, top.stderr).toBe(0);
+    expect(top.stdout).toMatch(/^Usage: kubectl rollgate \[options\] \[command\]\n/);
+    const status = await kubectl(['rollgate', 'status', '--help']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^Usage: kubectl rollgate status \[options\] \[name\]\n/);
+    const history = await kubectl(['rollgate', 'help', 'history']);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stdout).toMatch(/^Usage: kubectl rollgate history \[options\] <name>\n/);
+  });
+
   it('a flag before the plugin name is kubectl\'s error, not the plugin\'s', async () => {
     const r = await kubectl(['-n', 'learning', 'rollgate', 'status']);
     expect(r.code).not.toBe(0);

@@ -60,3 +60,12 @@ describe('--help of every command', () => {
     });
   }
 });
+
+describe('the program name in usage lines', () => {
+  it('is rollgate by default and the given name (the kubectl plugin) for the program and every command', () => {
+    expect(helpOf(buildProgram())).toMatch(/^Usage: rollgate \[options\] \[command\]\n/);
+    const plugin = buildProgram('kubectl rollgate');
+    expect(helpOf(plugin)).toMatch(/^Usage: kubectl rollgate \[options\] \[command\]\n/);
+    for (const cmd of plugin.commands) expect(helpOf(cmd).split('\n')[0]).toMatch(new RegExp(`^Usage: kubectl rollgate ${cmd.name()} `));
+  });
+});

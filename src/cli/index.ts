@@ -18,6 +18,7 @@ import { register as registerController } from './controller.js';
 import { register as registerSchema } from './schema.js';
 import { register as registerReport } from './report.js';
 import { register as registerConvert } from './convert.js';
+import { register as registerHelp } from './help.js';
 
 function packageVersion(): string {
   try {
@@ -56,6 +57,7 @@ export function buildProgram(name = 'rollgate'): Command {
   registerController(program);
   registerSchema(program);
   registerConvert(program);
+  registerHelp(program, () => buildProgram(name));
 
   throwInsteadOfExit(program);
   return program;

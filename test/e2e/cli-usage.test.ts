@@ -1,6 +1,7 @@
 /**
  * Usage errors as a user meets them (`node dist/main.js`): a mistyped command or option is
- * answered on one line with the closest name, and exits 2.
+ * answered on one line with the closest name, and exits 2; `help` with a mistyped command
+ * too, while `help` with a command prints that command's help.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -25,5 +26,27 @@ describe('usage errors', () => {
     const r = rollgate('status', '--wacth');
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("error: unknown option '--wacth' (Did you mean --watch?)\n");
+  });
+
+  it('help with a mistyped command answers as the mistyped command alone: one line, the closest name, exit 2', () => {
+    const r = rollgate('help', 'stauts');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: unknown command 'stauts' (Did you mean status?)\n");
+    expect(r.stdout).toBe('');
+    const far = rollgate('help', 'xyzzy');
+    expect(far.code).toBe(2);
+    expect(far.stderr).toBe("error: unknown command 'xyzzy'\n");
+  });
+
+  it("help with a command prints that command's help on stdout, exit 0; help alone the program's", () => {
+    const r = rollgate('help', 'status');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: rollgate status \[options\] \[name\]\n/);
+    expect(r.stdout).toContain('--overdue-after <duration>');
+    expect(r.stderr).toBe('');
+    const all = rollgate('help');
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/^Usage: rollgate \[options\] \[command\]\n/);
+    expect(all.stdout).toMatch(/\n  help \[command\] +display help for command\n/);
   });
 });

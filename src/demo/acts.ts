@@ -10,6 +10,7 @@
  */
 import type { DecisionRecord } from '../core/record.js';
 import type { LiveStack, RolloutAct } from './stack.js';
+import { formatSpan } from '../support/human-time.js';
 
 export type ActOutcome = 'complete' | 'rolled back' | 'paused';
 
@@ -77,7 +78,7 @@ export async function measureBreachToRollback(
     const last = load.lastServedBy(canaryVersion);
     if (last === null || Date.now() - last >= quietMs) break;
     if (Date.now() > deadline) {
-      throw new Error(`the canary ${canaryVersion} still served live requests ${opts.timeoutMs ?? 15_000} ms after the rollback (last at ${new Date(last).toISOString()})`);
+      throw new Error(`the canary ${canaryVersion} still served live requests ${formatSpan(opts.timeoutMs ?? 15_000)} after the rollback (last at ${new Date(last).toISOString()})`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

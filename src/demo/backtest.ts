@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { OpenMetricsHistory, between, exponentialLatency } from '../devtools/openmetrics.js';
 import { startPrometheus, type RunningPrometheus } from '../devtools/local-prometheus.js';
+import { formatSpan } from '../support/human-time.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PLAN = path.join(root, 'config/demo/backtest.yaml');
@@ -52,7 +53,7 @@ async function main(): Promise<number> {
   const { text, start, breach } = history(end);
   console.log(`generating 4h of history for revisions "good" and "bad" (the bad one fails 4% of requests from ${new Date(breach * 1000).toISOString()}) ...`);
   const prom = await startPrometheus({ openMetrics: text });
-  console.log(`local Prometheus ${prom.url} (history imported in ${(prom.importMs / 1000).toFixed(1)} s)`);
+  console.log(`local Prometheus ${prom.url} (history imported in ${formatSpan(prom.importMs)})`);
   try {
     const good = await simulate(prom, 'checkout-good', start, end);
     const bad = await simulate(prom, 'checkout-bad', start, end);

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatSpan } from '../support/human-time.js';
 
 /** The built CLI (from src/demo under vitest as from dist/demo): run `npm run build` first. */
 export const ROLLGATE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/main.js');
@@ -108,7 +109,7 @@ export function startController(opts: StartControllerOptions): ControllerProcess
       const found = lines.find((l) => typeof l.url === 'string' && /^http:\/\//.test(l.url));
       if (found) return found.url as string;
       if (exit) throw new Error(`rollgate run exited (${JSON.stringify(exit)}) before serving /metrics:\n${err.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`rollgate run did not log its /metrics address within ${timeoutMs} ms:\n${err.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`rollgate run did not log its /metrics address within ${formatSpan(timeoutMs)}:\n${err.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };

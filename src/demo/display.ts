@@ -12,6 +12,7 @@ import type { RolloutState } from '../core/state.js';
 import type { AppliedMark, DecisionRecord } from '../core/record.js';
 import { formatMetrics, formatTraffic, formatWhere } from '../observe/decision-text.js';
 import type { LoadGenerator } from './load.js';
+import { formatSpan } from '../support/human-time.js';
 
 export interface LiveDisplayOptions {
   out?: NodeJS.WriteStream;
@@ -51,8 +52,7 @@ export function formatNext(s: RolloutState, now: number): string {
   const next = s.last?.next;
   if (!next) return s.status === 'progressing' ? 'waiting for the split to be applied' : '-';
   const at = Date.parse(next.at);
-  const left = Math.max(0, (at - now) / 1000);
-  return `${next.what} at ${clockTime(at)} (in ${left.toFixed(1)} s)`;
+  return `${next.what} at ${clockTime(at)} (in ${formatSpan(Math.max(0, at - now))})`;
 }
 
 /** `load 80 rps: v1 90% v2 10% (v2: 1 failed)` over the last `windowMs`. */

@@ -15,6 +15,7 @@ import { applyEntry, initialState, type RolloutState } from '../core/state.js';
 import { parseRolloutId } from '../core/journal.js';
 import { parseJournalLine } from '../core/journal-contract.js';
 import { isAppliedMark, isDecisionRecord, type AppliedMark, type DecisionRecord, type JournalEntry } from '../core/record.js';
+import { formatSpan } from '../support/human-time.js';
 
 export interface FollowHandlers {
   onRecord?: (r: DecisionRecord, state: RolloutState) => void;
@@ -117,7 +118,7 @@ export function followJournal(stateDir: string, rollout: string, handlers: Follo
         if (v !== undefined) finish(() => resolve(v));
       };
       const timeout = setTimeout(
-        () => finish(() => reject(new Error(`no ${what} in ${file} within ${timeoutMs} ms (last: seq ${state.seq} ${state.last?.decision ?? '-'}, phase ${state.phaseName || '-'})`))),
+        () => finish(() => reject(new Error(`no ${what} in ${file} within ${formatSpan(timeoutMs)} (last: seq ${state.seq} ${state.last?.decision ?? '-'}, phase ${state.phaseName || '-'})`))),
         timeoutMs,
       );
       const finish = (fn: () => void) => {

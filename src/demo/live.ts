@@ -30,6 +30,7 @@ import { measureBreachToRollback, runAct, type ActResult } from './acts.js';
 import { LiveDisplay } from './display.js';
 import { NO_RESPONSE } from './load.js';
 import { startLiveStack, type LiveStack } from './stack.js';
+import { formatSpan } from '../support/human-time.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -89,7 +90,7 @@ async function main(display: LiveDisplay, setStack: (s: LiveStack) => void): Pro
     const m = await measureBreachToRollback(stack, 'v3', act2);
     breach = Math.round(m.seconds * 1000) / 1000;
     display.line(
-      `=== Act 2 ended: rolled back by the ${act2.final.kind} (${act2.final.reason}). v3's first failed live response ${new Date(m.firstFailureAt).toISOString()}, its last live response ${new Date(m.lastCanaryAt).toISOString()}: ${breach} s from breach to rollback, as users saw it`,
+      `=== Act 2 ended: rolled back by the ${act2.final.kind} (${act2.final.reason}). v3's first failed live response ${new Date(m.firstFailureAt).toISOString()}, its last live response ${new Date(m.lastCanaryAt).toISOString()}: ${formatSpan(m.seconds * 1000)} from breach to rollback, as users saw it`,
     );
   } else {
     display.line(`=== Act 2 ended: ${act2.outcome} (${describe(act2)})`);
@@ -137,7 +138,7 @@ async function run(): Promise<number> {
   };
   process.once('SIGINT', () => void shutdown('interrupted', 130));
   process.once('SIGTERM', () => void shutdown('terminated', 143));
-  const deadline = setTimeout(() => void shutdown(`the demo did not finish within ${DEADLINE_MS / 1000} s`, 1), DEADLINE_MS);
+  const deadline = setTimeout(() => void shutdown(`the demo did not finish within ${formatSpan(DEADLINE_MS)}`, 1), DEADLINE_MS);
 
   let summary: Summary;
   try {

@@ -15,7 +15,7 @@ import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { eventsPath, leasePath, type KubeList } from '../kube/objects.js';
 import type { Lease } from '../kube/leader.js';
 import type { RolloutPlanObject } from '../cluster/rolloutplans.js';
-import { formatRelative } from '../support/human-time.js';
+import { formatRelative, formatSpan } from '../support/human-time.js';
 import { planStatusSummary, specNotApplied, type LeaderView, type OverdueClock, type StatusSummary } from './status-summary.js';
 
 interface ClusterEvent {
@@ -35,7 +35,7 @@ export function leaderOfLease(leaseId: string, lease: Lease | null, writer: stri
   const renewed = lease.spec.renewTime ? Date.parse(lease.spec.renewTime) : NaN;
   const duration = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
   if (!Number.isFinite(renewed) || renewed + duration < now) {
-    const ago = Number.isFinite(renewed) ? `last renewed ${formatRelative(renewed, now)} (lease ${duration / 1000} s)` : 'never renewed';
+    const ago = Number.isFinite(renewed) ? `last renewed ${formatRelative(renewed, now)} (lease ${formatSpan(duration)})` : 'never renewed';
     return { ...base, state: 'none', detail: `no live leader: Lease ${leaseId} of ${holder} ${ago}; this status is as ${writer} left it` };
   }
   const who = holder === writer ? holder : `${holder} (the status was last written by ${writer})`;

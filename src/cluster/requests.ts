@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { KubeApiError, PATCH, type KubeClient } from '../kube/client.js';
 import { MANUAL_ACTIONS, type ManualAction } from '../statedir/inbox-protocol.js';
 import { REQUEST_ANNOTATION, rolloutPlanPath, type LastRequest, type RolloutPlanObject } from './rolloutplans.js';
+import { formatSpan } from '../support/human-time.js';
 
 export const kubeRequestSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, { error: 'expected an id of letters, digits, _, . and -' }),
@@ -100,14 +101,14 @@ export async function submitKubeRequest(client: KubeClient, input: SubmitKubeReq
     await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, deadline - Date.now()))));
   }
   const withdrawn = await withdraw(client, path, text);
-  const seconds = timeoutMs / 1000;
+  const within = formatSpan(timeoutMs);
   if (withdrawn) {
     throw new KubeRequestError(
-      `no answer from the rollgate controller for ${where} within ${seconds} s; the ${input.action} request was withdrawn and will not be executed (is a controller running and leading? kubectl get lease -A | grep rollgate-controller)`,
+      `no answer from the rollgate controller for ${where} within ${within}; the ${input.action} request was withdrawn and will not be executed (is a controller running and leading? kubectl get lease -A | grep rollgate-controller)`,
     );
   }
   throw new KubeRequestError(
-    `no answer from the rollgate controller for ${where} within ${seconds} s, and the request could no longer be withdrawn (replaced or taken): it may still take effect; check kubectl -n ${namespace} get rolloutplan ${name} -o yaml`,
+    `no answer from the rollgate controller for ${where} within ${within}, and the request could no longer be withdrawn (replaced or taken): it may still take effect; check kubectl -n ${namespace} get rolloutplan ${name} -o yaml`,
   );
 }
 

@@ -13,6 +13,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
+import { formatSpan } from '../support/human-time.js';
 
 export const PATCH = {
   merge: 'application/merge-patch+json',
@@ -150,7 +151,7 @@ export class KubeClient {
           else resolve({ status, body });
         }, reject);
       });
-      r.setTimeout(timeout, () => r.destroy(Object.assign(new Error(`timed out after ${timeout} ms`), { code: 'ETIMEDOUT' })));
+      r.setTimeout(timeout, () => r.destroy(Object.assign(new Error(`timed out after ${formatSpan(timeout)}`), { code: 'ETIMEDOUT' })));
       r.on('error', (err) => reject(new KubeApiError(req.method, req.path, 0, (err as NodeJS.ErrnoException).code ?? 'NetworkError', { message: err.message })));
       if (payload !== undefined) r.write(payload);
       r.end();

@@ -24,6 +24,7 @@ import { KubeApiError, type KubeClient } from './client.js';
 import type { Logger } from '../support/log.js';
 import { objectKey, type KubeList, type KubeObject } from './objects.js';
 import type { KubeStatus } from './client.js';
+import { formatSpan } from '../support/human-time.js';
 
 export interface InformerHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;
@@ -209,7 +210,7 @@ export class Informer<T extends KubeObject> {
         abort.abort();
       }, silenceMs);
     };
-    const silence = () => new SilentWatchError(`no event and no bookmark for ${silenceMs / 1000} s (watching from resourceVersion ${from ?? '(list)'})`);
+    const silence = () => new SilentWatchError(`no event and no bookmark for ${formatSpan(silenceMs)} (watching from resourceVersion ${from ?? '(list)'})`);
     let events = 0;
     let buffer = '';
     arm();

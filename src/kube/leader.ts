@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { KubeApiError, type KubeClient } from './client.js';
 import type { Logger } from '../support/log.js';
 import { leasePath } from './objects.js';
+import { formatSpan } from '../support/human-time.js';
 
 export const LEASE_NAME = 'rollgate-controller';
 
@@ -147,7 +148,7 @@ export class LeaderElector {
     } catch (err) {
       log.warn({ lease: `${this.opts.namespace}/${this.name}`, err: (err as Error).message }, `lease ${this.opts.namespace}/${this.name}: ${this.leading ? 'renew' : 'acquire'} failed`);
     }
-    if (this.leading && !this.isLeader()) this.lose(`could not renew lease ${this.opts.namespace}/${this.name} within ${this.deadlineMs / 1000} s`);
+    if (this.leading && !this.isLeader()) this.lose(`could not renew lease ${this.opts.namespace}/${this.name} within ${formatSpan(this.deadlineMs)}`);
   }
 
   private lose(why: string): void {
@@ -231,7 +232,7 @@ export class LeaderElector {
       });
       this.opts.log.info({ lease: `${this.opts.namespace}/${this.name}` }, `released lease ${this.opts.namespace}/${this.name}`);
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, `could not release lease ${this.opts.namespace}/${this.name}; it expires in ${this.durationMs / 1000} s`);
+      this.opts.log.warn({ err: (err as Error).message }, `could not release lease ${this.opts.namespace}/${this.name}; it expires in ${formatSpan(this.durationMs)}`);
     }
     this.opts.onStoppedLeading?.('stopping');
   }

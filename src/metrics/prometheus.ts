@@ -30,6 +30,7 @@ import { QueryNotSentError, QueryPool } from './query-pool.js';
 import { parseRetryAfter } from '../support/retry-after.js';
 import type { MetricsProvider, Sample } from '../core/metrics-provider.js';
 import { isApiEnvelope, judgeInstant, judgeRange, type Judged } from './result.js';
+import { formatSpan } from '../support/human-time.js';
 
 export { PrometheusError } from './errors.js';
 
@@ -286,7 +287,7 @@ export class PrometheusProvider implements MetricsProvider {
     } catch (err) {
       if (!(err instanceof QueryNotSentError)) throw err;
       throw new PrometheusError(
-        `not sent: the guard query waited ${formatDuration(err.waitedMs)} for one of rollgate's ${this.pool.maxInFlight} Prometheus query slots (${err.inFlight} in flight, ${err.queued} waiting), past the guard budget of ${formatDuration(this.opts.guardBudgetMs ?? 0)}: the controller sends more queries than --max-queries lets through`,
+        `not sent: the guard query waited ${formatSpan(err.waitedMs)} for one of rollgate's ${this.pool.maxInFlight} Prometheus query slots (${err.inFlight} in flight, ${err.queued} waiting), past the guard budget of ${formatDuration(this.opts.guardBudgetMs ?? 0)}: the controller sends more queries than --max-queries lets through`,
         { kind: 'not-sent' },
       );
     }

@@ -15,6 +15,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { formatSpan } from '../support/human-time.js';
 
 /** Queries in flight at once when `--max-queries` is not given. */
 export const DEFAULT_MAX_QUERIES = 32;
@@ -49,7 +50,7 @@ export class QueryNotSentError extends Error {
     readonly inFlight: number,
     readonly queued: number,
   ) {
-    super(`not sent: waited ${Math.round(waitedMs)} ms for one of the query slots (${inFlight} in flight, ${queued} waiting)`);
+    super(`not sent: waited ${formatSpan(waitedMs)} for one of the query slots (${inFlight} in flight, ${queued} waiting)`);
   }
 }
 

@@ -9,12 +9,12 @@
  */
 import pRetry from 'p-retry';
 import type { Decision, DecisionRecord } from '../core/record.js';
-import { formatDuration } from '../plan/duration.js';
 import type { Notify } from '../plan/schema.js';
 import type { Logger } from '../support/log.js';
 import { redactWebhook } from '../support/redact.js';
 import { notifySummary } from './notify-text.js';
 import { postWebhook, WebhookError } from './webhook.js';
+import { formatSpan } from '../support/human-time.js';
 
 export interface NotifierOptions {
   log: Logger;
@@ -120,7 +120,7 @@ export class Notifier {
       };
       const onIdle = () => done(true);
       const timer = setTimeout(() => {
-        this.log.warn({ pending: this.pending }, `notify: ${this.pending} deliveries still pending after ${formatDuration(timeoutMs)}`);
+        this.log.warn({ pending: this.pending }, `notify: ${this.pending} deliveries still pending after ${formatSpan(timeoutMs)}`);
         done(false);
       }, timeoutMs);
       this.idleWaiters.push(onIdle);

@@ -7,6 +7,7 @@
 import axios, { AxiosError } from 'axios';
 import { redactWebhook } from '../support/redact.js';
 import { parseRetryAfter } from '../support/retry-after.js';
+import { formatSpan } from '../support/human-time.js';
 
 export class WebhookError extends Error {
   override readonly name = 'WebhookError';
@@ -59,7 +60,7 @@ function networkError(err: unknown, target: string, timeoutMs: number): WebhookE
   }
   const code = err instanceof AxiosError || err instanceof Error ? (err as { code?: string }).code : undefined;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-    return new WebhookError(`webhook ${target}: no answer within ${timeoutMs}ms`, true);
+    return new WebhookError(`webhook ${target}: no answer within ${formatSpan(timeoutMs)}`, true);
   }
   if (code === 'ERR_INVALID_URL' || err instanceof TypeError) {
     return new WebhookError(`webhook ${target}: invalid URL`, false);

@@ -4,6 +4,7 @@
  * answers each command, then closes the connection), and the weight-pair arithmetic.
  */
 import { connect, type Socket } from 'node:net';
+import { formatSpan } from '../support/human-time.js';
 
 /** HAProxy server weights are integers from 0 to 256. */
 export const MAX_WEIGHT = 256;
@@ -116,8 +117,8 @@ export function runtimeCommand(address: RuntimeAddress, commands: string[], time
       socket.destroy(
         new RuntimeApiError(
           connected
-            ? `the HAProxy runtime API at ${where} did not answer within ${timeoutMs} ms`
-            : `cannot connect to the HAProxy runtime API at ${where}: no answer within ${timeoutMs} ms`,
+            ? `the HAProxy runtime API at ${where} did not answer within ${formatSpan(timeoutMs)}`
+            : `cannot connect to the HAProxy runtime API at ${where}: no answer within ${formatSpan(timeoutMs)}`,
           !connected,
         ),
       );

@@ -58,6 +58,7 @@ import {
   splitOf,
   type ControlAnswer,
 } from './nginx-lua-config.js';
+import { formatSpan } from '../support/human-time.js';
 
 /** `lua`: split in a shared dict, set without a reload; `reload`: split_clients, reloaded. */
 export const NGINX_MODES = ['lua', 'reload'] as const;
@@ -195,7 +196,7 @@ export class NginxRouter implements TrafficRouter {
       throw new RouterError(
         this.name,
         this.target,
-        `nginx did not serve the new file within ${this.settleTimeoutMs()} ms after the reload (probe ${this.probeSocket}: ${settled.last}); ${restored}${again.ok ? ' and reloaded' : `, but reloading it failed: ${again.message}`}`,
+        `nginx did not serve the new file within ${formatSpan(this.settleTimeoutMs())} after the reload (probe ${this.probeSocket}: ${settled.last}); ${restored}${again.ok ? ' and reloaded' : `, but reloading it failed: ${again.message}`}`,
       );
     }
     return settled.ms;
@@ -353,7 +354,7 @@ export function socketRequest(socketPath: string, method: string, path: string, 
       res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${formatSpan(timeoutMs)}`)));
     req.on('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(err.code === 'ENOENT' ? 'socket missing (nginx not running this file?)' : err.code === 'ECONNREFUSED' ? 'socket refused (nginx not running?)' : err.message)),
     );
@@ -371,7 +372,7 @@ export function probeGeneration(socketPath: string, timeoutMs: number): Promise<
       res.on('end', () => (res.statusCode === 200 ? resolvePromise(body.trim()) : reject(new Error(`probe answered HTTP ${res.statusCode}`))));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`probe timed out after ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`probe timed out after ${formatSpan(timeoutMs)}`)));
     req.on('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(err.code === 'ENOENT' ? 'probe socket missing (nginx not running this file yet?)' : err.code === 'ECONNREFUSED' ? 'probe socket refused (nginx not running?)' : err.message)),
     );

@@ -26,6 +26,7 @@ import { PlanFiles } from './plan-files.js';
 import { removePlanNote, writePlanNote, type RejectedEdit } from '../statedir/plan-note.js';
 import { planTimeZone } from '../plan/windows.js';
 import { guardSize } from '../engine/judge.js';
+import { formatSpan } from '../support/human-time.js';
 
 /** How long a clean stop waits for steps under way: with the rest of the stop, SIGTERM is honoured within 10 s. */
 const STOP_DRAIN_MS = 8_000;
@@ -308,7 +309,7 @@ export class StandaloneController {
     if (host) {
       host.stop();
       // A step stuck on a slow Prometheus does not hold the stop for long.
-      if (!(await host.drain(STOP_DRAIN_MS))) this.opts.log.warn(`steps still under way after ${STOP_DRAIN_MS / 1000} s; stopping anyway (the journal has every decision taken)`);
+      if (!(await host.drain(STOP_DRAIN_MS))) this.opts.log.warn(`steps still under way after ${formatSpan(STOP_DRAIN_MS)}; stopping anyway (the journal has every decision taken)`);
     }
     await this.inbox?.stop();
     await host?.close();

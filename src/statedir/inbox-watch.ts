@@ -21,6 +21,7 @@ import {
   type ManualRequest,
   type ManualResponse,
 } from './inbox-protocol.js';
+import { formatSpan } from '../support/human-time.js';
 
 export type ManualRequestHandler = (req: ManualRequest) => Promise<ManualOutcome>;
 
@@ -85,7 +86,7 @@ export function watchInbox(
     const at = Date.parse(req.at);
     if (!Number.isFinite(at)) return refuse(req, `invalid request: at "${req.at}" is not a time`);
     if (now() - at > ttlMs) {
-      return refuse(req, `expired: ${req.action} ${req.rollout} requested by ${req.actor} at ${req.at} is older than ${Math.round(ttlMs / 1000)}s; not executed`);
+      return refuse(req, `expired: ${req.action} ${req.rollout} requested by ${req.actor} at ${req.at} is older than ${formatSpan(ttlMs)}; not executed`);
     }
     try {
       return { id, request: req, outcome: await handler(req) };

@@ -16,6 +16,7 @@ import {
   type ManualRequest,
   type ManualResponse,
 } from './inbox-protocol.js';
+import { formatSpan } from '../support/human-time.js';
 
 export * from './inbox-protocol.js';
 export { watchInbox, type AnsweredRequest, type InboxWatcher, type ManualRequestHandler, type WatchInboxOptions } from './inbox-watch.js';
@@ -101,7 +102,7 @@ export async function submitManualRequest(
   }
   if (await withdraw(dir, req.id)) {
     throw new InboxError(
-      `no answer from the rollgate run owning ${stateDir} within ${timeoutMs} ms; the ${req.action} request was withdrawn and will not be executed`,
+      `no answer from the rollgate run owning ${stateDir} within ${formatSpan(timeoutMs)}; the ${req.action} request was withdrawn and will not be executed`,
     );
   }
   // Claimed by the controller just before we gave up: give it a moment to answer.
@@ -109,7 +110,7 @@ export async function submitManualRequest(
   const late = await takeResponse(dir, req.id);
   if (late) return late;
   throw new InboxError(
-    `the rollgate run owning ${stateDir} took the ${req.action} request but did not answer within ${timeoutMs} ms; it may still take effect: check \`rollgate history ${req.rollout}\``,
+    `the rollgate run owning ${stateDir} took the ${req.action} request but did not answer within ${formatSpan(timeoutMs)}; it may still take effect: check \`rollgate history ${req.rollout}\``,
   );
 }
 

@@ -205,7 +205,7 @@ describe('Notifier with a real webhook receiver', () => {
     expect(await n.flush(5_000)).toBe(true);
     expect(receiver.received).toHaveLength(2);
     const gaveUp = parsed().find((l) => l.event === 'notify-failed');
-    expect(String(gaveUp?.msg)).toContain('no answer within 100ms');
+    expect(String(gaveUp?.msg)).toContain('no answer within 0.1 s');
     expectNoSecret(lines);
   });
 

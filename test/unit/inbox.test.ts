@@ -91,7 +91,7 @@ describe('manual requests through the inbox', () => {
   it('on timeout the request is withdrawn and never executed late', async () => {
     const err = await submitManualRequest(dir, { rollout: 'a/b', action: 'abort' }, { timeoutMs: 300 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InboxError);
-    expect((err as Error).message).toMatch(/no answer .* within 300 ms; the abort request was withdrawn and will not be executed/);
+    expect((err as Error).message).toMatch(/no answer .* within 0.3 s; the abort request was withdrawn and will not be executed/);
     expect(await inbox()).toEqual([]);
     let called = false;
     watcher = watchInbox(dir, async () => {
@@ -121,7 +121,7 @@ describe('manual requests through the inbox', () => {
     const { readFile } = await import('node:fs/promises');
     const answer = JSON.parse(await readFile(join(dir, 'inbox', files[0]!), 'utf8'));
     expect(answer).toMatchObject({ id: old.id, accepted: false });
-    expect(answer.message).toMatch(/^expired: promote a\/b requested by alice@laptop at .* is older than 300s; not executed$/);
+    expect(answer.message).toMatch(/^expired: promote a\/b requested by alice@laptop at .* is older than 5m; not executed$/);
     expect(called).toBe(false);
   });
 

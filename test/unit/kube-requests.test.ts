@@ -55,9 +55,9 @@ describe('manual requests through the rollgate.dev/request annotation', () => {
       .patch(PLAN, (b) => ((withdrawal = b), Array.isArray(b)))
       .matchHeader('content-type', 'application/json-patch+json')
       .reply(200, rolloutPlan('analyzer', {}));
-    const err = await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'abort' }, { timeoutMs: 60, pollMs: 10 }).catch((e: unknown) => e);
+    const err = await submitKubeRequest(kubeClient(), { namespace: 'learning', name: 'analyzer', action: 'abort' }, { timeoutMs: 200, pollMs: 10 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeRequestError);
-    expect((err as Error).message).toMatch(/no answer from the rollgate controller for rolloutplan learning\/analyzer within 0.06 s; the abort request was withdrawn and will not be executed/);
+    expect((err as Error).message).toMatch(/no answer from the rollgate controller for rolloutplan learning\/analyzer within 0.2 s; the abort request was withdrawn and will not be executed/);
     expect(withdrawal).toEqual([
       { op: 'test', path: '/metadata/annotations/rollgate.dev~1request', value: text },
       { op: 'remove', path: '/metadata/annotations/rollgate.dev~1request' },

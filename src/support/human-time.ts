@@ -17,10 +17,14 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** A span of milliseconds for people: `14h47m`, `4m10s`, `12 s`, `1.8 s`, `0 s`. Negative spans are formatted by their size. */
+/**
+ * A span of milliseconds for people: `14h47m`, `4m10s`, `12 s`, `1.8 s`, `40 ms`, `0 s`.
+ * Negative spans are formatted by their size.
+ */
 export function formatSpan(ms: number): string {
   const abs = Math.abs(ms);
   if (!Number.isFinite(abs)) return 'forever';
+  if (abs >= 1 && abs < 100) return `${Math.floor(abs)} ms`; // never `0 s` for a short timeout
   if (abs < 10 * SECOND) {
     const tenths = Math.floor(abs / 100) / 10;
     return `${Number.isInteger(tenths) ? tenths.toFixed(0) : tenths.toFixed(1)} s`;

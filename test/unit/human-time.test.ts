@@ -19,7 +19,8 @@ describe('formatSpan: no millisecond noise, precision where it means something',
     expect(formatSpan(1800)).toBe('1.8 s');
     expect(formatSpan(9999)).toBe('9.9 s');
     expect(formatSpan(2000)).toBe('2 s');
-    expect(formatSpan(40)).toBe('0 s');
+    expect(formatSpan(40)).toBe('40 ms'); // a short timeout is never `0 s`
+    expect(formatSpan(99.6)).toBe('99 ms');
     expect(formatSpan(0)).toBe('0 s');
   });
   it('formats a negative span by its size', () => {

@@ -1,9 +1,10 @@
 /**
  * Usage errors as a user meets them (`node dist/main.js`): a mistyped command or option is
  * answered on one line with the closest name, and exits 2; `help` with a mistyped command
- * too, while `help` with a command prints that command's help.
+ * too, while `help` with a command prints that command's help. Output to a pipe its reader
+ * closed (`| head`) ends the command quietly.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -48,5 +49,17 @@ describe('usage errors', () => {
     expect(all.code).toBe(0);
     expect(all.stdout).toMatch(/^Usage: rollgate \[options\] \[command\]\n/);
     expect(all.stdout).toMatch(/\n  help \[command\] +display help for command\n/);
+  });
+});
+
+describe('output to a closed pipe', () => {
+  it('a reader that closed its end (| head) ends the command quietly: no EPIPE stack trace, exit 0', async () => {
+    const child = spawn(process.execPath, [MAIN, 'schema'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+    child.stdout.destroy(); // closed before the command writes: its first write meets EPIPE
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });

@@ -17,6 +17,7 @@ import { PrometheusProvider, providerOptionsFromPlan } from '../metrics/promethe
 import { HistoryUnavailableError, PrometheusHistory } from '../metrics/history.js';
 import { simulate } from '../host/simulate.js';
 import { formatDecisionText } from '../observe/decision-log.js';
+import { planTimeZone } from '../plan/windows.js';
 import { createLogger, rolloutLogger } from '../support/log.js';
 import { CliError, LOG_FORMAT_HELP, parseLogFormat, parseTimeOption, TIME_FORMS } from './options.js';
 
@@ -83,7 +84,7 @@ export async function simulateCommand(file: string, flags: SimulateFlags): Promi
         until,
         provider,
         log,
-        onRecord: (r) => out(flags.output === 'json' ? JSON.stringify(r) : formatDecisionText(r)),
+        onRecord: (r) => out(flags.output === 'json' ? JSON.stringify(r) : formatDecisionText(r, planTimeZone(spec))),
       });
     } catch (err) {
       if (err instanceof HistoryUnavailableError) {

@@ -133,6 +133,22 @@ describe('rollgate simulate', { timeout: 300_000 }, () => {
     expect(text.stdout).toMatch(/errors-vs-stable pass: 0\.0005 < bound 0\.00075 \(baseline 0\.0005 x1\.00, tolerance 50%, slack 0\.0001, max 0\.05, 36,0\d\d samples\)/);
   });
 
+  it("the text shows each decision's time in the plan's time zone next to UTC, as history and status do", () => {
+    // Open all day but 23:59 in Asia/Kolkata (UTC+05:30, no daylight saving time).
+    const file = plan('good', `  windows:\n    - { start: "00:00", end: "23:59", timezone: Asia/Kolkata }`);
+    const r = simulate(file, '--prometheus', prom.url, '--output', 'text', '--until', iso(end));
+    expect(r.status, r.stderr).toBe(0);
+    const heads = r.stdout.split('\n').filter((l) => / default\/sim-good #\d+ /.test(l)); // the records' heads, not the summary
+    expect(heads.length).toBeGreaterThan(1);
+    for (const head of heads) {
+      const m = head.match(/^(\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?) Asia\/Kolkata \((\d{4}-\d\d-\d\dT)?(\d\d:\d\d(?::\d\d)?)Z\) default\/sim-good #\d+ /);
+      expect(m, head).not.toBeNull();
+      // The wall clock there is UTC + 5:30.
+      const minutes = (hm: string) => Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3, 5));
+      expect((minutes(m![1]!.slice(11)) - minutes(m![3]!) + 1440) % 1440).toBe(330);
+    }
+  });
+
   it('exits 12 naming the address and the failure when --prometheus is unreachable, with no record printed', () => {
     const r = simulate(plan('good'), '--prometheus', 'http://127.0.0.1:1', '--output', 'json', '--until', iso(end));
     expect(r.signal, 'simulate hung and was killed').toBeNull();

@@ -141,7 +141,7 @@ describe('PrometheusProvider with a shared QueryPool', () => {
     const guard = await provider(pool, 'guarded').within(50).instant('up', T);
     expect(guard.value).toBeNull();
     expect(guard.value === null && guard.reason).toMatch(
-      /^not sent: the guard query waited \d+(\.\d)? s for one of rollgate's 1 Prometheus query slots \(1 in flight, 0 waiting\), past the guard budget of 50ms: the controller sends more queries than --max-queries lets through$/,
+      /^not sent: the guard query waited (\d+ ms|\d+(\.\d)? s) for one of rollgate's 1 Prometheus query slots \(1 in flight, 0 waiting\), past the guard budget of 50ms: the controller sends more queries than --max-queries lets through$/,
     );
     held.open();
     expect(await checkpoint).toEqual({ value: 5 });

@@ -142,6 +142,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       const self = this;
@@ -198,6 +199,8 @@ export class Informer<T extends KubeObject> {
   /** One watch stream, until it ends; returns how many events it carried. */
   private async watchOnce(): Promise<number> {
     const abort = (this.abort = new AbortController());
+    // Stopped while listing: stop() aborted the previous controller, so no stream may start.
+    if (this.stopped) return 0;
     const from = this.resourceVersion ?? undefined;
     if (from) this.watchedFrom.push(from);
     const silenceMs = this.silenceMs();

@@ -66,6 +66,31 @@ describe('RolloutPlan informer (list + watch)', () => {
     expect(inf.synced).toBe(true);
   });
 
+  it('stopped while its list is under way: stop waits for the list, then no watch is opened (stop does not hang on a stream)', async () => {
+    let answerList: () => void = () => undefined;
+    const listAsked = new Promise<void>((asked) => {
+      nock(SERVER)
+        .get(PATH)
+        .reply(200, () => {
+          asked();
+          return new Promise((answer) => (answerList = () => answer(list('10', plan('a', '9')))));
+        });
+    });
+    let watched = 0;
+    nock(SERVER)
+      .get(PATH)
+      .query((q) => q.watch === '1' && ++watched > 0)
+      .reply(200, () => openWatch()); // a stream that never ends: stop would hang on it
+    const log: string[] = [];
+    const inf = start(log);
+    await listAsked;
+    const stopped = inf.stop();
+    answerList();
+    await stopped;
+    expect(log).toEqual(['add a@9', 'synced']);
+    expect(watched).toBe(0);
+  });
+
   it('a dropped watch resumes from the last resourceVersion seen, after a backoff, without listing again', async () => {
     const watches: string[] = [];
     const hold = openWatch();

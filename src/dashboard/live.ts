@@ -5,6 +5,13 @@
  * streams: a `record` event per decision and a `guard` event per guard evaluation as they
  * happen, a `removed` event when a rollout is let go, and a `summary` event per changed
  * rollout, coalesced: at most one per rollout every SUMMARY_DELAY_MS, however many changes.
+ *
+ * The list of `/api/rollouts` is served a page at a time (rollout-list.ts) from what this
+ * keeps between requests: the rollout ids sorted (sorted again only after a rollout is taken
+ * on or let go) and each rollout's summary, made again only when its state or plan is another
+ * object than the one it was made from (the engine replaces a rollout's state at every
+ * journalled entry, the host its plan at a plan update). Health depends on the time (an
+ * overdue action turns it to `warning`): it is worked out again for each summary served.
  */
 import type { DecisionRecord, MetricResult } from '../core/record.js';
 import { resolveRollout } from '../core/resolve.js';
@@ -16,9 +23,10 @@ import type { Plan } from '../plan/schema.js';
 import type { Logger } from '../support/log.js';
 import { EventStreams, type EventStreamOptions } from './event-stream.js';
 import { GuardRings } from './guard-rings.js';
-import { rolloutPage, summarize } from './model.js';
+import { health, rolloutPage, summarize } from './model.js';
 import type { RecordsRead } from './records.js';
-import type { RolloutPage, RolloutSummary } from './view.js';
+import { listPage, summaryText, type ListQuery } from './rollout-list.js';
+import type { RolloutList, RolloutPage, RolloutSummary } from './view.js';
 
 /** How long changes of a rollout are gathered into one `summary` event. */
 export const SUMMARY_DELAY_MS = 250;
@@ -47,11 +55,22 @@ export interface LiveDashboardOptions {
   guard?: GuardRings;
 }
 
+/** A rollout's summary as made from `state` and `plan` (health as of then), and the filter's text without the health. */
+interface CachedSummary {
+  state: RolloutState;
+  plan: Plan;
+  summary: RolloutSummary;
+  text: string;
+}
+
 export class LiveDashboard implements HostListener {
   readonly streams: EventStreams;
   readonly guard: GuardRings;
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly cache = new Map<string, CachedSummary>();
+  /** Every rollout id, sorted; null: to be sorted again (a rollout taken on or let go). */
+  private order: string[] | null = null;
 
   constructor(
     private readonly source: LiveSource,
@@ -68,12 +87,52 @@ export class LiveDashboard implements HostListener {
     return resolveRollout(nameOrId, [...this.source.rollouts()].map((r) => r.id));
   }
 
-  /** Every rollout's summary, sorted by id. */
-  summaries(): RolloutSummary[] {
+  /** A page of the rollouts' summaries, sorted by id (rollout-list.ts). */
+  list(query: ListQuery): RolloutList {
     const now = this.opts.now();
-    const out: RolloutSummary[] = [];
-    for (const r of this.source.rollouts()) out.push(summarize(r.id, r.state, r.plan, now));
-    return out.sort((a, b) => (a.rollout < b.rollout ? -1 : a.rollout > b.rollout ? 1 : 0));
+    return listPage(
+      {
+        ids: this.ids(),
+        summary: (id) => this.summary(id, now),
+        text: (id) => {
+          const c = this.cached(id);
+          return c ? `${c.text} ${health(c.state, now)}` : null; // the words match in any order
+        },
+      },
+      query,
+    );
+  }
+
+  /** The summary of `id` as of `now`, or null when the process does not run it. */
+  summary(id: string, now = this.opts.now()): RolloutSummary | null {
+    const c = this.cached(id);
+    if (!c) return null;
+    const h = health(c.state, now);
+    return h === c.summary.health ? c.summary : { ...c.summary, health: h };
+  }
+
+  private cached(id: string): CachedSummary | null {
+    const r = this.source.get(id);
+    if (!r) {
+      this.cache.delete(id);
+      return null;
+    }
+    let c = this.cache.get(id);
+    if (!c || c.state !== r.state || c.plan !== r.plan) {
+      const summary = summarize(id, r.state, r.plan, this.opts.now());
+      c = { state: r.state, plan: r.plan, summary, text: summaryText(summary, '') };
+      this.cache.set(id, c);
+    }
+    return c;
+  }
+
+  private ids(): string[] {
+    if (!this.order) {
+      const ids: string[] = [];
+      for (const r of this.source.rollouts()) ids.push(r.id);
+      this.order = ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    }
+    return this.order;
   }
 
   /** The rollout page of `id`, or null when the process does not run it. */
@@ -86,11 +145,15 @@ export class LiveDashboard implements HostListener {
   }
 
   onManaged(id: string): void {
+    this.order = null;
+    this.cache.delete(id);
     this.guard.add(id);
     this.changed(id);
   }
 
   onUnmanaged(id: string): void {
+    this.order = null;
+    this.cache.delete(id);
     this.guard.remove(id);
     this.dirty.delete(id);
     this.streams.send({ event: 'removed', data: { rollout: id } });
@@ -118,6 +181,8 @@ export class LiveDashboard implements HostListener {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.dirty.clear();
+    this.cache.clear();
+    this.order = null;
     this.streams.close();
   }
 
@@ -135,8 +200,8 @@ export class LiveDashboard implements HostListener {
     if (this.streams.size === 0) return;
     const now = this.opts.now();
     for (const id of ids) {
-      const r = this.source.get(id);
-      if (r) this.streams.send({ event: 'summary', data: summarize(id, r.state, r.plan, now) });
+      const s = this.summary(id, now);
+      if (s) this.streams.send({ event: 'summary', data: s });
     }
   }
 }

@@ -5,7 +5,9 @@
  *
  * - `GET /` the overview page; `GET /rollouts/NAME` a rollout's page (404 page when the
  *   process does not run it). NAME is `namespace/name`, or `name` when unambiguous.
- * - `GET /api/rollouts` -> `{ rollouts: RolloutSummary[] }`, sorted by rollout id.
+ * - `GET /api/rollouts[?limit=N&continue=TOKEN&q=TEXT]` -> a RolloutList: a page of the
+ *   summaries sorted by rollout id, the total matching, the next page's token
+ *   (rollout-list.ts); 400 `{ error, parameter }` for a bad parameter.
  * - `GET /api/rollouts/NAME` -> RolloutPage (source `live`); 404 `{ error }` when unknown.
  * - `GET /api/events[?rollout=NAME]` the server-sent events (event-stream.ts); 404 when NAME
  *   is not a rollout the process runs.
@@ -14,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRoutes } from '../observe/server.js';
 import type { LiveDashboard } from './live.js';
 import { renderPage } from './page.js';
+import { parseListQuery, RolloutListError, type ListQuery } from './rollout-list.js';
 
 const HTML = 'text/html; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -24,7 +27,16 @@ export class DashboardRoutes implements HttpRoutes {
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const path = url.pathname;
     if (path === '/') return send(res, 200, HTML, renderPage({ view: 'overview' }));
-    if (path === '/api/rollouts') return send(res, 200, JSON_TYPE, JSON.stringify({ rollouts: this.live.summaries() }));
+    if (path === '/api/rollouts') {
+      let query: ListQuery;
+      try {
+        query = parseListQuery(url.searchParams);
+      } catch (err) {
+        if (!(err instanceof RolloutListError)) throw err;
+        return send(res, 400, JSON_TYPE, JSON.stringify({ error: err.message, parameter: err.parameter }));
+      }
+      return send(res, 200, JSON_TYPE, JSON.stringify(this.live.list(query)));
+    }
     if (path === '/api/events') {
       const name = url.searchParams.get('rollout');
       const id = name === null ? null : this.live.resolve(name);

@@ -1,5 +1,5 @@
 /**
- * What the dashboard shows, as data: the JSON of its API (`/api/rollouts`,
+ * What the dashboard shows, as data: the JSON of its API (`/api/rollouts` pages,
  * `/api/rollouts/NAME`, the server-sent events of `/api/events`) and the data a
  * `rollgate report` page embeds. The page's script (dashboard/app.js) renders only from
  * these shapes, live or from a report, so both show the same thing.
@@ -47,6 +47,17 @@ export interface RolloutSummary {
   next: { what: string; at: string } | null;
   /** The plan's time zone (IANA name) when it has one (windows, startAt), else null. */
   timeZone: string | null;
+}
+
+/**
+ * A page of `GET /api/rollouts[?limit=N&continue=TOKEN&q=TEXT]` (rollout-list.ts): the
+ * rollouts of the page, sorted by id; how many rollouts match the filter (all of them without
+ * `q`); and the token of the next page (null on the last).
+ */
+export interface RolloutList {
+  rollouts: RolloutSummary[];
+  total: number;
+  continue: string | null;
 }
 
 /** One guard evaluation as the live controller saw it (guard passes are not journalled). */

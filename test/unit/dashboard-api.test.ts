@@ -1,6 +1,8 @@
 /**
  * The dashboard's API on a real HTTP server (src/dashboard/routes.ts, live.ts,
- * event-stream.ts) over an in-memory source: the JSON routes, 404s, read-only methods, and
+ * event-stream.ts) over an in-memory source: the JSON routes, the pages of /api/rollouts
+ * (limit, continue, q, their bounds and 400s; summaries following state changes and the
+ * time), 404s, read-only methods, and
  * the event streams' limits: a maximum of clients (503 beyond), a slow client dropped past its
  * backlog, summaries coalesced per rollout, events of one rollout only, heartbeats, and every
  * stream ended when the server closes.
@@ -10,7 +12,8 @@ import { connect, type Socket } from 'node:net';
 import { initialState, type RolloutState } from '../../src/core/state.js';
 import { LiveDashboard, type LiveRollout } from '../../src/dashboard/live.js';
 import { DashboardRoutes } from '../../src/dashboard/routes.js';
-import type { RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
+import { continueToken, DEFAULT_PAGE, MAX_PAGE } from '../../src/dashboard/rollout-list.js';
+import type { RolloutList, RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
 import { startHttpServer, type HttpServer } from '../../src/observe/server.js';
 import { silentLogger } from '../../src/support/log.js';
 import { demoPlan } from '../helpers/engine.js';
@@ -31,12 +34,14 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(rollouts: LiveRollout[], streams: { maxClients?: number; maxBacklogBytes?: number; heartbeatMs?: number } = {}) {
+const T = Date.parse('2025-11-01T15:00:00Z');
+
+async function start(rollouts: LiveRollout[], streams: { maxClients?: number; maxBacklogBytes?: number; heartbeatMs?: number } = {}, now: () => number = () => T) {
   const byId = new Map(rollouts.map((r) => [r.id, r]));
   const records = Array.from({ length: 12 }, (_, i) => record(i + 1));
   const live = new LiveDashboard(
     { rollouts: () => byId.values(), get: (id) => byId.get(id), records: async (_id, limit) => ({ records: records.slice(-limit), omitted: Math.max(0, records.length - limit) }) },
-    { log: silentLogger(), now: () => Date.parse('2025-11-01T15:00:00Z'), streams },
+    { log: silentLogger(), now, streams },
   );
   server = await startHttpServer({ host: '127.0.0.1', port: 0, routes: [new DashboardRoutes(live)], log: silentLogger() });
   return { live, url: server.url, byId };
@@ -72,13 +77,15 @@ async function follow(url: string) {
 }
 
 describe('dashboard API', () => {
-  it('/api/rollouts lists every rollout sorted by id', async () => {
+  it('/api/rollouts lists every rollout sorted by id, with the total and no next page', async () => {
     const { url } = await start([rollout('b/shop'), rollout('a/web'), rollout('a/shop')]);
     const res = await fetch(`${url}/api/rollouts`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const body = (await res.json()) as { rollouts: RolloutSummary[] };
+    const body = (await res.json()) as RolloutList;
     expect(body.rollouts.map((r) => r.rollout)).toEqual(['a/shop', 'a/web', 'b/shop']);
+    expect(body.total).toBe(3);
+    expect(body.continue).toBeNull();
     expect(body.rollouts[0]).toMatchObject({ status: 'progressing', health: 'healthy', phase: 'canary', phases: 2, weight: 10 });
   });
 
@@ -115,6 +122,135 @@ describe('dashboard API', () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) expect((await fetch(`${url}/api/rollouts`, { method })).status).toBe(405);
     expect((await fetch(`${url}/api/nothing`)).status).toBe(404);
     expect((await fetch(`${url}/metrics`)).status).toBe(404); // this server has no /metrics
+  });
+});
+
+/** `count` rollouts ns-(i % 3)/svc-NNNN, every 4th paused, every 10th in phase full. */
+function many(count: number): LiveRollout[] {
+  return Array.from({ length: count }, (_, i) =>
+    rollout(`ns-${i % 3}/svc-${String(i).padStart(4, '0')}`, {
+      ...(i % 4 === 0 ? { status: 'paused' as const } : {}),
+      ...(i % 10 === 0 ? { phaseName: 'full', phaseIndex: 1, weight: 100 } : {}),
+    }),
+  );
+}
+const sortedIds = (rs: LiveRollout[]) => rs.map((r) => r.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const list = async (url: string, query = '') => {
+  const res = await fetch(`${url}/api/rollouts${query}`);
+  expect(res.status, await res.clone().text()).toBe(200);
+  return (await res.json()) as RolloutList;
+};
+/** Every page of the list of `query`, following `continue` (from the token `from`, when given). */
+async function allPages(url: string, query: string, from?: string): Promise<RolloutList[]> {
+  const page = (token: string | undefined) => list(url, `?${query}${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
+  const pages = [await page(from)];
+  while (pages.at(-1)!.continue) {
+    expect(pages.length).toBeLessThan(100);
+    pages.push(await page(pages.at(-1)!.continue!));
+  }
+  return pages;
+}
+
+describe('dashboard API: the pages of /api/rollouts', () => {
+  it(`first page, next pages via continue, the last with continue null; ${DEFAULT_PAGE} without a limit`, async () => {
+    const rs = many(1203);
+    const { url } = await start(rs);
+    const ids = sortedIds(rs);
+    const first = await list(url);
+    expect(first.rollouts).toHaveLength(DEFAULT_PAGE);
+    expect(first.total).toBe(1203);
+    expect(first.continue).toEqual(expect.any(String));
+    const pages = await allPages(url, 'limit=400');
+    expect(pages.map((p) => p.rollouts.length)).toEqual([400, 400, 400, 3]);
+    expect(pages.map((p) => p.total)).toEqual([1203, 1203, 1203, 1203]);
+    expect(pages.at(-1)!.continue).toBeNull();
+    expect(pages.flatMap((p) => p.rollouts.map((r) => r.rollout))).toEqual(ids);
+    // A limit that ends exactly at the last rollout: no next page.
+    const exact = await allPages(url, 'limit=401');
+    expect(exact.map((p) => p.rollouts.length)).toEqual([401, 401, 401]);
+    expect(exact.at(-1)!.continue).toBeNull();
+  });
+
+  it(`limit bounds: 1 and ${MAX_PAGE} are taken; a page of ${MAX_PAGE} at most`, async () => {
+    const rs = many(1100);
+    const { url } = await start(rs);
+    const one = await list(url, '?limit=1');
+    expect(one.rollouts.map((r) => r.rollout)).toEqual([sortedIds(rs)[0]]);
+    const max = await list(url, `?limit=${MAX_PAGE}`);
+    expect(max.rollouts).toHaveLength(MAX_PAGE);
+    expect(max.total).toBe(1100);
+  });
+
+  it('bad limit, continue or q: 400 with a JSON error naming the parameter and what was expected', async () => {
+    const { url } = await start(many(5));
+    const bad = async (query: string) => {
+      const res = await fetch(`${url}/api/rollouts?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      return (await res.json()) as { error: string; parameter: string };
+    };
+    for (const limit of ['0', '-1', '1.5', 'ten', '', String(MAX_PAGE + 1), '1e3', '99999999999']) {
+      expect(await bad(`limit=${encodeURIComponent(limit)}`)).toEqual({ parameter: 'limit', error: `limit: expected a whole number from 1 to ${MAX_PAGE}, got ${JSON.stringify(limit)}` });
+    }
+    for (const token of ['nope!', 'bm90IGpzb24', Buffer.from('{"v":2,"after":"x","q":""}').toString('base64url'), Buffer.from('[1]').toString('base64url')]) {
+      expect(await bad(`continue=${encodeURIComponent(token)}`)).toEqual({ parameter: 'continue', error: 'continue: expected the continue token of a previous answer of /api/rollouts' });
+    }
+    // A token of a filtered list continues that filter only.
+    const other = await bad(`q=svc&continue=${continueToken('ns-0/svc-0000', ['paused'])}`);
+    expect(other.parameter).toBe('continue');
+    expect(other.error).toContain('q="paused"');
+    expect(await bad(`q=${'x'.repeat(201)}`)).toEqual({ parameter: 'q', error: 'q: expected at most 200 characters, got 201' });
+  });
+
+  it('q filters server-side (every word in name, revision, status, health, phase or wait) and pages the matches', async () => {
+    const rs = many(600);
+    const { url } = await start(rs);
+    const expected = sortedIds(rs.filter((r) => r.state.status === 'paused' && r.state.phaseName === 'full' && r.id.startsWith('ns-1/')));
+    expect(expected.length).toBeGreaterThan(5);
+    const pages = await allPages(url, `q=${encodeURIComponent('FULL  ns-1/ paused')}&limit=4`);
+    expect(pages.flatMap((p) => p.rollouts.map((r) => r.rollout))).toEqual(expected);
+    expect(pages.every((p) => p.total === expected.length)).toBe(true);
+    expect(pages.at(-1)!.continue).toBeNull();
+    // health is matched too: every paused rollout has health paused.
+    expect((await list(url, '?q=paused&limit=1')).total).toBe(150);
+    expect((await list(url, '?q=no-such-thing')).rollouts).toEqual([]);
+    expect((await list(url, '?q=no-such-thing')).total).toBe(0);
+  });
+
+  it('a continue token survives rollouts taken on and let go between pages: none served twice, none that stayed skipped', async () => {
+    const rs = many(30);
+    const { url, live, byId } = await start(rs);
+    const first = await list(url, '?limit=10');
+    const lastOfFirst = first.rollouts.at(-1)!.rollout;
+    // The last id of the first page goes, one before it and one after it arrive.
+    byId.delete(lastOfFirst);
+    live.onUnmanaged(lastOfFirst);
+    for (const id of ['ns-0/a-new', 'ns-2/zz-new']) {
+      byId.set(id, rollout(id));
+      live.onManaged(id);
+    }
+    const rest = await allPages(url, 'limit=10', first.continue!);
+    const seen = [...first.rollouts, ...rest.flatMap((p) => p.rollouts)].map((r) => r.rollout);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual([...sortedIds(rs).slice(0, 10), ...sortedIds([...byId.values()]).filter((id) => id > lastOfFirst)]);
+    expect(rest[0]!.total).toBe(31);
+  });
+
+  it('a summary follows its rollout: a new state or plan is summarized again, health follows the time', async () => {
+    let now = T;
+    const next = { what: 'checkpoint 1/1 of canary', at: new Date(T + 60_000).toISOString() };
+    const rs = [rollout('a/web', { last: record(3, { rollout: 'a/web', next }) })];
+    const { url, byId } = await start(rs, {}, () => now);
+    expect((await list(url)).rollouts[0]).toMatchObject({ rollout: 'a/web', health: 'healthy', weight: 10 });
+    // The engine replaces the state object at each journalled entry.
+    byId.set('a/web', { ...byId.get('a/web')!, state: { ...byId.get('a/web')!.state, weight: 50, phaseName: 'half' } });
+    expect((await list(url)).rollouts[0]).toMatchObject({ weight: 50, phase: 'half', health: 'healthy' });
+    expect((await list(url, '?q=half')).total).toBe(1);
+    expect((await list(url, '?q=canary')).total).toBe(0);
+    // The next action more than a minute overdue: warning, without any change of state.
+    now = T + 60_000 + 61_000;
+    expect((await list(url)).rollouts[0]).toMatchObject({ weight: 50, health: 'warning' });
+    expect((await list(url, '?q=warning')).total).toBe(1);
   });
 });
 

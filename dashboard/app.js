@@ -3,12 +3,13 @@
  * rollgate's dashboard: the overview of every rollout and the rollout page (live, or a
  * report). Plain browser JavaScript, no build step; src/dashboard/page.ts inlines it (with
  * uPlot) into one HTML document. It renders only from the shapes of src/dashboard/view.ts:
- * fetched from /api/rollouts and /api/rollouts/NAME and kept current by the server-sent
+ * fetched from /api/rollouts (one page, filtered by the server) and /api/rollouts/NAME and kept current by the server-sent
  * events of /api/events, or, in a report, embedded in <script id="rollgate-data">.
  * All text reaches the page through textContent, never as HTML.
  */
 
 /** @typedef {import('../src/dashboard/view.js').RolloutSummary} RolloutSummary */
+/** @typedef {import('../src/dashboard/view.js').RolloutList} RolloutList */
 /** @typedef {import('../src/dashboard/view.js').RolloutPage} RolloutPage */
 /** @typedef {import('../src/dashboard/view.js').GuardPoint} GuardPoint */
 /** @typedef {import('../src/dashboard/view.js').MetricRange} MetricRange */
@@ -19,13 +20,17 @@
 (() => {
   'use strict';
 
-  /** Rows the overview draws at most; the rest are counted ("N more"). */
+  /** Rows the overview draws at most: the page it loads from /api/rollouts; the rest are counted ("N more"). */
   const MAX_ROWS = 300;
   /** What a live rollout page keeps at most (oldest dropped first). */
   const MAX_RECORDS = 5000;
   const MAX_GUARD_POINTS = 2000;
   /** Live updates are drawn at most this often. */
   const RENDER_EVERY_MS = 250;
+  /** The overview asks the server for its filter's matches once typing pauses this long. */
+  const FILTER_DELAY_MS = 200;
+  /** An overview that shows a part of the rollouts loads its page again at most this often when others change. */
+  const RELOAD_EVERY_MS = 5000;
 
   // ---------------------------------------------------------------- DOM helpers
 
@@ -306,9 +311,16 @@
   function overview() {
     frame(true);
     document.title = 'rollgate: rollouts';
+    /** The rollouts of the page loaded (the first MAX_ROWS matches, by id), kept current by the events. */
     /** @type {Map<string, RolloutSummary>} */
     const rollouts = new Map();
-    const filter = el('input', { type: 'search', id: 'filter', placeholder: 'name, status, phase, health...', autocomplete: 'off' });
+    /** How many rollouts match the filter (the server's count), and whether the page holds them all. */
+    let total = 0;
+    let complete = true;
+    /** The words the page loaded was filtered by. */
+    /** @type {string[]} */
+    let loadedWords = [];
+    const filter = el('input', { type: 'search', id: 'filter', placeholder: 'name, status, phase, health...', autocomplete: 'off', maxLength: 200 });
     const counts = el('span', { className: 'counts', role: 'status' });
     const tbody = el('tbody');
     const more = el('div', { className: 'more' });
@@ -325,48 +337,93 @@
       more,
     );
 
+    /** @param {string} text */
+    const wordsOf = (text) => text.toLowerCase().split(/\s+/).filter(Boolean);
+    /** What the filter matches, as the server matches it (src/dashboard/rollout-list.ts). @param {RolloutSummary} s */
+    const haystack = (s) => `${s.rollout} ${s.revision} ${s.status} ${s.phase} ${s.waitingFor ?? ''} ${s.health}`.toLowerCase();
     /** @param {RolloutSummary} s */
-    const haystack = (s) => `${s.rollout} ${s.revision} ${s.status} ${s.health} ${s.phase} ${s.waitingFor ?? ''}`.toLowerCase();
+    const matches = (s) => loadedWords.every((w) => haystack(s).includes(w));
 
     function draw() {
-      const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
-      const all = [...rollouts.values()];
-      const shown = words.length ? all.filter((s) => words.every((w) => haystack(s).includes(w))) : all;
+      const shown = [...rollouts.values()];
       shown.sort((a, b) => HEALTH_ORDER.indexOf(a.health) - HEALTH_ORDER.indexOf(b.health) || (a.rollout < b.rollout ? -1 : a.rollout > b.rollout ? 1 : 0));
       /** @type {Record<string, number>} */
       const byHealth = {};
-      for (const s of all) byHealth[s.health] = (byHealth[s.health] ?? 0) + 1;
+      for (const s of shown) byHealth[s.health] = (byHealth[s.health] ?? 0) + 1;
+      // The health counts only when the page holds every match; a part of them would mislead.
       counts.textContent =
-        `${all.length} rollout${all.length === 1 ? '' : 's'}` +
-        HEALTH_ORDER.filter((h) => byHealth[h]).map((h) => `, ${byHealth[h]} ${h}`).join('') +
-        (words.length ? `; ${shown.length} match` : '');
+        (loadedWords.length ? `${total} match` : `${total} rollout${total === 1 ? '' : 's'}`) +
+        (complete ? HEALTH_ORDER.filter((h) => byHealth[h]).map((h) => `, ${byHealth[h]} ${h}`).join('') : '');
       tbody.replaceChildren(...shown.slice(0, MAX_ROWS).map(row));
-      if (all.length === 0) tbody.replaceChildren(el('tr', null, el('td', { colSpan: 8, className: 'muted' }, 'No rollouts yet.')));
-      const rest = shown.length - MAX_ROWS;
+      if (shown.length === 0) tbody.replaceChildren(el('tr', null, el('td', { colSpan: 8, className: 'muted' }, loadedWords.length ? 'No rollout matches.' : 'No rollouts yet.')));
+      const rest = total - Math.min(shown.length, MAX_ROWS);
       more.textContent = rest > 0 ? `${rest} more - filter to narrow` : '';
     }
     const redraw = throttled(draw);
-    filter.addEventListener('input', draw);
 
-    follow(
-      '/api/events',
-      async () => {
-        const list = /** @type {{ rollouts: RolloutSummary[] }} */ (await getJson('/api/rollouts'));
-        rollouts.clear();
-        for (const s of list.rollouts) rollouts.set(s.rollout, s);
-        draw();
-      },
-      {
-        summary: (/** @type {RolloutSummary} */ s) => {
+    /** Loads the first page of the filter's matches; only the latest load is kept. */
+    let loads = 0;
+    async function load() {
+      const mine = ++loads;
+      const words = wordsOf(filter.value);
+      const q = words.length ? `&q=${encodeURIComponent(words.join(' '))}` : '';
+      const list = /** @type {RolloutList} */ (await getJson(`/api/rollouts?limit=${MAX_ROWS}${q}`));
+      if (mine !== loads) return;
+      loadedWords = words;
+      rollouts.clear();
+      for (const s of list.rollouts) rollouts.set(s.rollout, s);
+      total = list.total;
+      complete = list.continue === null;
+      draw();
+    }
+    /** A page that holds only some matches is loaded again (at most every RELOAD_EVERY_MS) when rollouts it does not hold change. */
+    let reloadQueued = false;
+    function reloadSoon() {
+      if (reloadQueued) return;
+      reloadQueued = true;
+      setTimeout(() => {
+        reloadQueued = false;
+        load().catch(showError);
+      }, RELOAD_EVERY_MS);
+    }
+    /** The filter asks the server, once typing pauses. */
+    let typing = /** @type {ReturnType<typeof setTimeout> | null} */ (null);
+    filter.addEventListener('input', () => {
+      if (typing) clearTimeout(typing);
+      typing = setTimeout(() => {
+        typing = null;
+        load().catch(showError);
+      }, FILTER_DELAY_MS);
+    });
+
+    follow('/api/events', load, {
+      summary: (/** @type {RolloutSummary} */ s) => {
+        if (rollouts.has(s.rollout)) {
+          if (matches(s)) rollouts.set(s.rollout, s);
+          else {
+            rollouts.delete(s.rollout);
+            total--;
+            if (!complete) reloadSoon();
+          }
+        } else if (!complete) {
+          // A rollout past this page, or a new one: the server knows where it goes.
+          reloadSoon();
+          return;
+        } else if (matches(s)) {
           rollouts.set(s.rollout, s);
-          redraw();
-        },
-        removed: (/** @type {{ rollout: string }} */ d) => {
-          rollouts.delete(d.rollout);
-          redraw();
-        },
+          total++;
+          if (rollouts.size > MAX_ROWS) reloadSoon();
+        } else return;
+        redraw();
       },
-    );
+      removed: (/** @type {{ rollout: string }} */ d) => {
+        if (rollouts.delete(d.rollout)) {
+          total--;
+          redraw();
+        }
+        if (!complete) reloadSoon();
+      },
+    });
     setInterval(tick, 1000);
   }
 

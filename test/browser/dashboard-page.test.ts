@@ -15,9 +15,14 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { renderPage } from '../../src/dashboard/page.js';
-import type { DashboardEvent, RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
+import { listPage, parseListQuery, RolloutListError, summaryText, type ListQuery } from '../../src/dashboard/rollout-list.js';
+import type { DashboardEvent, RolloutList, RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
 import type { DecisionRecord } from '../../src/core/record.js';
 import { until } from '../helpers/until.js';
+import { LiveDashboard, type LiveRollout } from '../../src/dashboard/live.js';
+import { DashboardRoutes } from '../../src/dashboard/routes.js';
+import { startHttpServer } from '../../src/observe/server.js';
+import { silentLogger } from '../../src/support/log.js';
 import { launchBrowser, open, pixelsOf, shot, type OpenPage } from './browser.js';
 import { pageOf, summaryOf, threeRollouts, type RolloutRun } from './rollout-data.js';
 
@@ -27,6 +32,8 @@ class ApiServer {
   readonly clients = new Set<{ res: ServerResponse; rollout: string | null }>();
   private server: Server;
   url = '';
+  /** The query strings of the /api/rollouts requests, in order. */
+  readonly listed: string[] = [];
   constructor(
     public summaries: RolloutSummary[],
     public pages: Map<string, RolloutPage>,
@@ -38,7 +45,15 @@ class ApiServer {
       const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (p === '/') return html(renderPage({ view: 'overview' }));
       if (p.startsWith('/rollouts/')) return html(renderPage({ view: 'rollout', rollout: decodeURIComponent(p.slice('/rollouts/'.length)) }));
-      if (p === '/api/rollouts') return json(200, { rollouts: this.summaries });
+      if (p === '/api/rollouts') {
+        this.listed.push(url.search);
+        try {
+          return json(200, this.list(parseListQuery(url.searchParams)));
+        } catch (err) {
+          if (err instanceof RolloutListError) return json(400, { error: err.message, parameter: err.parameter });
+          throw err;
+        }
+      }
       if (p.startsWith('/api/rollouts/')) {
         const page = this.pages.get(decodeURIComponent(p.slice('/api/rollouts/'.length)));
         return page ? json(200, page) : json(404, { error: 'no such rollout' });
@@ -53,6 +68,12 @@ class ApiServer {
       }
       res.writeHead(404).end();
     });
+  }
+  /** A page of the list, cut as the controller cuts it (src/dashboard/rollout-list.ts). */
+  list(q: ListQuery): RolloutList {
+    const byId = new Map(this.summaries.map((s) => [s.rollout, s]));
+    const ids = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return listPage({ ids, summary: (id) => byId.get(id) ?? null, text: (id) => summaryText(byId.get(id)!) }, q);
   }
   async start(): Promise<void> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -140,7 +161,12 @@ describe('dashboard page in Chromium', () => {
     await shot(o.page, 'overview');
     await o.page.fill('#filter', 'checkout');
     await rowCount(o, ROLLOUT_ROWS, 1);
-    expect(await o.page.textContent('.counts')).toBe('3 rollouts, 1 failing, 1 healthy, 1 complete; 1 match');
+    expect(await o.page.textContent('.counts')).toBe('1 match, 1 complete');
+    // The filter is the server's: the page asked for the matches.
+    expect(api.listed).toContain('?limit=300&q=checkout');
+    await o.page.fill('#filter', '');
+    await rowCount(o, ROLLOUT_ROWS, 3);
+    expect(await o.page.textContent('.counts')).toBe('3 rollouts, 1 failing, 1 healthy, 1 complete');
     expect(o.errors).toEqual([]);
   });
 
@@ -267,19 +293,55 @@ describe('dashboard page in Chromium', () => {
     }
   });
 
-  it('an overview of 10,000 rollouts draws a few hundred rows and says how many more', async () => {
-    const base = summaryOf(runs[2]!);
-    const many: RolloutSummary[] = Array.from({ length: 10_000 }, (_, i) => ({ ...base, rollout: `team-${i % 50}/svc-${i}` }));
-    const big = new ApiServer(many, new Map());
-    await big.start();
+  it('an overview of 10,000 rollouts (the real routes) loads one page, filters on the server, and follows changes', async () => {
+    // The controller's own routes and live dashboard over 10,000 rollouts held in memory.
+    const run = runs[2]!;
+    const byId = new Map<string, LiveRollout>();
+    for (let i = 0; i < 10_000; i++) {
+      const id = `team-${i % 50}/svc-${i}`;
+      byId.set(id, { id, plan: run.plan, state: run.state });
+    }
+    const live = new LiveDashboard({ rollouts: () => byId.values(), get: (id) => byId.get(id), records: async () => ({ records: [], omitted: 0 }) }, { log: silentLogger(), now: () => Date.now() });
+    const big = await startHttpServer({ host: '127.0.0.1', port: 0, routes: [new DashboardRoutes(live)], log: silentLogger() });
     try {
       const o = await openPage(big.url + '/');
+      const listed: string[] = [];
+      o.page.on('response', (r) => {
+        const u = new URL(r.url());
+        if (u.pathname === '/api/rollouts') listed.push(`${u.search} ${r.status()} ${r.headers()['content-length']}`);
+      });
       await o.page.waitForSelector('table[aria-label="rollouts"] tbody tr a');
       expect(await o.page.$$eval('table[aria-label="rollouts"] tbody tr', (trs) => trs.length)).toBe(300);
       expect(await o.page.textContent('.more')).toBe('9700 more - filter to narrow');
+      expect(await o.page.textContent('.counts')).toBe('10000 rollouts');
+      // One page was asked for, not every rollout.
+      expect(o.requests.filter((u) => new URL(u).pathname === '/api/rollouts').map((u) => new URL(u).search)).toEqual(['?limit=300']);
+
+      // A rollout of the page changes: its row follows the summary event.
+      await isLive(o);
+      const first = 'team-0/svc-0';
+      byId.set(first, { ...byId.get(first)!, state: { ...run.state, status: 'paused' } });
+      live.onApplied(first);
+      await rowCount(o, `${ROLLOUT_ROWS} .h-paused`, 1);
+      expect(await o.page.locator(`${ROLLOUT_ROWS}:has(.h-paused) a`).textContent()).toBe(first);
+      // A new rollout the page does not hold: the page is loaded again and it is counted.
+      byId.set('team-0/a-new', { id: 'team-0/a-new', plan: run.plan, state: run.state });
+      live.onManaged('team-0/a-new');
+      await until(async () => (await o.page.textContent('.counts')) === '10001 rollouts', 30_000, 'the new rollout counted');
+      expect(await o.page.locator(`${ROLLOUT_ROWS} a`, { hasText: 'team-0/a-new' }).count()).toBe(1);
+      expect(await o.page.textContent('.more')).toBe('9701 more - filter to narrow');
+
+      // The filter is the server's: one answer of the matches.
       await o.page.fill('#filter', 'svc-4242');
       await rowCount(o, ROLLOUT_ROWS, 1);
+      expect(await o.page.textContent(`${ROLLOUT_ROWS} a`)).toBe('team-42/svc-4242');
+      expect(await o.page.textContent('.counts')).toBe('1 match, 1 healthy');
       expect(await o.page.textContent('.more')).toBe('');
+      expect(listed.at(-1)).toMatch(/^\?limit=300&q=svc-4242 200 \d+$/);
+      await o.page.fill('#filter', 'paused');
+      await until(async () => (await o.page.textContent('.counts')) === '1 match, 1 paused', 30_000, 'the paused rollout alone');
+      expect(await o.page.textContent(`${ROLLOUT_ROWS} a`)).toBe(first);
+      await shot(o.page, 'overview-10000');
       expect(o.errors).toEqual([]);
     } finally {
       await big.close();

@@ -698,7 +698,9 @@
       const { series, data } = metricChart(list, range);
       plots.show(id, card.plot, name, query, series, data, tz);
       card.values.replaceChildren(valuesTable(list, tz));
-      card.summary.textContent = `Values (${list.length} judgement${list.length === 1 ? '' : 's'}${range ? `, ${range.points.length} range points` : ''})`;
+      // The range's points with a value (null: Prometheus had none at that step).
+      const rangePoints = range ? range.points.filter(([, v]) => v !== null).length : 0;
+      card.summary.textContent = `Values (${list.length} judgement${list.length === 1 ? '' : 's'}${range ? `, ${rangePoints} range points` : ''})`;
       const seq = list.filter((p) => p.m.test === 'sequential' && p.m.logE !== undefined);
       if (seq.length) {
         const sid = `evidence:${name}`;

@@ -53,21 +53,23 @@ export async function shot(page: Page, name: string): Promise<string> {
 
 /**
  * How many pixels of the chart canvases inside `selector` have the colour `rgb` (the
- * series' stroke): > 0 when uPlot drew that series.
+ * series' stroke): > 0 when uPlot drew that series. The canvases are transparent, so a pixel
+ * a line only partly covers has a lower alpha: `minAlpha` (default 201) sets how much of it
+ * must be covered (a 1 px line drawn at an angle is antialiased to about 190).
  */
-export function pixelsOf(page: Page, selector: string, rgb: [number, number, number]): Promise<number> {
+export function pixelsOf(page: Page, selector: string, rgb: [number, number, number], opts: { minAlpha?: number } = {}): Promise<number> {
   return page.$eval(
     selector,
-    (box, [r, g, b]) => {
+    (box, [r, g, b, minAlpha]) => {
       let n = 0;
       for (const canvas of box.querySelectorAll('canvas')) {
         const ctx = canvas.getContext('2d');
         if (!ctx || canvas.width === 0 || canvas.height === 0) continue;
         const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-        for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - r) < 8 && Math.abs(d[i + 1]! - g) < 8 && Math.abs(d[i + 2]! - b) < 8 && d[i + 3]! > 200) n++;
+        for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - r) < 8 && Math.abs(d[i + 1]! - g) < 8 && Math.abs(d[i + 2]! - b) < 8 && d[i + 3]! >= minAlpha) n++;
       }
       return n;
     },
-    rgb,
+    [...rgb, opts.minAlpha ?? 201] as const,
   );
 }

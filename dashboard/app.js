@@ -656,8 +656,9 @@
   }
 
   /**
-   * uPlot's data: the x values, then one array per series (null: no value there).
-   * @param {(number | null)[][]} columns
+   * uPlot's data: the x values, then one array per series (null: no value there, a break in
+   * a line without spanGaps; undefined: no point there, the line goes on).
+   * @param {(number | null | undefined)[][]} columns
    * @returns {uPlot.AlignedData}
    */
   const aligned = (columns) => /** @type {uPlot.AlignedData} */ (/** @type {unknown} */ (columns));
@@ -755,7 +756,7 @@
     const empty = () => xs.map(() => null);
     /** @type {uPlot.Series[]} */
     const series = [];
-    /** @type {(number | null)[][]} */
+    /** @type {(number | null | undefined)[][]} */
     const ys = [];
     /** @param {'checkpoint' | 'guard'} source @param {uPlot.Series} opts */
     const values = (source, opts) => {
@@ -777,7 +778,10 @@
       ys.push(y);
     }
     if (range) {
-      const y = empty();
+      // uPlot breaks a line at null only: the range's own nulls (no sample at that step) break
+      // it, the instants of judgements between its steps (undefined) do not.
+      /** @type {(number | null | undefined)[]} */
+      const y = xs.map(() => undefined);
       for (const [t, v] of range.points) y[/** @type {number} */ (index.get(t))] = v;
       series.push({ label: 'Prometheus', stroke: '#54aeff', width: 1, points: { show: false } });
       ys.push(y);

@@ -73,3 +73,35 @@ export function pixelsOf(page: Page, selector: string, rgb: [number, number, num
     [...rgb, opts.minAlpha ?? 201] as const,
   );
 }
+
+/**
+ * Like pixelsOf, in the canvas columns of the instants [from, to] (epoch seconds) of the
+ * uPlot chart inside `selector`, whose x axis runs from `first` to `last` across its plotting
+ * area (`.u-over`).
+ */
+export function pixelsBetween(
+  page: Page,
+  selector: string,
+  rgb: [number, number, number],
+  axis: { first: number; last: number },
+  from: number,
+  to: number,
+  opts: { minAlpha?: number } = {},
+): Promise<number> {
+  return page.$eval(
+    selector,
+    (box, [r, g, b, minAlpha, first, last, from, to]) => {
+      const canvas = box.querySelector('canvas')!;
+      const over = box.querySelector('.u-over')!.getBoundingClientRect();
+      const at = canvas.getBoundingClientRect();
+      const scale = canvas.width / at.width;
+      const x = (t: number) => Math.round((over.left - at.left + ((t - first) / (last - first)) * over.width) * scale);
+      const x0 = x(from);
+      const d = canvas.getContext('2d')!.getImageData(x0, 0, Math.max(1, x(to) - x0), canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - r) < 8 && Math.abs(d[i + 1]! - g) < 8 && Math.abs(d[i + 2]! - b) < 8 && d[i + 3]! >= minAlpha) n++;
+      return n;
+    },
+    [...rgb, opts.minAlpha ?? 201, axis.first, axis.last, from, to] as const,
+  );
+}

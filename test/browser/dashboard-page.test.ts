@@ -23,7 +23,7 @@ import { LiveDashboard, type LiveRollout } from '../../src/dashboard/live.js';
 import { DashboardRoutes } from '../../src/dashboard/routes.js';
 import { startHttpServer } from '../../src/observe/server.js';
 import { silentLogger } from '../../src/support/log.js';
-import { launchBrowser, open, pixelsOf, shot, type OpenPage } from './browser.js';
+import { launchBrowser, open, pixelsBetween, pixelsOf, shot, type OpenPage } from './browser.js';
 import { pageOf, summaryOf, threeRollouts, type RolloutRun } from './rollout-data.js';
 
 /** The API of docs/dashboard.md ("Routes") over `summaries` and `pages`; `push` sends a server-sent event. */
@@ -107,6 +107,8 @@ const rowCount = (o: OpenPage, selector: string, n: number) => until(async () =>
 const isLive = (o: OpenPage) => until(async () => (await o.page.locator('.conn').textContent()) === 'live', 30_000, 'the live event stream');
 const BLUE: [number, number, number] = [9, 105, 218];
 const RED: [number, number, number] = [207, 34, 46];
+/** The Prometheus range's stroke (#54aeff). */
+const RANGE: [number, number, number] = [0x54, 0xae, 0xff];
 
 describe('dashboard page in Chromium', () => {
   let browser: Browser;
@@ -287,6 +289,41 @@ describe('dashboard page in Chromium', () => {
       expect(await o.page.textContent('main')).toContain('Prometheus ranges: no Prometheus address given');
       expect(o.requests).toEqual([url]);
       await shot(o.page, 'report-ledger');
+      expect(o.errors).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a report's Prometheus range is one line through the judgements between its steps, broken only where Prometheus had no value", async () => {
+    const run = runs[0]!; // complete: its span is its records'
+    const data = pageOf(run, 'report');
+    const judged = data.records.filter((r) => r.metrics?.some((m) => m.name === 'latency-p90'));
+    const first = Date.parse(data.records[0]!.at) / 1000;
+    const last = Date.parse(data.records.at(-1)!.at) / 1000;
+    // A coarse range (12 steps) at 0.1, under every judgement (about 0.2): the judgements fall between its steps.
+    const step = Math.ceil((last - first) / 12);
+    const grid = Array.from({ length: Math.floor((last - first) / step) + 1 }, (_, k) => first + k * step);
+    const missing = grid[6]!; // no value at one step: the line breaks around it
+    data.ranges = [{ metric: 'latency-p90', query: 'latency_p90{track="canary"}', step, points: grid.map((t) => [t, t === missing ? null : 0.1]) }];
+    data.rangesNote = null;
+    const between = judged.map((r) => Date.parse(r.at) / 1000).filter((t) => !grid.includes(t) && Math.abs(t - missing) > 2 * step);
+    expect(between.length).toBeGreaterThanOrEqual(2);
+    const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-report-'));
+    try {
+      const file = path.join(dir, 'range.html');
+      writeFileSync(file, renderPage({ view: 'report', data }));
+      const o = await openPage(pathToFileURL(file).href, { offline: true });
+      await o.page.waitForSelector('[data-chart="metric:latency-p90"] canvas');
+      expect(await legendOf(o, 'metric:latency-p90')).toEqual(['time (Europe/Berlin)', 'checkpoint', 'Prometheus', 'max', 'rollback above']);
+      expect(await o.page.textContent('[data-chart="metric:latency-p90"] summary')).toBe(`Values (${judgements(data, 'latency-p90')} judgements, ${grid.length - 1} range points)`);
+      const axis = { first, last };
+      const range = (from: number, to: number) => pixelsBetween(o.page, '[data-chart="metric:latency-p90"]', RANGE, axis, from, to, { minAlpha: 128 });
+      // Around each judgement between two steps, the range's line goes on.
+      for (const t of between) expect(await range(t - step / 4, t + step / 4), `the range's line at ${new Date(t * 1000).toISOString()}`).toBeGreaterThan(2);
+      // Around the step without a value, it is broken.
+      expect(await range(missing - step / 2, missing + step / 2)).toBe(0);
+      await shot(o.page, 'report-range-between-judgements');
       expect(o.errors).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ import { OpenMetricsHistory } from '../helpers/openmetrics.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { removeTempDirs, rollgate, tempDir } from '../e2e/run-helpers.js';
 import { until } from '../helpers/until.js';
-import { launchBrowser, open, pixelsOf, shot, type OpenPage } from './browser.js';
+import { launchBrowser, open, pixelsBetween, pixelsOf, shot, type OpenPage } from './browser.js';
 
 const MIN = 60;
 /** The history: two hours of 15 s samples, ending on a quarter hour at least 30 minutes ago (epoch seconds). */
@@ -62,29 +62,9 @@ afterAll(async () => {
 /** Pixels of the range's colour at half coverage or more (its 1 px line is antialiased). */
 const rangePixels = (o: OpenPage) => pixelsOf(o.page, CHART, RANGE_RGB, { minAlpha: 128 });
 
-/**
- * Pixels of the range's colour in the canvas columns of the instants [from, to] (epoch
- * seconds), the chart's x axis running from `first` to `last` across its plotting area.
- */
-function rangePixelsBetween(o: OpenPage, first: number, last: number, from: number, to: number): Promise<number> {
-  return o.page.$eval(
-    CHART,
-    (box, [r, g, b, first, last, from, to]) => {
-      const canvas = box.querySelector('canvas')!;
-      const over = box.querySelector('.u-over')!.getBoundingClientRect();
-      const scale = canvas.width / canvas.getBoundingClientRect().width;
-      const left = (over.left - canvas.getBoundingClientRect().left) * scale;
-      const x = (t: number) => Math.round(left + ((t - first) / (last - first)) * over.width * scale);
-      const x0 = x(from);
-      const x1 = x(to);
-      const d = canvas.getContext('2d')!.getImageData(x0, 0, Math.max(1, x1 - x0), canvas.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - r) < 8 && Math.abs(d[i + 1]! - g) < 8 && Math.abs(d[i + 2]! - b) < 8 && d[i + 3]! >= 128) n++;
-      return n;
-    },
-    [...RANGE_RGB, first, last, from, to] as const,
-  );
-}
+/** Pixels of the range's colour in the chart's columns of the instants [from, to]. */
+const rangePixelsBetween = (o: OpenPage, first: number, last: number, from: number, to: number) =>
+  pixelsBetween(o.page, CHART, RANGE_RGB, { first, last }, from, to, { minAlpha: 128 });
 
 /** Prometheus' own answer to a range query: [unix seconds, value] pairs. */
 async function queryRange(query: string, start: number, end: number, step: number): Promise<Array<[number, number]>> {

@@ -2,8 +2,10 @@
  * The dashboard's page in a real browser (Debian's Chromium, headless, playwright-core):
  * `renderPage` served by a small node:http server that answers the API of
  * src/dashboard/view.ts with data built from real decision records (three plans run through
- * the engine), and a report opened from a file:// URL with the network off. Every page must
- * render without a console error (a Content-Security-Policy violation is one) and leaves a
+ * the engine; the pages of /api/rollouts cut by rollout-list.ts as the controller cuts
+ * them), reports opened from a file:// URL with the network off, and an overview of 10,000
+ * rollouts served by the controller's own routes and live dashboard. Every page must render
+ * without a console error (a Content-Security-Policy violation is one) and leaves a
  * screenshot in .test-results/screenshots/.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';

@@ -139,6 +139,7 @@ const results = [
     }
   }),
   await measure('filter q=svc-12 (1 %)', '/api/rollouts?q=svc-12'),
+  await measure("overview's page (limit=300&order=health)", '/api/rollouts?limit=300&order=health'),
 ];
 live.close();
 

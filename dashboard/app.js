@@ -311,7 +311,7 @@
   function overview() {
     frame(true);
     document.title = 'rollgate: rollouts';
-    /** The rollouts of the page loaded (the first MAX_ROWS matches, by id), kept current by the events. */
+    /** The rollouts of the page loaded (the first MAX_ROWS matches, failing first: order=health), kept current by the events. */
     /** @type {Map<string, RolloutSummary>} */
     const rollouts = new Map();
     /** How many rollouts match the filter (the server's count), and whether the page holds them all. */
@@ -367,7 +367,7 @@
       const mine = ++loads;
       const words = wordsOf(filter.value);
       const q = words.length ? `&q=${encodeURIComponent(words.join(' '))}` : '';
-      const list = /** @type {RolloutList} */ (await getJson(`/api/rollouts?limit=${MAX_ROWS}${q}`));
+      const list = /** @type {RolloutList} */ (await getJson(`/api/rollouts?limit=${MAX_ROWS}&order=health${q}`));
       if (mine !== loads) return;
       loadedWords = words;
       rollouts.clear();

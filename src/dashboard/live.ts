@@ -87,7 +87,7 @@ export class LiveDashboard implements HostListener {
     return resolveRollout(nameOrId, [...this.source.rollouts()].map((r) => r.id));
   }
 
-  /** A page of the rollouts' summaries, sorted by id (rollout-list.ts). */
+  /** A page of the rollouts' summaries, sorted by id or by health (rollout-list.ts). */
   list(query: ListQuery): RolloutList {
     const now = this.opts.now();
     return listPage(
@@ -97,6 +97,10 @@ export class LiveDashboard implements HostListener {
         text: (id) => {
           const c = this.cached(id);
           return c ? `${c.text} ${health(c.state, now)}` : null; // the words match in any order
+        },
+        health: (id) => {
+          const c = this.cached(id);
+          return c ? health(c.state, now) : null;
         },
       },
       query,

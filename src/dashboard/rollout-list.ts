@@ -1,17 +1,19 @@
 /**
  * The paging of `GET /api/rollouts`, Kubernetes-style: `limit` (a page size, DEFAULT_PAGE
- * when absent, at most MAX_PAGE), `continue` (the opaque token of the previous answer) and
- * `q` (words that must all appear in a rollout's name, revision, status, health, phase or
- * wait, as the overview's filter box matches). Rollouts are ordered by id; a token names the
- * last id of its page (and the filter it was made for), so the next page starts after that
- * id however rollouts come and go in between: none is served twice, none that stayed is
- * skipped.
+ * when absent, at most MAX_PAGE), `continue` (the opaque token of the previous answer), `q`
+ * (words that must all appear in a rollout's name, revision, status, health, phase or wait,
+ * as the overview's filter box matches) and `order`. Rollouts are ordered by id, or with
+ * `order=health` by health (failing, warning, paused, healthy, complete; HEALTH_ORDER) and by
+ * id within each, so the first page shows what needs a person first. A token names the last
+ * rollout of its page (its id, and its health's rank in health order) and the filter and order
+ * it was made for, so the next page starts after it however rollouts come and go in between:
+ * none is served twice, none that stayed (with its health, in health order) is skipped.
  *
  * Pure: `parseListQuery` checks the parameters (a RolloutListError names the bad one and
  * what was expected), `listPage` cuts a page from the sorted ids; the caller (live.ts) says
  * how to get a summary and whether an id matches.
  */
-import type { RolloutList, RolloutSummary } from './view.js';
+import type { Health, RolloutList, RolloutSummary } from './view.js';
 
 /** Rollouts a page carries when the request has no `limit`. */
 export const DEFAULT_PAGE = 500;
@@ -20,18 +22,24 @@ export const MAX_PAGE = 1000;
 /** The longest `q` accepted (characters). */
 export const MAX_QUERY_LENGTH = 200;
 
+/** `order=health`: what needs a person first, the overview's order. */
+export const HEALTH_ORDER: readonly Health[] = ['failing', 'warning', 'paused', 'healthy', 'complete'];
+
+export type ListOrder = 'id' | 'health';
+
 export interface ListQuery {
   limit: number;
-  /** The last id of the previous page (null: from the first). */
-  after: string | null;
+  /** The last rollout of the previous page: its id, and in health order its health's rank (null: from the first). */
+  after: { id: string; rank: number } | null;
   /** The filter's words, lower case (empty: no filter). */
   words: string[];
+  order: ListOrder;
 }
 
 /** A bad parameter of the list: answered 400 `{ error, parameter }`. */
 export class RolloutListError extends Error {
   constructor(
-    readonly parameter: 'limit' | 'continue' | 'q',
+    readonly parameter: 'limit' | 'continue' | 'q' | 'order',
     message: string,
   ) {
     super(`${parameter}: ${message}`);
@@ -56,12 +64,13 @@ export function matches(text: string, words: readonly string[]): boolean {
   return words.every((w) => text.includes(w));
 }
 
-/** The token of a page that ended at `after`, made for the filter `words`. */
-export function continueToken(after: string, words: readonly string[]): string {
-  return Buffer.from(JSON.stringify({ v: 1, after, q: words.join(' ') }), 'utf8').toString('base64url');
+/** The token of a page that ended at `after` (in health order, of health rank `rank`), made for the filter `words`. */
+export function continueToken(after: string, words: readonly string[], order: ListOrder = 'id', rank = 0): string {
+  const t = order === 'health' ? { v: 1, after, q: words.join(' '), order, rank } : { v: 1, after, q: words.join(' ') };
+  return Buffer.from(JSON.stringify(t), 'utf8').toString('base64url');
 }
 
-function readToken(token: string): { after: string; q: string } {
+function readToken(token: string): { after: string; q: string; order: ListOrder; rank: number } {
   const bad = () => new RolloutListError('continue', 'expected the continue token of a previous answer of /api/rollouts');
   if (!/^[A-Za-z0-9_-]{1,2000}$/.test(token)) throw bad();
   let parsed: unknown;
@@ -70,9 +79,11 @@ function readToken(token: string): { after: string; q: string } {
   } catch {
     throw bad();
   }
-  const t = parsed as { v?: unknown; after?: unknown; q?: unknown };
+  const t = parsed as { v?: unknown; after?: unknown; q?: unknown; order?: unknown; rank?: unknown };
   if (typeof t !== 'object' || t === null || t.v !== 1 || typeof t.after !== 'string' || typeof t.q !== 'string') throw bad();
-  return { after: t.after, q: t.q };
+  if (t.order === undefined) return { after: t.after, q: t.q, order: 'id', rank: 0 };
+  if (t.order !== 'health' || typeof t.rank !== 'number' || !Number.isInteger(t.rank) || t.rank < 0 || t.rank >= HEALTH_ORDER.length) throw bad();
+  return { after: t.after, q: t.q, order: 'health', rank: t.rank };
 }
 
 /** The list parameters of a request; throws RolloutListError for a bad one. */
@@ -87,14 +98,20 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
   const q = params.get('q') ?? '';
   if (q.length > MAX_QUERY_LENGTH) throw new RolloutListError('q', `expected at most ${MAX_QUERY_LENGTH} characters, got ${q.length}`);
   const words = filterWords(q);
+  const orderText = params.get('order');
+  if (orderText !== null && orderText !== 'id' && orderText !== 'health') {
+    throw new RolloutListError('order', `expected id or health, got ${JSON.stringify(orderText.slice(0, 40))}`);
+  }
+  const order: ListOrder = orderText === 'health' ? 'health' : 'id';
   const token = params.get('continue');
-  let after: string | null = null;
+  let after: ListQuery['after'] = null;
   if (token !== null && token !== '') {
     const t = readToken(token);
     if (t.q !== words.join(' ')) throw new RolloutListError('continue', `the token continues the list filtered by q=${JSON.stringify(t.q)}; give the same q, or start again without continue`);
-    after = t.after;
+    if (t.order !== order) throw new RolloutListError('continue', `the token continues the list in order=${t.order}; give the same order, or start again without continue`);
+    after = { id: t.after, rank: t.rank };
   }
-  return { limit, after, words };
+  return { limit, after, words, order };
 }
 
 /** The index of the first id after `after` in the sorted `ids` (0 for null). */
@@ -117,6 +134,8 @@ export interface ListSource {
   summary(id: string): RolloutSummary | null;
   /** The filter's text of an id (summaryText), or null when it is gone; asked only with a filter. */
   text(id: string): string | null;
+  /** The health of an id now, or null when it is gone; asked only in health order. */
+  health(id: string): Health | null;
 }
 
 /**
@@ -124,8 +143,9 @@ export interface ListSource {
  * the start, then a summary per item); a filter reads every id's text to count the matches.
  */
 export function listPage(src: ListSource, q: ListQuery): RolloutList {
+  if (q.order === 'health') return healthPage(src, q);
   const { ids } = src;
-  const start = startAfter(ids, q.after);
+  const start = startAfter(ids, q.after?.id ?? null);
   const rollouts: RolloutSummary[] = [];
   let more = false;
   let total = 0;
@@ -152,4 +172,40 @@ export function listPage(src: ListSource, q: ListQuery): RolloutList {
   }
   const last = rollouts[rollouts.length - 1];
   return { rollouts, total, continue: more && last ? continueToken(last.rollout, q.words) : null };
+}
+
+/**
+ * One page in health order: every id's health (and with a filter its text) is read, the
+ * matches bucketed by health rank in id order, and the page cut after the token's (rank, id).
+ */
+function healthPage(src: ListSource, q: ListQuery): RolloutList {
+  const buckets: string[][] = HEALTH_ORDER.map(() => []);
+  for (const id of src.ids) {
+    if (q.words.length > 0) {
+      const text = src.text(id);
+      if (text === null || !matches(text, q.words)) continue;
+    }
+    const h = src.health(id);
+    if (h !== null) buckets[HEALTH_ORDER.indexOf(h)]!.push(id);
+  }
+  const total = buckets.reduce((n, b) => n + b.length, 0);
+  const rollouts: RolloutSummary[] = [];
+  let lastRank = 0;
+  let more = false;
+  for (let rank = q.after?.rank ?? 0; rank < buckets.length && !more; rank++) {
+    const bucket = buckets[rank]!;
+    for (let i = rank === q.after?.rank ? startAfter(bucket, q.after.id) : 0; i < bucket.length; i++) {
+      if (rollouts.length === q.limit) {
+        more = true;
+        break;
+      }
+      const s = src.summary(bucket[i]!);
+      if (s) {
+        rollouts.push(s);
+        lastRank = rank;
+      }
+    }
+  }
+  const last = rollouts[rollouts.length - 1];
+  return { rollouts, total, continue: more && last ? continueToken(last.rollout, q.words, 'health', lastRank) : null };
 }

@@ -75,7 +75,7 @@ class ApiServer {
   list(q: ListQuery): RolloutList {
     const byId = new Map(this.summaries.map((s) => [s.rollout, s]));
     const ids = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    return listPage({ ids, summary: (id) => byId.get(id) ?? null, text: (id) => summaryText(byId.get(id)!) }, q);
+    return listPage({ ids, summary: (id) => byId.get(id) ?? null, text: (id) => summaryText(byId.get(id)!), health: (id) => byId.get(id)?.health ?? null }, q);
   }
   async start(): Promise<void> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -167,7 +167,7 @@ describe('dashboard page in Chromium', () => {
     await rowCount(o, ROLLOUT_ROWS, 1);
     expect(await o.page.textContent('.counts')).toBe('1 match, 1 complete');
     // The filter is the server's: the page asked for the matches.
-    expect(api.listed).toContain('?limit=300&q=checkout');
+    expect(api.listed).toContain('?limit=300&order=health&q=checkout');
     await o.page.fill('#filter', '');
     await rowCount(o, ROLLOUT_ROWS, 3);
     expect(await o.page.textContent('.counts')).toBe('3 rollouts, 1 failing, 1 healthy, 1 complete');
@@ -332,7 +332,7 @@ describe('dashboard page in Chromium', () => {
     }
   });
 
-  it('an overview of 10,000 rollouts (the real routes) loads one page, filters on the server, and follows changes', async () => {
+  it('an overview of 10,000 rollouts (the real routes) loads one page, failing first, filters on the server, and follows changes', async () => {
     // The controller's own routes and live dashboard over 10,000 rollouts held in memory.
     const run = runs[2]!;
     const byId = new Map<string, LiveRollout>();
@@ -354,7 +354,7 @@ describe('dashboard page in Chromium', () => {
       expect(await o.page.textContent('.more')).toBe('9700 more - filter to narrow');
       expect(await o.page.textContent('.counts')).toBe('10000 rollouts');
       // One page was asked for, not every rollout.
-      expect(o.requests.filter((u) => new URL(u).pathname === '/api/rollouts').map((u) => new URL(u).search)).toEqual(['?limit=300']);
+      expect(o.requests.filter((u) => new URL(u).pathname === '/api/rollouts').map((u) => new URL(u).search)).toEqual(['?limit=300&order=health']);
 
       // A rollout of the page changes: its row follows the summary event.
       await isLive(o);
@@ -369,6 +369,12 @@ describe('dashboard page in Chromium', () => {
       await until(async () => (await o.page.textContent('.counts')) === '10001 rollouts', 30_000, 'the new rollout counted');
       expect(await o.page.locator(`${ROLLOUT_ROWS} a`, { hasText: 'team-0/a-new' }).count()).toBe(1);
       expect(await o.page.textContent('.more')).toBe('9701 more - filter to narrow');
+      // A rollout far down the list (by name) rolls back: the page is loaded again, failing first.
+      const far = 'team-49/svc-9999';
+      byId.set(far, { ...byId.get(far)!, state: { ...run.state, status: 'rolled-back' } });
+      live.onApplied(far);
+      await until(async () => (await o.page.textContent(`${ROLLOUT_ROWS} a`)) === far, 30_000, 'the failing rollout on the first row');
+      expect(await o.page.locator(`${ROLLOUT_ROWS}:first-child`).getAttribute('class')).toBe('row-failing');
 
       // The filter is the server's: one answer of the matches.
       await o.page.fill('#filter', 'svc-4242');
@@ -376,7 +382,7 @@ describe('dashboard page in Chromium', () => {
       expect(await o.page.textContent(`${ROLLOUT_ROWS} a`)).toBe('team-42/svc-4242');
       expect(await o.page.textContent('.counts')).toBe('1 match, 1 healthy');
       expect(await o.page.textContent('.more')).toBe('');
-      expect(listed.at(-1)).toMatch(/^\?limit=300&q=svc-4242 200 \d+$/);
+      expect(listed.at(-1)).toMatch(/^\?limit=300&order=health&q=svc-4242 200 \d+$/);
       await o.page.fill('#filter', 'paused');
       await until(async () => (await o.page.textContent('.counts')) === '1 match, 1 paused', 30_000, 'the paused rollout alone');
       expect(await o.page.textContent(`${ROLLOUT_ROWS} a`)).toBe(first);

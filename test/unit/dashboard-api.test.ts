@@ -1,7 +1,7 @@
 /**
  * The dashboard's API on a real HTTP server (src/dashboard/routes.ts, live.ts,
  * event-stream.ts) over an in-memory source: the JSON routes, the pages of /api/rollouts
- * (limit, continue, q, their bounds and 400s; summaries following state changes and the
+ * (limit, continue, q, order=health, their bounds and 400s; summaries following state changes and the
  * time), 404s, read-only methods, and
  * the event streams' limits: a maximum of clients (503 beyond), a slow client dropped past its
  * backlog, summaries coalesced per rollout, events of one rollout only, heartbeats, and every
@@ -12,8 +12,8 @@ import { connect, type Socket } from 'node:net';
 import { initialState, type RolloutState } from '../../src/core/state.js';
 import { LiveDashboard, type LiveRollout } from '../../src/dashboard/live.js';
 import { DashboardRoutes } from '../../src/dashboard/routes.js';
-import { continueToken, DEFAULT_PAGE, MAX_PAGE } from '../../src/dashboard/rollout-list.js';
-import type { RolloutList, RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
+import { continueToken, DEFAULT_PAGE, HEALTH_ORDER, MAX_PAGE } from '../../src/dashboard/rollout-list.js';
+import type { Health, RolloutList, RolloutPage, RolloutSummary } from '../../src/dashboard/view.js';
 import { startHttpServer, type HttpServer } from '../../src/observe/server.js';
 import { silentLogger } from '../../src/support/log.js';
 import { demoPlan } from '../helpers/engine.js';
@@ -234,6 +234,36 @@ describe('dashboard API: the pages of /api/rollouts', () => {
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual([...sortedIds(rs).slice(0, 10), ...sortedIds([...byId.values()]).filter((id) => id > lastOfFirst)]);
     expect(rest[0]!.total).toBe(31);
+  });
+
+  it('order=health: failing, warning, paused, healthy, complete, by id within each; pages, q and tokens as in id order', async () => {
+    const statuses = ['progressing', 'rolled-back', 'paused', 'complete', 'progressing'] as const;
+    const rs = Array.from({ length: 250 }, (_, i) =>
+      rollout(`ns-${i % 3}/svc-${String(i).padStart(4, '0')}`, {
+        status: statuses[i % 5]!,
+        ...(i % 5 === 4 ? { guardStrikes: 1 } : {}), // progressing with strikes: warning
+      }),
+    );
+    const { url, byId } = await start(rs);
+    const rank = (r: LiveRollout) => HEALTH_ORDER.indexOf(({ 'rolled-back': 'failing', paused: 'paused', complete: 'complete' } as Record<string, Health>)[r.state.status] ?? (r.state.guardStrikes > 0 ? 'warning' : 'healthy'));
+    const expected = [...rs].sort((a, b) => rank(a) - rank(b) || (a.id < b.id ? -1 : 1)).map((r) => r.id);
+    const pages = await allPages(url, 'order=health&limit=40');
+    expect(pages.map((p) => p.rollouts.length)).toEqual([40, 40, 40, 40, 40, 40, 10]);
+    expect(pages.flatMap((p) => p.rollouts.map((r) => r.rollout))).toEqual(expected);
+    expect(pages[0]!.rollouts.every((r) => r.health === 'failing')).toBe(true);
+    expect(pages.every((p) => p.total === 250)).toBe(true);
+    // With a filter: the matches only, in the same order.
+    const ns1 = await allPages(url, 'order=health&limit=7&q=ns-1/');
+    expect(ns1.flatMap((p) => p.rollouts.map((r) => r.rollout))).toEqual(expected.filter((id) => id.startsWith('ns-1/')));
+    // A token of one order does not continue the other.
+    const res = await fetch(`${url}/api/rollouts?continue=${encodeURIComponent(pages[0]!.continue!)}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toContain('order=health');
+    expect((await fetch(`${url}/api/rollouts?order=size`)).status).toBe(400);
+    // A rollout that starts failing after the first page was served is on the first page of a new list.
+    const late = expected.at(-1)!;
+    byId.set(late, { ...byId.get(late)!, state: { ...byId.get(late)!.state, status: 'rolled-back' } });
+    expect((await list(url, '?order=health&limit=300')).rollouts.findIndex((r) => r.rollout === late)).toBeLessThan(51);
   });
 
   it('a summary follows its rollout: a new state or plan is summarized again, health follows the time', async () => {

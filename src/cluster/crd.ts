@@ -325,11 +325,12 @@ export function buildRolloutPlanCrd(): Record<string, unknown> {
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: [
+            { name: 'Status', type: 'string', jsonPath: '.status.status' },
             { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
             { name: 'Weight', type: 'number', jsonPath: '.status.weight' },
             { name: 'Checkpoint', type: 'string', jsonPath: '.status.checkpoint' },
             { name: 'Last decision', type: 'string', jsonPath: '.status.lastDecision' },
-            { name: 'Status', type: 'string', jsonPath: '.status.status', priority: 1 },
+            { name: 'Strikes', type: 'integer', jsonPath: '.status.guard.strikes', priority: 1 },
             { name: 'Revision', type: 'string', jsonPath: '.spec.revision', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],

@@ -65,10 +65,15 @@ describe('the committed CRD', () => {
     expect(crd.spec.versions[0]).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
   });
 
-  it('prints Phase, Weight, Checkpoint, Last decision and Age from status and metadata', () => {
+  it('prints Status, Phase, Weight, Checkpoint, Last decision and Age; -o wide adds the guard\'s Strikes and the Revision', () => {
     const cols = (buildRolloutPlanCrd() as any).spec.versions[0].additionalPrinterColumns as { name: string; jsonPath: string; priority?: number }[];
     const visible = cols.filter((c) => !c.priority).map((c) => [c.name, c.jsonPath]);
+    expect(cols.filter((c) => c.priority === 1).map((c) => [c.name, c.jsonPath])).toEqual([
+      ['Strikes', '.status.guard.strikes'],
+      ['Revision', '.spec.revision'],
+    ]);
     expect(visible).toEqual([
+      ['Status', '.status.status'],
       ['Phase', '.status.phase'],
       ['Weight', '.status.weight'],
       ['Checkpoint', '.status.checkpoint'],

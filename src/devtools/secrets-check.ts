@@ -6,7 +6,8 @@
  * answers errors whose texts echo the request headers back (500, an HTML 200, 401), as broken
  * proxies do; the webhook receiver fails its first post echoing its URL. Everything a user or
  * an operator can see is collected — `run`'s stdout/stderr (JSON logs, and the same lines in
- * the pretty format), the journals, `status`, `history`, `simulate` (text and JSON, against a
+ * the pretty format), the journals, `status`, `history`, `report` (HTML and JSON, ranges
+ * answered and refused), the dashboard's pages, JSON and event stream, `simulate` (text and JSON, against a
  * healthy and an echoing proxy; its logs in the pretty format at debug), `validate`,
  * `plan`, `/metrics`, the webhook bodies — and searched for every secret, also as
  * base64(user:password) and URL-encoded. Used by `npm run harness:secrets`
@@ -219,6 +220,23 @@ function rollgate(mainJs: string, args: string[], env: NodeJS.ProcessEnv, timeou
   });
 }
 
+/** What an event stream sends in its first second (its opening events: every rollout's summary). */
+async function eventStreamStart(url: string): Promise<string> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), 1_000);
+  let text = '';
+  try {
+    const res = await fetch(url, { signal: ctl.signal });
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(chunk, { stream: true });
+  } catch {
+    // aborted after its first second: what came is what is searched
+  } finally {
+    clearTimeout(timer);
+  }
+  return text;
+}
+
 function plan(p: { name: string; prometheus: string; webhook: string }): string {
   return `apiVersion: rollgate.dev/v1alpha1
 kind: RolloutPlan
@@ -335,6 +353,14 @@ export async function secretsCheck(opts: SecretsCheckOptions): Promise<SecretsCh
       outputs['/metrics'] = await (await fetch(`${url}/metrics`)).text();
       outputs['/readyz'] = await (await fetch(`${url}/readyz`)).text();
       outputs['/healthz'] = await (await fetch(`${url}/healthz`)).text();
+      // The dashboard on the same address: its pages, its JSON and its event stream.
+      outputs['dashboard /'] = await (await fetch(`${url}/`)).text();
+      outputs['dashboard /api/rollouts'] = await (await fetch(`${url}/api/rollouts`)).text();
+      for (const name of Object.keys(files)) {
+        outputs[`dashboard /rollouts/default/${name}`] = await (await fetch(`${url}/rollouts/default/${name}`)).text();
+        outputs[`dashboard /api/rollouts/default/${name}`] = await (await fetch(`${url}/api/rollouts/default/${name}`)).text();
+      }
+      outputs['dashboard /api/events'] = await eventStreamStart(`${url}/api/events`);
     }
 
     // --- status and history while it runs (state dir) and simulate against both proxies
@@ -367,6 +393,18 @@ export async function secretsCheck(opts: SecretsCheckOptions): Promise<SecretsCh
         180_000,
       );
       outputs[`simulate ${name} --log-format pretty (echoing proxy, debug)`] = pretty.stdout + pretty.stderr;
+      // The report, with the metric ranges asked of Prometheus through the proxy: answered,
+      // then refused with the credentials echoed (the report says why it has no ranges).
+      for (const echo of [false, true]) {
+        if (echo) {
+          bearerProxy.echoNext(6);
+          basicProxy.echoNext(6);
+        }
+        for (const format of ['html', 'json']) {
+          const r = await rollgate(opts.mainJs, ['report', name, '--state-dir', stateDir, '--plan', join(plans, `${name}.yaml`), '--format', format], env);
+          outputs[`report ${name} --format ${format}${echo ? ' (echoing proxy)' : ''}`] = r.stdout + r.stderr;
+        }
+      }
     }
 
     run.kill('SIGTERM');

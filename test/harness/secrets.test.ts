@@ -34,7 +34,7 @@ describe('secrets check', () => {
     expect(report.errorRecords).toBeGreaterThan(0);
     expect(report.webhookPosts).toBeGreaterThanOrEqual(2);
     const searched = Object.keys(report.outputs);
-    for (const what of ['run stderr', 'run stderr (pretty)', 'simulate sec-bearer --log-format pretty (echoing proxy, debug)', '/metrics', 'status', 'history sec-basic --output json', 'simulate sec-bearer --output text (echoing proxy)', 'journal default/sec-bearer.jsonl', 'webhook body 1']) {
+    for (const what of ['run stderr', 'run stderr (pretty)', 'simulate sec-bearer --log-format pretty (echoing proxy, debug)', '/metrics', 'status', 'history sec-basic --output json', 'simulate sec-bearer --output text (echoing proxy)', 'journal default/sec-bearer.jsonl', 'webhook body 1', 'dashboard /', 'dashboard /api/rollouts/default/sec-bearer', 'dashboard /api/events', 'report sec-basic --format html (echoing proxy)', 'report sec-bearer --format json']) {
       expect(searched).toContain(what);
     }
   });

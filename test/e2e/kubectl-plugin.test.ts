@@ -17,7 +17,7 @@ import { kubectlPluginArgs } from '../../src/cli/kubectl-plugin.js';
 import { JOURNAL_KEY } from '../../src/cluster/kube-journal.js';
 import type { RolloutPlanStatus } from '../../src/cluster/rolloutplans.js';
 import { FakeKube } from '../integration/kube-helpers.js';
-import { fileSpec, mark, record, rolloutPlan, SERVER } from '../unit/kube-fixtures.js';
+import { fileSpec, mark, progressingStatus, record, rolloutPlan, SERVER } from '../unit/kube-fixtures.js';
 import { until } from '../helpers/until.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -29,24 +29,7 @@ const CM_PATH = '/api/v1/namespaces/learning/configmaps/rollgate-journal-analyze
 const r1 = record(1, { enters: { phase: 'canary', index: 0 } });
 const r2 = record(2, { checkpoint: { index: 1, of: 2, due: '2025-11-03T10:30:00Z', window: '30m' } });
 
-function analyzerStatus(): RolloutPlanStatus {
-  return {
-    observedGeneration: 1,
-    revision: '1.0.0',
-    planHash: 'sha256:abc',
-    status: 'progressing',
-    phase: 'canary',
-    weight: 10,
-    mirror: 0,
-    checkpoint: '1/2',
-    lastDecision: 'continue',
-    lastDecisionAt: r2.at,
-    nextAt: null,
-    seq: 2,
-    records: [r1, r2],
-    counts: { start: 1, continue: 1 },
-  };
-}
+const analyzerStatus = (): RolloutPlanStatus => progressingStatus([r1, r2], null);
 
 let kube: FakeKube;
 let bridge: http.Server;

@@ -18,7 +18,7 @@ import { replay } from '../../src/core/state.js';
 import { formatDecisionText } from '../../src/observe/decision-log.js';
 import type { DecisionRecord, JournalEntry } from '../../src/core/record.js';
 import type { RolloutPlanObject, RolloutPlanStatus } from '../../src/cluster/rolloutplans.js';
-import { fileSpec, kubeClient, mark, record, rolloutPlan, ROLLOUT, SERVER, statusError } from './kube-fixtures.js';
+import { fileSpec, kubeClient, mark, progressingStatus, record, ROLLOUT, rolloutPlan, SERVER, statusError } from './kube-fixtures.js';
 
 const LIST_PATH = '/apis/rollgate.dev/v1alpha1/namespaces/learning/rolloutplans';
 const ALL_PATH = '/apis/rollgate.dev/v1alpha1/rolloutplans';
@@ -38,24 +38,7 @@ const r2 = record(2, { checkpoint: { index: 1, of: 2, due: '2025-11-03T10:30:00Z
 const GUARD = { strikes: 1, consecutive: 2, interval: '30s' };
 
 /** The status the controller writes for analyzer (src/cluster/status.ts buildStatus). */
-function analyzerStatus(): RolloutPlanStatus {
-  return {
-    observedGeneration: 1,
-    revision: '1.0.0',
-    planHash: 'sha256:abc',
-    status: 'progressing',
-    phase: 'canary',
-    weight: 10,
-    mirror: 0,
-    checkpoint: '1/2',
-    lastDecision: 'continue',
-    lastDecisionAt: r2.at,
-    nextAt: NEXT.at,
-    seq: 2,
-    records: [r1, r2],
-    counts: { start: 1, continue: 1 },
-  };
-}
+const analyzerStatus = (): RolloutPlanStatus => progressingStatus([r1, r2], NEXT.at);
 
 function plans(): RolloutPlanObject[] {
   const analyzer = { ...rolloutPlan('analyzer', fileSpec('/tmp/x')), status: { ...analyzerStatus(), guard: GUARD } };

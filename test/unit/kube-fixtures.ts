@@ -5,7 +5,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
 import type { DecisionRecord, AppliedMark } from '../../src/core/record.js';
-import type { RolloutPlanObject } from '../../src/cluster/rolloutplans.js';
+import type { RolloutPlanObject, RolloutPlanStatus } from '../../src/cluster/rolloutplans.js';
 import { record as fixture, ROLLOUT } from '../helpers/records.js';
 
 export const SERVER = 'https://k8s.test:6443';
@@ -51,6 +51,31 @@ export function rolloutPlan(name: string, spec: unknown, over: Partial<RolloutPl
 }
 
 export { ROLLOUT };
+
+/**
+ * The status the controller writes (src/cluster/status.ts buildStatus) for a rollout of
+ * revision 1.0.0 progressing at 10% after checkpoint 1/2 of canary, whose last records are
+ * `records` (a start, then that checkpoint's continue); `nextAt` when the next checkpoint is due.
+ */
+export function progressingStatus(records: DecisionRecord[], nextAt: string | null): RolloutPlanStatus {
+  const last = records.at(-1)!;
+  return {
+    observedGeneration: 1,
+    revision: '1.0.0',
+    planHash: 'sha256:abc',
+    status: 'progressing',
+    phase: 'canary',
+    weight: 10,
+    mirror: 0,
+    checkpoint: '1/2',
+    lastDecision: 'continue',
+    lastDecisionAt: last.at,
+    nextAt,
+    seq: last.seq,
+    records,
+    counts: { start: 1, continue: 1 },
+  };
+}
 
 /** A record of the journal fixtures, dated on the kube tests' day with their revision. */
 export function record(seq: number, over: Partial<DecisionRecord> = {}): DecisionRecord {

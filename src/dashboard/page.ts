@@ -105,6 +105,7 @@ export function renderPage(p: PageRequest): string {
 `;
 }
 
-function escapeHtml(text: string): string {
+/** Text for HTML: `& < > " '` escaped. */
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -15,7 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRoutes } from '../observe/server.js';
 import type { LiveDashboard } from './live.js';
-import { renderPage } from './page.js';
+import { escapeHtml, renderPage } from './page.js';
 import { parseListQuery, RolloutListError, type ListQuery } from './rollout-list.js';
 
 const HTML = 'text/html; charset=utf-8';
@@ -91,11 +91,6 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   });
   res.end(res.req.method === 'HEAD' ? undefined : body);
   return true;
-}
-
-/** Text for HTML: `& < > " '` escaped. */
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The 404 page of a rollout this process does not run. */

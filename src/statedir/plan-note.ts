@@ -11,10 +11,11 @@
  * (the journal is). A missing or unreadable note is `null`: status then shows what the journal
  * says, without the plan's time zone, guard size or rejected edit.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { isErrno } from '../support/fsutil.js';
+import { isErrno, writeFileAtomic } from '../support/fsutil.js';
+import { parseRolloutId } from '../core/journal.js';
 
 export const PLAN_NOTES_DIR = 'plans';
 
@@ -45,22 +46,15 @@ export type PlanNote = z.infer<typeof planNoteSchema>;
 
 /** The note file of a rollout id `namespace/name`. */
 export function planNoteFile(stateDir: string, rollout: string): string {
-  const [namespace, name] = rollout.split('/');
-  return join(stateDir, PLAN_NOTES_DIR, namespace!, `${name}.json`);
+  const { namespace, name } = parseRolloutId(rollout); // checked labels: the path stays inside the state dir
+  return join(stateDir, PLAN_NOTES_DIR, namespace, `${name}.json`);
 }
 
-/** Writes the note (replacing the previous one atomically). */
+/** Writes the note (replacing the previous one atomically; not fsync'd: see above). */
 export async function writePlanNote(stateDir: string, note: PlanNote): Promise<void> {
   const file = planNoteFile(stateDir, note.rollout);
-  const tmp = `${file}.tmp`; // one writer: the owner of the state dir
   await mkdir(dirname(file), { recursive: true });
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(`${JSON.stringify(note)}\n`);
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(note)}\n`, { durable: false });
 }
 
 /** Removes the note of a rollout no longer managed (no error when there is none). */

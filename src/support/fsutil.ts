@@ -129,15 +129,17 @@ export async function removeStaleTempFiles(file: string, now = Date.now()): Prom
 /**
  * Replaces `file` with `data` atomically: a reader sees the old content or the new one, never
  * a mix, and after a crash the file holds one of them. The directory must exist.
+ * `durable: false` skips the two fsyncs: for a view rewritten at every start, never a record,
+ * a crash may then leave the old content (or none) but never a mix.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, { durable = true }: { durable?: boolean } = {}): Promise<void> {
   const tmp = tempPathFor(file);
   writing.add(tmp);
   try {
     const fh = await naming('create', tmp, () => open(tmp, 'wx'));
     try {
       await naming('write', tmp, () => fh.writeFile(data));
-      await naming('fsync', tmp, () => fh.sync());
+      if (durable) await naming('fsync', tmp, () => fh.sync());
     } finally {
       await fh.close();
     }
@@ -148,7 +150,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   } finally {
     writing.delete(tmp);
   }
-  await naming('fsync the directory of', file, () => fsyncDir(dirname(file)));
+  if (durable) await naming('fsync the directory of', file, () => fsyncDir(dirname(file)));
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -21,7 +21,7 @@ import { formatDecisionText } from '../observe/decision-log.js';
 import { readPlanNote } from '../statedir/plan-note.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 import { eachRecord, findRollout, openJournal } from './journal-reader.js';
-import { compactionNote, defaultNamespace, clusterMode, getRolloutPlan, kubeClientFor, readKubeHistory, splitName, type ClusterFlags } from './kube-reader.js';
+import { compactionNote, clusterMode, getRolloutPlan, kubeClientFor, readKubeHistory, type ClusterFlags, clusterOptions, clusterTarget } from './kube-reader.js';
 import { specTimeZone } from './status-summary.js';
 
 interface HistoryFlags extends ClusterFlags {
@@ -50,11 +50,10 @@ async function clusterTimeZone(client: KubeClient, namespace: string, name: stri
 }
 
 async function kubeHistory(client: KubeClient, name: string, flags: HistoryFlags): Promise<number> {
-  const target = splitName(name, flags);
-  const namespace = target.namespace ?? defaultNamespace(client, flags);
-  const { records, compacted, where } = await readKubeHistory(client, namespace, target.name);
+  const target = clusterTarget(client, name, flags);
+  const { records, compacted, where } = await readKubeHistory(client, target.namespace, target.name);
   if (compacted) process.stderr.write(`${compactionNote(where, compacted)}\n`);
-  const timeZone = flags.output === 'text' ? await clusterTimeZone(client, namespace, target.name) : null;
+  const timeZone = flags.output === 'text' ? await clusterTimeZone(client, target.namespace, target.name) : null;
   for (const r of records) printOne(r, flags.output, timeZone);
   return 0;
 }
@@ -71,17 +70,14 @@ export async function historyCommand(name: string, flags: HistoryFlags, opts: { 
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('history')
     .description('print the decision records of a rollout')
     .addHelpText('after', '\nExit status: 0, 1 unknown rollout or nothing to read (no state dir, cluster not reachable), 2 usage.')
     .argument('<name>', 'rollout name or namespace/name')
     .option('--state-dir <dir>', 'state dir of rollgate run', DEFAULT_STATE_DIR)
-    .option('--output <format>', 'text or json (one record per line)', 'text')
-    .option('-n, --namespace <ns>', 'cluster mode: namespace of the RolloutPlan (its journal ConfigMap)')
-    .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')
-    .option('--context <name>', 'cluster mode: kubeconfig context')
-    .option('--cluster', 'cluster mode with the current kubeconfig context')
+    .option('--output <format>', 'text or json (one record per line)', 'text');
+  clusterOptions(cmd, 'namespace of the RolloutPlan (its journal ConfigMap)')
     .action(async (name: string, flags: HistoryFlags) => {
       process.exitCode = await historyCommand(name, flags);
     });

@@ -7,6 +7,7 @@
  * `--kubeconfig`, `--context`, `--cluster`), plus `-A/--all-namespaces` for `status`.
  * API failures become one-line CliErrors (exit 1) naming what was being read.
  */
+import type { Command } from 'commander';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { KubeConfigError } from '../kube/kubeconfig.js';
 import { kubeClient } from '../wiring/compose.js';
@@ -49,6 +50,23 @@ export function kubeClientFor(flags: ClusterFlags): KubeClient {
 /** `-n`, else the kubeconfig context's namespace, else `default` (as the manual commands). */
 export function defaultNamespace(client: KubeClient, flags: ClusterFlags): string {
   return flags.namespace ?? client.kc.getContextObject(client.kc.getCurrentContext())?.namespace ?? 'default';
+}
+
+/**
+ * The options of cluster mode on `cmd`: `-n` (described by `namespaceHelp`), then `extra`
+ * (such as status' `-A`), `--kubeconfig`, `--context`, `--cluster`.
+ */
+export function clusterOptions(cmd: Command, namespaceHelp: string, extra: (c: Command) => Command = (c) => c): Command {
+  return extra(cmd.option('-n, --namespace <ns>', `cluster mode: ${namespaceHelp}`))
+    .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')
+    .option('--context <name>', 'cluster mode: kubeconfig context')
+    .option('--cluster', 'cluster mode with the current kubeconfig context');
+}
+
+/** The rollout NAME or NAMESPACE/NAME names in cluster mode: its namespace (`-n`, else the context's) and name. */
+export function clusterTarget(client: KubeClient, name: string, flags: ClusterFlags): { namespace: string; name: string } {
+  const target = splitName(name, flags);
+  return { namespace: target.namespace ?? defaultNamespace(client, flags), name: target.name };
 }
 
 /** NAME or NAMESPACE/NAME against `-n`; null namespace: any (with -A and a bare NAME). */

@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { InboxError, submitManualRequest, MANUAL_ACTIONS, type ManualAction } from '../statedir/inbox.js';
-import { clusterMode, defaultNamespace, kubeClientFor, splitName } from './kube-reader.js';
+import { clusterMode, kubeClientFor, clusterOptions, clusterTarget } from './kube-reader.js';
 import { KubeRequestError, submitKubeRequest } from '../cluster/requests.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 
@@ -46,8 +46,7 @@ function print(res: { accepted: boolean; message: string; seq?: number | null | 
 async function kubeManual(action: ManualAction, name: string, flags: ManualFlags): Promise<number> {
   if (flags.actor) throw new CliError('--actor: in cluster mode the actor is the kubeconfig user; leave --actor out', 2);
   const client = kubeClientFor(flags);
-  const { namespace: ns, name: rollout } = splitName(name, flags);
-  const namespace = ns ?? defaultNamespace(client, flags);
+  const { namespace, name: rollout } = clusterTarget(client, name, flags);
   try {
     const res = await submitKubeRequest(
       client,
@@ -78,7 +77,7 @@ export async function manualCommand(action: ManualAction, name: string, flags: M
 
 export function register(program: Command): void {
   for (const action of MANUAL_ACTIONS) {
-    program
+    const cmd = program
       .command(action)
       .description(HELP[action])
       .addHelpText('after', '\nExit status: 0 accepted, 1 refused (the reason on stderr) or no controller answered within --timeout, 2 usage.')
@@ -86,11 +85,8 @@ export function register(program: Command): void {
       .option('--reason <text>', 'why (recorded in the journal)')
       .option('--actor <name>', 'who acts (default: user@host; state-dir mode only)')
       .option('--state-dir <dir>', 'state dir of rollgate run', DEFAULT_STATE_DIR)
-      .option('--timeout <seconds>', 'how long to wait for the controller', '30')
-      .option('-n, --namespace <ns>', 'cluster mode: namespace of the RolloutPlan')
-      .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')
-      .option('--context <name>', 'cluster mode: kubeconfig context')
-      .option('--cluster', 'cluster mode with the current kubeconfig context')
+      .option('--timeout <seconds>', 'how long to wait for the controller', '30');
+    clusterOptions(cmd, 'namespace of the RolloutPlan')
       .action(async (name: string, flags: ManualFlags) => {
         process.exitCode = await manualCommand(action, name, flags);
       });

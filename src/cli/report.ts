@@ -24,7 +24,7 @@ import { loadPlanFile, loadPlanObject } from '../plan/load.js';
 import { rolloutId, type Plan } from '../plan/schema.js';
 import { createLogger } from '../support/log.js';
 import { findRollout, openJournal } from './journal-reader.js';
-import { clusterMode, defaultNamespace, getRolloutPlan, kubeClientFor, readKubeHistory, splitName, type ClusterFlags } from './kube-reader.js';
+import { clusterMode, getRolloutPlan, kubeClientFor, readKubeHistory, type ClusterFlags, clusterOptions, clusterTarget } from './kube-reader.js';
 import { CliError, DEFAULT_STATE_DIR } from './options.js';
 
 interface ReportFlags extends ClusterFlags {
@@ -65,14 +65,13 @@ async function fromStateDir(name: string, flags: ReportFlags): Promise<Journalle
 
 async function fromCluster(client: KubeClient, name: string, flags: ReportFlags): Promise<Journalled> {
   if (flags.plan) throw new CliError('--plan: only with a state dir; in cluster mode the plan is the RolloutPlan', 2);
-  const target = splitName(name, flags);
-  const namespace = target.namespace ?? defaultNamespace(client, flags);
-  const history = await readKubeHistory(client, namespace, target.name);
+  const { namespace, name: rollout } = clusterTarget(client, name, flags);
+  const history = await readKubeHistory(client, namespace, rollout);
   const latest = new LatestRecords(REPORT_RECORDS);
   for (const r of history.records) latest.push(r);
   const kept = latest.result();
   const records = { records: kept.records, omitted: kept.omitted + (history.compacted?.records ?? 0) };
-  const obj = await getRolloutPlan(client, namespace, target.name);
+  const obj = await getRolloutPlan(client, namespace, rollout);
   // A RolloutPlan deleted (its journal not yet collected) or now invalid: the report has no plan.
   const plan = obj ? (loadPlanObject(obj, `rolloutplan ${history.id}`, { envMode: 'lenient' }).loaded?.plan ?? null) : null;
   return { id: history.id, state: history.state, records, plan };
@@ -96,7 +95,7 @@ export async function reportCommand(name: string, flags: ReportFlags, opts: { cl
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('report')
     .description('write a rollout\'s page as one self-contained HTML file (journal + Prometheus ranges)')
     .addHelpText('after', '\nExit status: 0 written, 1 unknown rollout (no state dir or journal), 2 usage.')
@@ -105,11 +104,8 @@ export function register(program: Command): void {
     .option('--format <format>', 'html (the page, data embedded, works offline) or json (the RolloutPage)', 'html')
     .option('--state-dir <dir>', 'state dir of rollgate run', DEFAULT_STATE_DIR)
     .option('--plan <file>', 'state-dir mode: the plan file of the rollout (phases, guard, Prometheus address and credentials)')
-    .option('--prometheus <url>', 'Prometheus for the metric ranges (default: the plan\'s prometheus.address)')
-    .option('-n, --namespace <ns>', 'cluster mode: namespace of the RolloutPlan (its journal ConfigMap)')
-    .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')
-    .option('--context <name>', 'cluster mode: kubeconfig context')
-    .option('--cluster', 'cluster mode with the current kubeconfig context')
+    .option('--prometheus <url>', 'Prometheus for the metric ranges (default: the plan\'s prometheus.address)');
+  clusterOptions(cmd, 'namespace of the RolloutPlan (its journal ConfigMap)')
     .action(async (name: string, flags: ReportFlags) => {
       process.exitCode = await reportCommand(name, flags);
     });

@@ -30,7 +30,7 @@ import { parseDuration } from '../plan/duration.js';
 import { stateDirOwner } from '../statedir/lock.js';
 import { readPlanNote } from '../statedir/plan-note.js';
 import { findRollout, lastJudgement, openJournal, readRollout } from './journal-reader.js';
-import { defaultNamespace, getRolloutPlan, clusterMode, kubeClientFor, kubeFailure, KubeReadError, listRolloutPlans, splitName, type ClusterFlags } from './kube-reader.js';
+import { defaultNamespace, getRolloutPlan, clusterMode, kubeClientFor, kubeFailure, KubeReadError, listRolloutPlans, splitName, type ClusterFlags, clusterOptions } from './kube-reader.js';
 import { DEFAULT_OVERDUE_MS, statusSummary, type OverdueClock, type StatusSummary } from './status-summary.js';
 import { formatStatusText } from './status-text.js';
 import { watch, type Frame } from './status-watch.js';
@@ -174,7 +174,7 @@ export async function statusCommand(name: string | undefined, flags: StatusFlags
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('status')
     .description('where each rollout stands: phase, split, what it waits for, the next action (in how long, or how overdue), the last decision, the metrics of the last judgement against their thresholds, the guard\'s strikes, a plan edit not applied, and whether a controller acts on it')
     .argument('[name]', 'rollout name or namespace/name')
@@ -182,12 +182,8 @@ export function register(program: Command): void {
     .option('-w, --watch', 'redraw until Ctrl-C (on a terminal: in place, fitted to its width; piped: a block each time something changed)')
     .option('--interval <seconds>', 'refresh interval with --watch', '2')
     .option('--output <format>', 'text or json', 'text')
-    .option('--overdue-after <duration>', 'call a next action overdue once its due time passed by more than this (default 1m)')
-    .option('-n, --namespace <ns>', 'cluster mode: the RolloutPlans of this namespace')
-    .option('-A, --all-namespaces', 'cluster mode: the RolloutPlans of every namespace')
-    .option('--kubeconfig <file>', 'cluster mode: kubeconfig file')
-    .option('--context <name>', 'cluster mode: kubeconfig context')
-    .option('--cluster', 'cluster mode with the current kubeconfig context')
+    .option('--overdue-after <duration>', 'call a next action overdue once its due time passed by more than this (default 1m)');
+  clusterOptions(cmd, 'the RolloutPlans of this namespace', (c) => c.option('-A, --all-namespaces', 'cluster mode: the RolloutPlans of every namespace'))
     .addHelpText('after', '\nExit status: 0 status shown (also with warnings: no controller, overdue, a plan edit not applied), 1 unknown rollout, missing state dir or failed cluster read, 2 usage.')
     .action(async (name: string | undefined, flags: StatusFlags) => {
       process.exitCode = await statusCommand(name, flags);

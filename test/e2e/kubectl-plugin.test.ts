@@ -101,7 +101,8 @@ afterAll(async () => {
 });
 
 describe('kubectlPluginArgs', () => {
-  it('adds --cluster after status, history and the manual commands only', () => {
+  it('adds --cluster after status, history, report and the manual commands only', () => {
+    expect(kubectlPluginArgs(['report', 'analyzer', '-o', 'r.html'])).toEqual(['report', '--cluster', 'analyzer', '-o', 'r.html']);
     expect(kubectlPluginArgs(['status', '-A'])).toEqual(['status', '--cluster', '-A']);
     expect(kubectlPluginArgs(['history', 'learning/analyzer', '--output', 'json'])).toEqual(['history', '--cluster', 'learning/analyzer', '--output', 'json']);
     expect(kubectlPluginArgs(['promote', 'analyzer', '-n', 'learning'])).toEqual(['promote', '--cluster', 'analyzer', '-n', 'learning']);

@@ -25,7 +25,7 @@ import { CliError, LOG_FORMAT_HELP, parseLogFormat, parseTimeOption, TIME_FORMS 
  * What a simulation never reads: it posts no webhook and touches no router, so `${NAME}` in
  * these sections needs no value (a webhook URL is a secret the simulating machine may not have).
  */
-export const SIMULATION_UNREAD: readonly PathSegment[][] = [
+const SIMULATION_UNREAD: readonly PathSegment[][] = [
   ['spec', 'notify'],
   ['spec', 'traffic'],
 ];

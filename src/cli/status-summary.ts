@@ -123,7 +123,7 @@ function lastJudgementOf(r: DecisionRecord | null | undefined): StatusSummary['l
 }
 
 /** The wait named as such: what a person or the clock must do for the rollout to go on. */
-export function waitText(waitingFor: WaitReason, name: string): string {
+function waitText(waitingFor: WaitReason, name: string): string {
   switch (waitingFor) {
     case 'approval':
       return `waiting for approval: rollgate promote ${name}`;

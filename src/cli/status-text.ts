@@ -15,7 +15,7 @@ import { formatInstant, formatRelative, formatSpan } from '../support/human-time
 import type { StatusSummary } from './status-summary.js';
 
 /** Rollouts shown with a detail block each; beyond it only those with something wrong. */
-export const DETAIL_LIMIT = 20;
+const DETAIL_LIMIT = 20;
 
 export interface StatusTextOptions {
   now: number;
@@ -67,7 +67,7 @@ export function nextCell(s: StatusSummary, now: number): string {
 }
 
 /** The LAST DECISION column: `#17 continue 3m ago: reason`. */
-export function lastCell(s: StatusSummary, now: number): string {
+function lastCell(s: StatusSummary, now: number): string {
   const l = s.lastDecision;
   if (!l) return '-';
   const when = l.at ? ` ${formatRelative(Date.parse(l.at), now)}` : '';
@@ -77,7 +77,7 @@ export function lastCell(s: StatusSummary, now: number): string {
 const label = (name: string) => `  ${name.padEnd(10)} `;
 
 /** `NOT APPLIED (plan.yaml:12:7: ...); running revision r2 (sha256:abcd1234abcd)` */
-export function planEditText(s: StatusSummary): string | null {
+function planEditText(s: StatusSummary): string | null {
   const e = s.planEdit;
   if (!e) return null;
   const why = e.errors.length > 0 ? ` (${e.errors.join('; ')})` : e.generation !== undefined ? ` (generation ${e.generation} not applied; the controller runs generation ${e.observedGeneration ?? '?'})` : '';
@@ -90,7 +90,7 @@ function troubled(s: StatusSummary): boolean {
 }
 
 /** The detail lines of one rollout (empty when there is nothing beyond the table line). */
-export function detailLines(s: StatusSummary, now: number): string[] {
+function detailLines(s: StatusSummary, now: number): string[] {
   const out: string[] = [];
   const tz = s.timeZone;
   if (s.leader && s.leader.state !== 'live') out.push(`${label('leader')}${s.leader.state === 'none' ? 'NONE: ' : ''}${s.leader.detail}`);

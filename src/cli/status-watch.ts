@@ -12,7 +12,7 @@
  * which leaves out the passing of time), no escape sequences.
  */
 
-export const CSI = '\x1b[';
+const CSI = '\x1b[';
 export const ENTER_ALT_SCREEN = `${CSI}?1049h${CSI}?25l`;
 export const LEAVE_ALT_SCREEN = `${CSI}?25h${CSI}?1049l`;
 export const HOME = `${CSI}H`;

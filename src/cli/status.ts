@@ -36,7 +36,7 @@ import { formatStatusText } from './status-text.js';
 import { watch, type Frame } from './status-watch.js';
 import { clusterSummaries } from './status-cluster.js';
 
-export { NOT_SEEN, DEFAULT_OVERDUE_MS, statusSummary, planStatusSummary, type StatusSummary, type OverdueClock } from './status-summary.js';
+export { statusSummary, planStatusSummary, type StatusSummary } from './status-summary.js';
 
 interface StatusFlags extends ClusterFlags {
   stateDir: string;
@@ -80,7 +80,8 @@ async function stateDirSummaries(journal: FileJournal, clock: OverdueClock, name
     ids.map(async (id) => {
       const [view, note] = await Promise.all([readRollout(journal, id), readPlanNote(journal.stateDir, id)]);
       const last = view.state.last;
-      const judged = last?.metrics && last.metrics.length > 0 ? last : await lastJudgement(journal, id);
+      // The last record when it judged metrics (statusSummary takes it), else the latest that did.
+      const judged = last?.metrics && last.metrics.length > 0 ? null : await lastJudgement(journal, id);
       return statusSummary({ ...view, judged, note }, clock);
     }),
   );

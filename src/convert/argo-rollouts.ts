@@ -16,6 +16,7 @@ import {
   durationAt,
   envPlaceholder,
   fileRouter,
+  fileRouterNote,
   fmt,
   metricName,
   newPhase,
@@ -150,10 +151,7 @@ export class ArgoRolloutConverter {
       return { stable, canary: canarySvc };
     };
     const fallback = (what: string) => {
-      this.specNotes.push([
-        'traffic',
-        `traffic: ${what}; rollgate has no router for it, so this plan writes the split to a file (router: file) for your own integration. Routers: file, nginx, haproxy, ingress-nginx, gateway-api, smi, istio (docs/routers.md).`,
-      ]);
+      this.specNotes.push(['traffic', fileRouterNote(`${what}; rollgate has no router for it`)]);
       return fileRouter(this.name);
     };
     if (!tr) return fallback('no trafficRouting: Argo Rollouts approximates the weight with replica counts');

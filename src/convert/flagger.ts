@@ -11,7 +11,7 @@ import { DECISIONS } from '../core/record.js';
 import { PLAN_LIMITS } from '../plan/limits.js';
 import { PlanDraft } from './draft.js';
 import type { SourceLibrary, SourceObject } from './library.js';
-import { durationAt, envPlaceholder, fileRouter, fmt, metricName, newPhase, phaseData, planSkeleton, uniqueName, type PhaseDraft } from './plan-parts.js';
+import { durationAt, envPlaceholder, fileRouter, fileRouterNote, fmt, metricName, newPhase, phaseData, planSkeleton, uniqueName, type PhaseDraft } from './plan-parts.js';
 import type { Fields } from './source.js';
 
 export const FLAGGER_GROUP = 'flagger.app';
@@ -251,10 +251,7 @@ export class FlaggerCanaryConverter {
       generated(`the HTTPRoute ${svc} and the Services ${svc}-primary and ${svc}-canary`);
       return { router: 'gateway-api', 'gateway-api': { httpRoute: svc, stableBackend: `${svc}-primary`, canaryBackend: `${svc}-canary` } };
     }
-    this.notes.push([
-      'traffic',
-      `traffic: provider ${p} has no rollgate router, so this plan writes the split to a file (router: file) for your own integration. Routers: file, nginx, haproxy, ingress-nginx, gateway-api, smi, istio (docs/routers.md).`,
-    ]);
+    this.notes.push(['traffic', fileRouterNote(`provider ${p} has no rollgate router`)]);
     return fileRouter(this.name);
   }
 

@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../plan/duration.js';
 import { API_VERSION, KIND } from '../plan/schema.js';
+import { ROUTER_DESCRIPTORS } from '../routers/registry.js';
 import type { Fields } from './source.js';
 
 /** A phase's only checkpoint when the source judges nothing at that weight (documented in the migration guides). */
@@ -91,6 +92,12 @@ export function phaseData(p: PhaseDraft, allMetrics: readonly string[]): Record<
  */
 export function fileRouter(name: string): Record<string, unknown> {
   return { router: 'file', file: { path: `/var/lib/rollgate/${name}-split.json` } };
+}
+
+/** The note on a fileRouter: `why` there is no router for the source's traffic manager, and the routers there are. */
+export function fileRouterNote(why: string): string {
+  const routers = ROUTER_DESCRIPTORS.map((r) => r.name).join(', ');
+  return `traffic: ${why}, so this plan writes the split to a file (router: file) for your own integration. Routers: ${routers} (docs/routers.md).`;
 }
 
 /** The plan's skeleton, its keys in reading order. */

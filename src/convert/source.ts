@@ -5,7 +5,7 @@
  * field when the input is not what the source project accepts either.
  */
 import { LineCounter, parseAllDocuments, type Node } from 'yaml';
-import { describeValue, formatPath, type Diagnostic, type PathSegment } from '../plan/diagnostic.js';
+import { describeValue, formatPath, valueAt, type Diagnostic, type PathSegment } from '../plan/diagnostic.js';
 import { fileSizeProblem, PLAN_LIMITS, tooDeepAt } from '../plan/limits.js';
 import { locate } from '../plan/positions.js';
 
@@ -82,12 +82,7 @@ export class Fields {
 
   /** The raw value at this view's path plus `sub`. */
   raw(...sub: PathSegment[]): unknown {
-    let cur: unknown = this.doc.data;
-    for (const seg of [...this.path, ...sub]) {
-      if (cur === null || typeof cur !== 'object') return undefined;
-      cur = (cur as Record<string | number, unknown>)[seg];
-    }
-    return cur;
+    return valueAt(this.doc.data, [...this.path, ...sub]);
   }
 
   at(...sub: PathSegment[]): Fields {

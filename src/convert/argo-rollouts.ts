@@ -86,6 +86,7 @@ export class ArgoRolloutConverter {
   /** Arguments whose value is an environment variable the user sets. */
   private readonly placeholders = new Set<string>();
   private readonly draft: PlanDraft;
+  /** What the conversion found for the spec (revision, traffic, guard); finish() writes the plan's spec in reading order. */
   private readonly spec: Record<string, unknown> = {};
   /** Notes that go on the plan's spec fields, by field name. */
   private readonly specNotes: Array<[string, string]> = [];
@@ -99,7 +100,6 @@ export class ArgoRolloutConverter {
     this.namespace = this.f.str('metadata', 'namespace');
     const plan = planSkeleton(this.name, this.namespace);
     this.draft = new PlanDraft(`Argo Rollouts Rollout ${this.namespace ?? 'default'}/${this.name} (${this.f.place()})`, plan);
-    plan.spec = this.spec;
   }
 
   convert(): PlanDraft {
@@ -116,7 +116,6 @@ export class ArgoRolloutConverter {
     if (steps.length === 0) canary.fail(['steps'], 'expected spec.strategy.canary.steps: without steps Argo Rollouts goes to 100% at once, so there is no rollout to convert');
 
     this.revision();
-    this.spec.prometheus = {};
     this.spec.traffic = this.traffic(canary);
     this.backgroundAnalysis(canary);
     const phases = this.phases(steps);
@@ -237,9 +236,9 @@ export class ArgoRolloutConverter {
     return block.fail([], 'expected templates: [{templateName: ...}]');
   }
 
-  /** The metrics of one analysis block, converted (each once per plan), by name. */
-  private analysisMetrics(block: Fields): string[] {
-    const names: string[] = [];
+  /** The metrics of one analysis block, converted (each once per plan). */
+  private analysisMetrics(block: Fields): ArgoMetric[] {
+    const found: ArgoMetric[] = [];
     for (const ref of this.refs(block)) {
       const tpl = this.template(ref);
       const args = this.argValues(block, tpl);
@@ -253,11 +252,11 @@ export class ArgoRolloutConverter {
           metric = converted;
           this.metrics.set(key, metric);
         }
-        names.push(metric.name);
+        found.push(metric);
       }
       if (tpl.fields.has('spec', 'dryRun')) this.specNotes.push(['metrics', `metrics: dryRun of ${tpl.kind} ${tpl.name} not converted: every rollgate metric decides (a dry run is a plan run with rollgate simulate)`]);
     }
-    return names;
+    return found;
   }
 
   /** Each argument of a template with its value: the reference's, else the template's default. */
@@ -369,10 +368,10 @@ export class ArgoRolloutConverter {
   private backgroundAnalysis(canary: Fields): void {
     const block = canary.map('analysis');
     if (!block) return;
-    for (const name of this.analysisMetrics(block)) this.background.add(name);
+    const ms = this.analysisMetrics(block);
+    for (const m of ms) this.background.add(m.name);
     const start = block.num('startingStep');
     const guardNotes: string[] = [`guard: the background analysis (${block.place()})${start ? `, which Argo Rollouts starts at step ${start}` : ''}: the guard watches its metrics in every phase, from the first split on`];
-    const ms = [...this.metrics.values()].filter((m) => this.background.has(m.name));
     const intervals = ms.map((m) => m.intervalMs).filter((i): i is number => i !== undefined);
     const guard: Record<string, unknown> = {};
     if (intervals.length > 0) guard.interval = fmt(Math.min(...intervals));
@@ -424,9 +423,8 @@ export class ArgoRolloutConverter {
         }
       } else if (kind === 'analysis') {
         const p = current(step);
-        const names = this.analysisMetrics(step.at('analysis'));
-        const ms = names.map((n) => [...this.metrics.values()].find((m) => m.name === n)!);
-        for (const n of names) p.metrics.add(n);
+        const ms = this.analysisMetrics(step.at('analysis'));
+        for (const m of ms) p.metrics.add(m.name);
         const intervals = ms.map((m) => m.intervalMs).filter((x): x is number => x !== undefined && x > 0);
         const interval = intervals.length > 0 ? Math.min(...intervals) : DEFAULT_CHECKPOINT_MS;
         if (intervals.length === 0) p.notes.push(`checkpoints: the analysis at steps[${i}] measures once, at once; rollgate judges a span, so its checkpoint is ${fmt(interval)} in`);
@@ -492,11 +490,10 @@ export class ArgoRolloutConverter {
     if (timeouts.length > 0) prometheus.timeout = fmt(Math.max(...timeouts));
     const headers = Object.assign({}, ...metrics.map((m) => m.headers)) as Record<string, string>;
     if (Object.keys(headers).length > 0) prometheus.headers = headers;
-    this.spec.prometheus = prometheus;
-    if (Object.keys(prometheus).length === 0) delete this.spec.prometheus;
 
+    // The spec in reading order (this.spec holds what the steps above found).
     const ordered: Record<string, unknown> = { revision: this.spec.revision };
-    if (this.spec.prometheus) ordered.prometheus = this.spec.prometheus;
+    if (Object.keys(prometheus).length > 0) ordered.prometheus = prometheus;
     ordered.traffic = this.spec.traffic;
     if (this.vars.size > 0) ordered.vars = Object.fromEntries([...this.vars].map(([k, v]) => [k, v.value]));
     ordered.metrics = metrics.map((m) => ({ ...m.data, critical: true }));
@@ -504,12 +501,11 @@ export class ArgoRolloutConverter {
     ordered.analysis = { inconclusiveLimit: Math.max(0, ...inconclusive), onInconclusive: 'pause' };
     ordered.guard = this.spec.guard ?? { interval: '30s', consecutive: 2 };
     ordered.phases = phases.map((p) => phaseData(p, all));
-    for (const k of Object.keys(this.spec)) delete this.spec[k];
-    Object.assign(this.spec, ordered);
+    (this.draft.plan as { spec: unknown }).spec = ordered;
 
     // Notes.
     const d = this.draft;
-    for (const [field, text] of this.specNotes) d.note(['spec', field in this.spec ? field : 'phases'], text);
+    for (const [field, text] of this.specNotes) d.note(['spec', field in ordered ? field : 'phases'], text);
     metrics.forEach((m, i) => m.notes.forEach((n) => d.note(['spec', 'metrics', i], n)));
     if (metrics.length === 0) {
       d.note(['spec', 'metrics'], 'metrics: the Rollout has no analysis with a Prometheus metric, and rollgate judges every phase on metrics: write at least one here (docs/plan-reference.md, spec.metrics)');

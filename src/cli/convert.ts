@@ -6,14 +6,12 @@
  * Exit status: 0 converted (the plan validates), 1 unreadable or unsupported input, or a plan
  * that needs filling in, 2 usage.
  */
-import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { convertDocuments } from '../convert/convert.js';
 import { renderDrafts } from '../convert/draft.js';
 import { ConvertError, readSourceText, type SourceDocument } from '../convert/source.js';
 import { formatDiagnostic, hasErrors } from '../plan/diagnostic.js';
-import { fileSizeProblem } from '../plan/limits.js';
-import { loadPlanText } from '../plan/load.js';
+import { loadPlanText, readInputFile } from '../plan/load.js';
 import { writeFileAtomic } from '../support/fsutil.js';
 
 export interface ConvertOptions {
@@ -32,18 +30,9 @@ export interface ConvertIo {
 async function readSources(files: readonly string[]): Promise<SourceDocument[]> {
   const docs: SourceDocument[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      const tooBig = fileSizeProblem((await stat(file)).size);
-      if (tooBig) throw new ConvertError({ file, line: 1, col: 1, path: '(file)', message: tooBig, severity: 'error' });
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if (err instanceof ConvertError) throw err;
-      const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-      throw new ConvertError({ file, line: 0, col: 0, path: '(file)', message: `cannot read file: ${why}`, severity: 'error' });
-    }
-    docs.push(...readSourceText(text, file));
+    const read = await readInputFile(file);
+    if ('diagnostic' in read) throw new ConvertError(read.diagnostic);
+    docs.push(...readSourceText(read.text, file));
   }
   return docs;
 }

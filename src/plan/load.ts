@@ -229,18 +229,25 @@ function readError(file: string, err: unknown): Diagnostic {
   return { file, line: 0, col: 0, path: '(file)', message: `cannot read file: ${why}`, severity: 'error' };
 }
 
+/**
+ * The text of a YAML input file (a plan, or a file `convert` reads), not read at all past the
+ * size limit; a file too big or unreadable is one error diagnostic naming it.
+ */
+export async function readInputFile(file: string): Promise<{ text: string } | { diagnostic: Diagnostic }> {
+  try {
+    const tooBig = fileSizeProblem((await stat(file)).size);
+    if (tooBig) return { diagnostic: { file, line: 1, col: 1, path: '(file)', message: tooBig, severity: 'error' } };
+    return { text: await readFile(file, 'utf8') };
+  } catch (err) {
+    return { diagnostic: readError(file, err) };
+  }
+}
+
 /** Loads one file; an unreadable file is one error diagnostic (line 0) naming it. */
 export async function loadPlanFile(file: string, opts: LoadOptions): Promise<LoadResult> {
-  let text: string;
-  try {
-    // Not read at all past the size limit.
-    const tooBig = fileSizeProblem((await stat(file)).size);
-    if (tooBig) return { plans: [], diagnostics: [{ file, line: 1, col: 1, path: '(file)', message: tooBig, severity: 'error' }] };
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    return { plans: [], diagnostics: [readError(file, err)] };
-  }
-  return loadPlanText(text, file, opts);
+  const read = await readInputFile(file);
+  if ('diagnostic' in read) return { plans: [], diagnostics: [read.diagnostic] };
+  return loadPlanText(read.text, file, opts);
 }
 
 const PLAN_EXTENSIONS = new Set(['.yaml', '.yml']);

@@ -8,7 +8,7 @@
  * means its first occurrence. Windows are [start, end): an increase is allowed at start,
  * not at end; blackouts are [from, to).
  */
-import { formatInstant } from '../support/human-time.js';
+import { formatInstant, wallClock } from '../support/human-time.js';
 import { DAYS, type Blackout, type Day, type TimeWindow } from './schema.js';
 
 export interface WindowSpec {
@@ -21,34 +21,6 @@ export type IncreaseAllowed =
   | { allowed: false; reason: string; waitingFor: 'window' | 'blackout'; until: number | null };
 
 const DAY_MS = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The wall-clock time of `t` in `timeZone`, expressed as if it were UTC (epoch ms). */
-function wallClock(t: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(t)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return wall + (t - Math.floor(t / 1000) * 1000);
-}
-
 /** The offset of `timeZone` from UTC at instant `t`, in ms (CET: +3600000). */
 export function zoneOffset(t: number, timeZone: string): number {
   return wallClock(t, timeZone) - t;

@@ -58,23 +58,40 @@ interface WallParts {
 
 const zoneFormatters = new Map<string, Intl.DateTimeFormat>();
 
-/** A formatter per time zone; null for a name Intl does not know. */
-function zoneFormatter(timeZone: string): Intl.DateTimeFormat | null {
+/** A formatter per time zone; throws RangeError for a name Intl does not know. */
+function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
   let f = zoneFormatters.get(timeZone);
   if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    } catch {
-      return null;
-    }
+    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
     // Bounded: a process sees the few zones of its plans (and at most one entry per name).
     if (zoneFormatters.size < 1000) zoneFormatters.set(timeZone, f);
   }
   return f;
 }
 
+/**
+ * The wall-clock time of `t` in `timeZone`, written as if it were UTC (epoch ms): what the
+ * deployment windows compare and what formatInstant shows. Throws RangeError for a time zone
+ * Intl does not know.
+ */
+export function wallClock(t: number, timeZone: string): number {
+  const parts: Record<string, number> = {};
+  for (const p of zoneFormatter(timeZone).formatToParts(t)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return wall + (t - Math.floor(t / 1000) * 1000);
+}
+
 function clock(hour: string, minute: string, second: string): string {
   return second === '00' ? `${hour}:${minute}` : `${hour}:${minute}:${second}`;
+}
+
+/** The date and time the wall clock in `timeZone` shows at `ms`; null for a zone Intl does not know. */
+function wallPartsIn(ms: number, timeZone: string): WallParts | null {
+  try {
+    return utcParts(wallClock(ms, timeZone));
+  } catch {
+    return null;
+  }
 }
 
 function utcParts(ms: number): WallParts {
@@ -82,11 +99,6 @@ function utcParts(ms: number): WallParts {
   return { date: iso.slice(0, 10), time: clock(iso.slice(11, 13), iso.slice(14, 16), iso.slice(17, 19)) };
 }
 
-function zoneParts(ms: number, f: Intl.DateTimeFormat): WallParts {
-  const p: Record<string, string> = {};
-  for (const part of f.formatToParts(ms)) p[part.type] = part.value;
-  return { date: `${p.year}-${p.month}-${p.day}`, time: clock(p.hour!, p.minute!, p.second!) };
-}
 
 /**
  * An instant for people, to the second (milliseconds dropped): `2026-12-02T08:00Z`; with a
@@ -96,9 +108,8 @@ function zoneParts(ms: number, f: Intl.DateTimeFormat): WallParts {
  */
 export function formatInstant(ms: number, timeZone?: string | null): string {
   const utc = utcParts(ms);
-  const f = timeZone && timeZone !== 'UTC' && timeZone !== 'Etc/UTC' ? zoneFormatter(timeZone) : null;
-  if (!f) return `${utc.date}T${utc.time}Z`;
-  const wall = zoneParts(ms, f);
+  const wall = timeZone && timeZone !== 'UTC' && timeZone !== 'Etc/UTC' ? wallPartsIn(ms, timeZone) : null;
+  if (!wall) return `${utc.date}T${utc.time}Z`;
   const inUtc = wall.date === utc.date ? `${utc.time}Z` : `${utc.date}T${utc.time}Z`;
   return `${wall.date} ${wall.time} ${timeZone} (${inUtc})`;
 }

@@ -4,8 +4,10 @@
  * in-cluster journal (ConfigMapJournal, see kube-reader.ts): any Journal. Neither holds every
  * entry of a journal: the state is replayed from the last snapshot, and `history` streams.
  */
-import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { linesFromEnd } from '../journal/scan.js';
+import { SNAPSHOT_LINE_PREFIX } from '../core/snapshot.js';
 import { FileJournal } from '../journal/file-journal.js';
 import type { Journal } from '../core/journal.js';
 import { decisionRecordSchema, isDecisionRecord, type DecisionRecord } from '../core/record.js';
@@ -48,53 +50,29 @@ export async function eachRecord(journal: FileJournal, id: string, onRecord: (r:
 export const LAST_JUDGEMENT_SCAN_BYTES = 1024 * 1024;
 const LAST_JUDGEMENT_CHUNK_BYTES = 64 * 1024;
 
-/** The latest judging record among whole `lines` (newest last), or null. */
-function judgingRecord(lines: string[]): DecisionRecord | null {
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    if (line.startsWith('{"snapshot"') || !line.includes('"metrics":[{')) continue;
-    try {
-      const r = decisionRecordSchema.safeParse(JSON.parse(line));
-      if (r.success && r.data.metrics && r.data.metrics.length > 0) return r.data;
-    } catch {
-      /* a torn line */
-    }
-  }
-  return null;
-}
-
 /**
  * The latest decision record that judged metrics (a checkpoint or guard record with
  * `metrics`), read backwards from the end of the rollout's journal file in 64 KiB steps,
  * at most LAST_JUDGEMENT_SCAN_BYTES of it; null when there is none in that span.
  */
 export async function lastJudgement(journal: FileJournal, id: string): Promise<DecisionRecord | null> {
-  let fh;
+  const file = journal.fileOf(id);
+  let size: number;
   try {
-    fh = await open(journal.fileOf(id), 'r');
+    await access(file, constants.R_OK);
+    size = (await stat(file)).size;
   } catch {
     return null;
   }
-  try {
-    const size = (await fh.stat()).size;
-    const floor = Math.max(0, size - LAST_JUDGEMENT_SCAN_BYTES);
-    let start = size;
-    let tail = Buffer.alloc(0); // bytes [start, start + tail.length) not yet searched as whole lines
-    while (start > floor) {
-      const from = Math.max(floor, start - LAST_JUDGEMENT_CHUNK_BYTES);
-      const chunk = Buffer.alloc(start - from);
-      await fh.read(chunk, 0, chunk.length, from);
-      start = from;
-      tail = Buffer.concat([chunk, tail]);
-      // Whole lines only: the bytes before the first newline may be the end of a longer line.
-      const nl = start === 0 ? -1 : tail.indexOf(0x0a);
-      if (nl < 0 && start > 0) continue;
-      const found = judgingRecord(tail.subarray(nl + 1).toString('utf8').split('\n'));
-      if (found) return found;
-      tail = tail.subarray(0, nl + 1);
+  for await (const { line } of linesFromEnd(file, LAST_JUDGEMENT_CHUNK_BYTES, Math.max(0, size - LAST_JUDGEMENT_SCAN_BYTES))) {
+    const text = line.toString('utf8');
+    if (text.startsWith(SNAPSHOT_LINE_PREFIX) || !text.includes('"metrics":[{')) continue;
+    try {
+      const r = decisionRecordSchema.safeParse(JSON.parse(text));
+      if (r.success && r.data.metrics && r.data.metrics.length > 0) return r.data;
+    } catch {
+      /* a torn line */
     }
-    return null;
-  } finally {
-    await fh.close();
   }
+  return null;
 }

@@ -152,13 +152,20 @@ export interface SnapshotLineAt {
   before: string | null;
 }
 
+/** A newline-terminated line of a file: its bytes (newline excluded) and where it is (`end` just past its newline). */
+export interface LineAt {
+  line: Buffer;
+  offset: number;
+  end: number;
+}
+
 /**
- * Yields the newline-terminated snapshot lines of `file` (those starting with
- * SNAPSHOT_LINE_PREFIX), the last one first, reading `chunkSize` bytes at a time backwards
- * from the end: finding the last snapshot of a large journal reads only what follows it (and
- * one chunk). An unterminated last line (torn) is never one. A missing file yields nothing.
+ * Yields the newline-terminated lines of `file`, the last one first, reading `chunkSize`
+ * bytes at a time backwards from the end and never below byte `floor`: a line that begins
+ * before it (or may, when the byte before `floor` is not known to be a newline) is not
+ * yielded. An unterminated last line (torn) is never one. A missing file yields nothing.
  */
-export async function* snapshotsFromEnd(file: string, chunkSize = 64 * 1024): AsyncGenerator<SnapshotLineAt, void, undefined> {
+export async function* linesFromEnd(file: string, chunkSize = 64 * 1024, floor = 0): AsyncGenerator<LineAt, void, undefined> {
   let fh;
   try {
     fh = await open(file, 'r');
@@ -170,7 +177,6 @@ export async function* snapshotsFromEnd(file: string, chunkSize = 64 * 1024): As
     let bufStart = (await fh.stat()).size;
     let buf = Buffer.alloc(0); // bytes [bufStart, bufStart + buf.length) not yet split into lines
     let seenEnd = false; // whether buf ends at a newline (the end of the next line backwards)
-    let pending: { text: string; offset: number; end: number } | null = null;
     for (;;) {
       if (!seenEnd) {
         const nl = buf.lastIndexOf(NEWLINE);
@@ -183,23 +189,19 @@ export async function* snapshotsFromEnd(file: string, chunkSize = 64 * 1024): As
         // Every line of buf that begins after a newline in it (or at the start of the file).
         for (;;) {
           const prevNl = buf.length >= 2 ? buf.lastIndexOf(NEWLINE, buf.length - 2) : -1;
-          if (prevNl < 0 && bufStart > 0) break;
+          if (prevNl < 0 && bufStart > 0) {
+            if (bufStart > floor) break; // read further back
+            return; // at the floor: where this line begins is not known
+          }
           const startInBuf = prevNl + 1;
           const lineStart = bufStart + startInBuf;
-          const line = buf.subarray(startInBuf, buf.length - 1);
-          if (pending) {
-            yield { ...pending, before: line.toString('utf8') };
-            pending = null;
-          }
-          if (line.length >= SNAPSHOT_PREFIX.length && line.subarray(0, SNAPSHOT_PREFIX.length).equals(SNAPSHOT_PREFIX)) {
-            pending = { text: line.toString('utf8'), offset: lineStart, end: lineStart + line.length + 1 };
-          }
+          yield { line: buf.subarray(startInBuf, buf.length - 1), offset: lineStart, end: lineStart + buf.length - startInBuf };
           buf = buf.subarray(0, startInBuf);
           if (buf.length === 0) break;
         }
       }
-      if (bufStart === 0) break;
-      const n = Math.min(chunkSize, bufStart);
+      if (bufStart <= floor) break;
+      const n = Math.min(chunkSize, bufStart - floor);
       const chunk = Buffer.allocUnsafe(n);
       bufStart -= n;
       let got = 0;
@@ -210,8 +212,27 @@ export async function* snapshotsFromEnd(file: string, chunkSize = 64 * 1024): As
       }
       buf = buf.length ? Buffer.concat([chunk, buf]) : chunk;
     }
-    if (pending) yield { ...pending, before: null };
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Yields the newline-terminated snapshot lines of `file` (those starting with
+ * SNAPSHOT_LINE_PREFIX), the last one first, reading `chunkSize` bytes at a time backwards
+ * from the end: finding the last snapshot of a large journal reads only what follows it (and
+ * one chunk). An unterminated last line (torn) is never one. A missing file yields nothing.
+ */
+export async function* snapshotsFromEnd(file: string, chunkSize = 64 * 1024): AsyncGenerator<SnapshotLineAt, void, undefined> {
+  let pending: { text: string; offset: number; end: number } | null = null;
+  for await (const { line, offset, end } of linesFromEnd(file, chunkSize)) {
+    if (pending) {
+      yield { ...pending, before: line.toString('utf8') };
+      pending = null;
+    }
+    if (line.length >= SNAPSHOT_PREFIX.length && line.subarray(0, SNAPSHOT_PREFIX.length).equals(SNAPSHOT_PREFIX)) {
+      pending = { text: line.toString('utf8'), offset, end };
+    }
+  }
+  if (pending) yield { ...pending, before: null };
 }

@@ -123,7 +123,7 @@ export class StandaloneController {
   private async init(): Promise<void> {
     const { opts } = this;
     const loaded = await this.files.load();
-    if (loaded.errors.length > 0) throw new PlanLoadError(loaded.errors);
+    if (loaded.errors.length > 0) throw new PlanLoadError(loaded.errors.map((e) => e.text));
     await mkdir(opts.stateDir, { recursive: true });
     this.lock = await acquireStateDirLock(opts.stateDir, { owner: 'rollgate run', log: opts.log });
     this.fileJournal = new FileJournal(opts.stateDir, { log: opts.log });
@@ -244,7 +244,7 @@ export class StandaloneController {
       // Parse only when a plan file changed (or appeared or went): not every poll.
       if (!(await this.files.changed())) return;
       const { plans, errors } = await this.files.load();
-      for (const e of errors) this.opts.log.error(`plan not applied (the previous version stays in force): ${e}`);
+      for (const e of errors) this.opts.log.error(`plan not applied (the previous version stays in force): ${e.text}`);
       const present = new Set<string>();
       for (const loaded of plans) {
         const id = rolloutId(loaded.plan);
@@ -258,10 +258,7 @@ export class StandaloneController {
       }
       // A plan whose file failed to load is kept, its note says why; one whose file is gone is let go.
       const failedFiles = new Map<string, string[]>();
-      for (const e of errors) {
-        const file = e.split(':')[0]!;
-        failedFiles.set(file, [...(failedFiles.get(file) ?? []), e]);
-      }
+      for (const e of errors) failedFiles.set(e.file, [...(failedFiles.get(e.file) ?? []), e.text]);
       const at = new Date(this.clock.now()).toISOString();
       for (const m of host.all()) {
         const id = m.runner.id;

@@ -16,6 +16,12 @@ export interface PlanFilesOptions {
   prometheus?: string;
 }
 
+/** A plan file's error, as one line (`FILE:LINE:COL: path: message`). */
+export interface PlanFileError {
+  file: string;
+  text: string;
+}
+
 export class PlanFiles {
   private fingerprint = '';
 
@@ -24,15 +30,15 @@ export class PlanFiles {
     private readonly opts: PlanFilesOptions,
   ) {}
 
-  /** The valid plans, and one line per error (`FILE:LINE:COL: path: message`); warnings are logged. */
-  async load(): Promise<{ plans: LoadedPlan[]; errors: string[] }> {
+  /** The valid plans, and one line per error (`FILE:LINE:COL: path: message`) with its file; warnings are logged. */
+  async load(): Promise<{ plans: LoadedPlan[]; errors: PlanFileError[] }> {
     this.fingerprint = await this.currentFingerprint();
     const res = await loadPlans(this.paths, {
       envMode: 'strict',
       env: this.opts.env ?? process.env,
       ...(this.opts.prometheus ? { prometheus: this.opts.prometheus } : {}),
     });
-    const errors = res.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+    const errors: PlanFileError[] = res.diagnostics.filter((d) => d.severity === 'error').map((d) => ({ file: d.file, text: formatDiagnostic(d) }));
     for (const d of res.diagnostics.filter((d) => d.severity === 'warning')) this.opts.log.warn(formatDiagnostic(d));
     const seen = new Map<string, string>();
     const plans: LoadedPlan[] = [];
@@ -40,7 +46,7 @@ export class PlanFiles {
       const id = rolloutId(p.plan);
       const other = seen.get(id);
       if (other) {
-        errors.push(`${p.file}: rollout ${id} is also defined in ${other}`);
+        errors.push({ file: p.file, text: `${p.file}: rollout ${id} is also defined in ${other}` });
         continue;
       }
       seen.set(id, p.file);

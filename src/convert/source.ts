@@ -6,7 +6,7 @@
  */
 import { LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { describeValue, formatPath, valueAt, type Diagnostic, type PathSegment } from '../plan/diagnostic.js';
-import { fileSizeProblem, PLAN_LIMITS, tooDeepAt } from '../plan/limits.js';
+import { PLAN_LIMITS, preParseProblem, YAML_PARSE_OPTIONS } from '../plan/limits.js';
 import { locate } from '../plan/positions.js';
 
 /** One YAML document of an input file. */
@@ -45,15 +45,10 @@ export function placeOf(doc: SourceDocument, path: readonly PathSegment[]): stri
  * most 1,000 nodes. YAML errors throw at their position.
  */
 export function readSourceText(text: string, file: string): SourceDocument[] {
-  const tooBig = fileSizeProblem(Buffer.byteLength(text));
-  if (tooBig) throw new ConvertError({ file, line: 1, col: 1, path: '(file)', message: tooBig, severity: 'error' });
+  const problem = preParseProblem(text);
+  if (problem) throw new ConvertError({ file, ...problem, severity: 'error' });
   const lineCounter = new LineCounter();
-  const deep = tooDeepAt(text);
-  if (deep >= 0) {
-    const message = `flow collections ([ or {) nested more than ${PLAN_LIMITS.flowDepth} levels deep`;
-    throw new ConvertError({ file, ...positionBeforeParsing(text, deep), path: '(yaml)', message, severity: 'error' });
-  }
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  const docs = parseAllDocuments(text, { lineCounter, ...YAML_PARSE_OPTIONS });
   if (!Array.isArray(docs)) return [];
   return docs.map((doc, index) => {
     const first = doc.errors[0];
@@ -66,11 +61,6 @@ export function readSourceText(text: string, file: string): SourceDocument[] {
     }
     return { file, index, data, root: doc.contents as Node | null, text, lineCounter };
   });
-}
-
-function positionBeforeParsing(text: string, offset: number): { line: number; col: number } {
-  const before = text.slice(0, offset).split('\n');
-  return { line: before.length, col: before[before.length - 1]!.length + 1 };
 }
 
 /** A typed view of one object of a document, reading fields by path. */

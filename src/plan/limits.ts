@@ -71,6 +71,24 @@ export function tooDeepAt(text: string, limit: number = PLAN_LIMITS.flowDepth): 
   return -1;
 }
 
+/** The options a YAML input (a plan, or a file `convert` reads) is parsed with. */
+export const YAML_PARSE_OPTIONS = { prettyErrors: false, uniqueKeys: true, logLevel: 'error' } as const;
+
+/**
+ * What is wrong with a YAML input's text before it is parsed (the parser's time grows fast
+ * with nesting): too big (at 1:1, path `(file)`), or flow collections nested too deep (at the
+ * bracket, path `(yaml)`); null when neither.
+ */
+export function preParseProblem(text: string): { line: number; col: number; path: string; message: string } | null {
+  const tooBig = fileSizeProblem(Buffer.byteLength(text, 'utf8'));
+  if (tooBig) return { line: 1, col: 1, path: '(file)', message: tooBig };
+  const deep = tooDeepAt(text);
+  if (deep < 0) return null;
+  const before = text.slice(0, deep).split('\n');
+  const message = `flow collections ([ or {) nested more than ${PLAN_LIMITS.flowDepth} levels deep`;
+  return { line: before.length, col: before[before.length - 1]!.length + 1, path: '(yaml)', message };
+}
+
 /** How many checkpoints a phase has, by arithmetic: `{every, until}` blocks are not expanded. */
 export function checkpointCount(phase: Pick<Phase, 'checkpoints'>): number {
   const items = Array.isArray(phase.checkpoints) ? phase.checkpoints : [phase.checkpoints];

@@ -10,7 +10,7 @@ import { isCollection, isMap, isScalar, LineCounter, parseAllDocuments, visit, t
 import { checkPlan } from './checks.js';
 import { describeValue, error, formatPath, hasErrors, valueAt, type Diagnostic, type PathSegment, type PlanIssue } from './diagnostic.js';
 import { expandEnv, type EnvMode } from './env.js';
-import { fileSizeProblem, PLAN_LIMITS, tooDeepAt } from './limits.js';
+import { fileSizeProblem, PLAN_LIMITS, preParseProblem, YAML_PARSE_OPTIONS } from './limits.js';
 import { locate } from './positions.js';
 import { KIND, planSchema, planSchemaFor, rolloutId, type Plan } from './schema.js';
 import type { RouterDescriptor } from '../routers/descriptor.js';
@@ -145,19 +145,10 @@ function detachedFromText(plan: Plan): Plan {
 /** Loads every document of `text`, reported as `file`. */
 export function loadPlanText(text: string, file: string, opts: LoadOptions): LoadResult {
   const result: LoadResult = { plans: [], diagnostics: [] };
-  const tooBig = fileSizeProblem(Buffer.byteLength(text, 'utf8'));
-  if (tooBig) return { plans: [], diagnostics: [{ file, line: 1, col: 1, path: '(file)', message: tooBig, severity: 'error' }] };
+  const problem = preParseProblem(text);
+  if (problem) return { plans: [], diagnostics: [{ file, ...problem, severity: 'error' }] };
   const lineCounter = new LineCounter();
-  const deep = tooDeepAt(text);
-  if (deep >= 0) {
-    // Checked before parsing: the parser's time grows fast with nesting.
-    lineCounter.addNewLine(0);
-    for (let i = text.indexOf('\n'); i >= 0 && i < deep; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1);
-    const { line, col } = lineCounter.linePos(deep);
-    const message = `flow collections ([ or {) nested more than ${PLAN_LIMITS.flowDepth} levels deep`;
-    return { plans: [], diagnostics: [{ file, line, col, path: '(yaml)', message, severity: 'error' }] };
-  }
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  const docs = parseAllDocuments(text, { lineCounter, ...YAML_PARSE_OPTIONS });
   if (!Array.isArray(docs)) return result; // an empty stream
   const env = opts.env ?? process.env;
   const ids = new Map<string, number>();

@@ -15,10 +15,13 @@ import { error, warning, type PathSegment, type PlanIssue } from './diagnostic.j
 
 export type EnvMode = 'lenient' | 'strict';
 
-const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** An environment variable's name in a `${NAME}` reference, as regular-expression text. */
+export const ENV_NAME_PATTERN = '[A-Za-z_][A-Za-z0-9_]*';
+
+const REFERENCE = new RegExp(`\\$\\{(${ENV_NAME_PATTERN})\\}`, 'g');
 
 /** A `${NAME}` reference as regular-expression text, for schemas whose patterns must also accept one. */
-export const ENV_REFERENCE_PATTERN = '\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}';
+export const ENV_REFERENCE_PATTERN = `\\$\\{${ENV_NAME_PATTERN}\\}`;
 
 /** The variable names referenced by `text`, in order, without duplicates. */
 export function envReferences(text: string): string[] {

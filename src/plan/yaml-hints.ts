@@ -4,6 +4,9 @@
  * hint is keyed by the error's code and message and says what to look at and how to fix it.
  */
 import type { YAMLError } from 'yaml';
+import { ENV_NAME_PATTERN } from './env.js';
+
+const REFERENCE_AFTER_DOLLAR = new RegExp(`^\\{(${ENV_NAME_PATTERN})\\}`);
 
 const LIST_ITEM = 'check the indentation of the lines above: a list item needs "- " at the same indent as its siblings';
 const MAPPING = 'check the indentation: every field of a mapping starts at the same column as its siblings, indented with spaces';
@@ -18,7 +21,7 @@ interface Rule {
 /** `${` just before `offset` in `text`: an unquoted `${NAME}` reference inside a flow `{ }` or `[ ]`. */
 function unquotedReference(text: string, offset: number): string | null {
   if (text[offset] !== '{' || text[offset - 1] !== '$') return null;
-  const name = /^\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(text.slice(offset))?.[1];
+  const name = REFERENCE_AFTER_DOLLAR.exec(text.slice(offset))?.[1];
   const ref = name ? `\${${name}}` : '${NAME}';
   return `quote the reference: "${ref}" (unquoted inside { } or [ ], its { starts a mapping)`;
 }

@@ -102,7 +102,9 @@ describe('ControllerMetrics at scale', () => {
 
     const text = Buffer.concat(pieces).toString();
     expect(text.match(/^rollgate_rollout_info\{/gm)).toHaveLength(10_000);
-    expect(ticks).toBeGreaterThan(10);
+    // It yielded (a render that never yields lets the ticker run once, after it); how many times
+    // depends on the machine's speed, so the bound on each gap below is what holds the loop free.
+    expect(ticks).toBeGreaterThan(1);
     // Generous: a slice runs about 5 ms (garbage collection threads add to the CPU time).
     expect(maxGapCpuMs).toBeLessThan(100);
   }, 60_000);
